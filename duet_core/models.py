@@ -1,0 +1,255 @@
+"""The product's nouns: BotConfig, RunConfig, Turn, Run. Validated at the edges with pydantic."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from duet_core import catalog
+from duet_core.catalog import Effort, ProviderName
+from duet_core.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class BotConfig(BaseModel):
+    """One bot's settings. Never holds an API key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=60)] = "Bot"
+    provider: ProviderName = "demo"
+    model: Annotated[str, Field(min_length=1, max_length=200)] = "duet-demo"
+    system_prompt: Annotated[str, Field(max_length=20_000)] = ""
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 512
+    effort: Effort | None = None
+    thinking_budget: Annotated[int, Field(ge=0, le=128_000)] = 0
+    base_url: str | None = None
+    avatar: Annotated[str, Field(max_length=16)] = "🤖"
+    context_tokens: Annotated[int, Field(ge=256)] | None = None  # overrides the catalog window
+
+    @field_validator("name", "model")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("must not be blank")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    @model_validator(mode="after")
+    def _knobs_fit_the_model(self) -> BotConfig:
+        k = catalog.knobs(self.provider, self.model)
+        who = f"{self.name} ({self.provider} {self.model})"
+        if self.temperature is not None and not k.temperature:
+            raise ValueError(f"{who} does not take temperature: {k.reason}")
+        if self.top_p is not None and not k.top_p:
+            raise ValueError(f"{who} does not take top_p: {k.reason}")
+        if self.effort is not None and self.effort not in k.effort:
+            allowed = ", ".join(k.effort) if k.effort else "none (this model takes no effort)"
+            raise ValueError(f"{who}: effort must be one of {allowed}")
+        if self.thinking_budget:
+            if not k.thinking:
+                raise ValueError(f"{who} does not take a thinking budget")
+            if self.thinking_budget < 1024 or self.thinking_budget >= self.max_tokens:
+                raise ValueError(
+                    f"{who}: thinking budget must be at least 1024 and below max_tokens"
+                    f" ({self.max_tokens}), or 0 to turn thinking off"
+                )
+        if self.provider == "openai_compatible" and not self.base_url:
+            raise ValueError(
+                f"{who}: set base_url to the server, e.g. http://localhost:11434/v1 for Ollama"
+            )
+        return self
+
+    @property
+    def context_window(self) -> int:
+        return self.context_tokens or catalog.context_window(self.provider, self.model)
+
+    def changes_from(self, old: BotConfig) -> list[tuple[str, Any, Any]]:
+        """(field, old, new) for each setting that differs from ``old``."""
+        a, b = old.model_dump(), self.model_dump()
+        return [(f, a[f], b[f]) for f in b if a[f] != b[f]]
+
+
+class RunConfig(BaseModel):
+    """Everything needed to start a run: the same schema the UI saves and loads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Annotated[str, Field(min_length=1, max_length=20_000)]
+    max_turns: Annotated[int, Field(ge=1, le=1000)] = 10
+    first_speaker: Annotated[int, Field(ge=0, le=1)] = 0
+    bots: Annotated[list[BotConfig], Field(min_length=2, max_length=2)]
+    stop_phrases: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    max_total_tokens: Annotated[int, Field(ge=1)] | None = None
+    max_cost_usd: Annotated[float, Field(gt=0)] | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("give the bots a topic to talk about")
+        return v
+
+    @field_validator("stop_phrases", mode="before")
+    @classmethod
+    def _phrases(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.splitlines()
+        if isinstance(v, list):
+            return [p.strip() for p in v if isinstance(p, str) and p.strip()] + [
+                p for p in v if not isinstance(p, str)
+            ]
+        return v
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"Cannot read {path}: {e.strerror or e}") from None
+        return cls.from_text(text, yaml_format=path.suffix.lower() in (".yaml", ".yml"))
+
+    @classmethod
+    def from_text(cls, text: str, yaml_format: bool = False) -> RunConfig:
+        try:
+            data = yaml.safe_load(text) if yaml_format else json.loads(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as e:
+            kind = "YAML" if yaml_format else "JSON"
+            raise ConfigError(f"Not valid {kind}: {str(e).splitlines()[0]}") from None
+        return validated(cls, data)
+
+    def dump_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def describe_validation_error(e: ValidationError) -> str:
+    """One readable line per problem: 'bots.1.temperature: Input should be ...'."""
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def validated(model: type[M], data: Any) -> M:
+    """``model.model_validate(data)`` raising ConfigError with a readable message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(describe_validation_error(e)) from None
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def live(self) -> bool:
+        return self in (RunStatus.RUNNING, RunStatus.PAUSED)
+
+
+PERSON = None  # bot_index of a turn written by a person (an interjection)
+
+
+class Turn(BaseModel):
+    """One message in a run: a bot's reply or a person's interjection (``bot_index`` None)."""
+
+    index: int
+    bot_index: int | None
+    bot_name: str
+    content: str = ""
+    thinking: str = ""
+    config: BotConfig | None = None  # the exact settings this turn used
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    ttft_ms: float | None = None
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    finish_reason: str | None = None  # stop, length, stop_phrase, stopped, error, person
+
+    @property
+    def by_person(self) -> bool:
+        return self.bot_index is None
+
+    @property
+    def provider(self) -> str | None:
+        return self.config.provider if self.config else None
+
+    @property
+    def model(self) -> str | None:
+        return self.config.model if self.config else None
+
+    @property
+    def temperature(self) -> float | None:
+        return self.config.temperature if self.config else None
+
+
+class Run(BaseModel):
+    id: str = Field(default_factory=new_run_id)
+    owner: str = "local"
+    config: RunConfig
+    status: RunStatus = RunStatus.RUNNING
+    stop_reason: str | None = None  # max_turns, stop_phrase, user, budget, error, shutdown
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    turns: list[Turn] = []
+
+    @property
+    def bot_turns(self) -> list[Turn]:
+        return [t for t in self.turns if not t.by_person]
+
+    @property
+    def total_tokens(self) -> int:
+        return sum((t.input_tokens or 0) + (t.output_tokens or 0) for t in self.turns)
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        costs = [t.cost_usd for t in self.bot_turns]
+        if not costs or any(c is None for c in costs):
+            return None if any(c is None for c in costs) else 0.0
+        return round(sum(costs), 8)

@@ -1,0 +1,114 @@
+"""What every provider streams, and the stream handle the engine can close from another thread."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from duet_core.models import BotConfig
+
+
+class Message(TypedDict):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: str  # "stop", "length", or the provider's own word
+
+
+Chunk = TextDelta | ThinkingDelta | Usage | Finish
+
+
+class ChunkStream:
+    """An iterator of chunks with a thread-safe, idempotent ``close()``.
+
+    ``close()`` may be called from any thread while another thread iterates: it runs the
+    provider's ``on_close`` (which closes the HTTP response) and the iterating thread then
+    ends quietly, whatever the transport raised because of the close.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk]):
+        self._chunks = chunks
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._on_close: list[Callable[[], None]] = []
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def wait_closed(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking at once when the stream is closed."""
+        return self._closed.wait(timeout)
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Register ``fn`` to run on close (at once when already closed)."""
+        with self._lock:
+            if not self._closed.is_set():
+                self._on_close.append(fn)
+                return
+        fn()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            callbacks, self._on_close = self._on_close, []
+        for fn in callbacks:
+            try:
+                fn()
+            except Exception:  # closing must never raise into the caller
+                pass
+
+    def __iter__(self) -> Iterator[Chunk]:
+        try:
+            for chunk in self._chunks:
+                if self._closed.is_set():
+                    break
+                yield chunk
+        except Exception:
+            if not self._closed.is_set():
+                raise
+        finally:
+            self.close()
+            close_chunks = getattr(self._chunks, "close", None)
+            if close_chunks is not None:
+                close_chunks()
+
+    def __enter__(self) -> ChunkStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Provider(ABC):
+    """One request format. ``open`` returns at once; the request is made while iterating."""
+
+    name: str
+
+    @abstractmethod
+    def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
+        """Stream a reply to ``messages`` (strictly alternating, starting and ending with user)."""
