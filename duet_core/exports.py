@@ -1,0 +1,299 @@
+"""Transcripts out of a ``Run``: JSON (``duet.transcript/1``), CSV, training JSONL, Markdown.
+
+Pure functions: no database, no Streamlit. ``export_run`` picks the format from a file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from duet_core.errors import ConfigError
+from duet_core.models import Run, RunStatus, Turn
+from duet_core.saved import bot_config_from_saved, run_config_from_saved
+
+SCHEMA = "duet.transcript/1"
+
+CSV_COLUMNS = (
+    "run_id",
+    "turn",
+    "bot_index",
+    "bot_name",
+    "provider",
+    "model",
+    "temperature",
+    "content",
+    "thinking",
+    "input_tokens",
+    "output_tokens",
+    "ttft_ms",
+    "latency_ms",
+    "cost_usd",
+    "finish_reason",
+    "started_at",
+    "finished_at",
+)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+EXPORT_FORMATS = (".json", ".csv", ".jsonl", ".md")
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with time zone; a naive datetime is taken as UTC."""
+    if value is None:
+        return None
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def _turn_dict(turn: Turn) -> dict[str, Any]:
+    return {
+        "index": turn.index,
+        "bot_index": turn.bot_index,
+        "bot_name": turn.bot_name,
+        "provider": turn.provider,
+        "model": turn.model,
+        "temperature": turn.temperature,
+        "content": turn.content,
+        "thinking": turn.thinking,
+        "config": turn.config.model_dump(mode="json") if turn.config else None,
+        "started_at": iso(turn.started_at),
+        "finished_at": iso(turn.finished_at),
+        "ttft_ms": turn.ttft_ms,
+        "latency_ms": turn.latency_ms,
+        "input_tokens": turn.input_tokens,
+        "output_tokens": turn.output_tokens,
+        "cost_usd": turn.cost_usd,
+        "finish_reason": turn.finish_reason,
+    }
+
+
+def transcript_dict(run: Run) -> dict[str, Any]:
+    """The run as a ``duet.transcript/1`` document (plain JSON types)."""
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "id": run.id,
+            "topic": run.config.topic,
+            "status": RunStatus(run.status).value,
+            "stop_reason": run.stop_reason,
+            "error": run.error,
+            "created_at": iso(run.created_at),
+            "finished_at": iso(run.finished_at),
+            "created_by": run.owner,
+            "max_turns": run.config.max_turns,
+        },
+        "bots": [bot.model_dump(mode="json") for bot in run.config.bots],
+        "turns": [_turn_dict(t) for t in run.turns],
+    }
+
+
+def transcript_json(run: Run) -> str:
+    return json.dumps(transcript_dict(run), ensure_ascii=False, indent=2) + "\n"
+
+
+def runs_json(runs: Iterable[Run]) -> str:
+    """A JSON list of transcripts, one per run (bulk download)."""
+    return json.dumps([transcript_dict(r) for r in runs], ensure_ascii=False, indent=2) + "\n"
+
+
+def transcript_from_json(text: str) -> Run:
+    """Read a ``duet.transcript/1`` document back into a Run.
+
+    The file keeps only the topic, turn limit and bots of the run's config; first speaker,
+    stop phrases and budgets come back as their defaults.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"Not valid JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ConfigError(f'Not a Duet transcript: expected "schema": "{SCHEMA}"')
+    try:
+        info = data["run"]
+        config = run_config_from_saved(
+            {"topic": info["topic"], "max_turns": info["max_turns"], "bots": data["bots"]}
+        )
+        run = Run(
+            id=info["id"],
+            owner=info.get("created_by") or "local",
+            config=config,
+            status=RunStatus(info["status"]),
+            stop_reason=info.get("stop_reason"),
+            error=info.get("error"),
+            created_at=info["created_at"],
+            finished_at=info.get("finished_at"),
+        )
+        run.turns = [_turn_from_dict(t) for t in data.get("turns") or []]
+        return run
+    except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"Not a valid Duet transcript: {e}") from None
+
+
+def _turn_from_dict(t: dict[str, Any]) -> Turn:
+    turn = Turn(**{k: v for k, v in t.items() if k in Turn.model_fields and k != "config"})
+    # assigned, not validated: a config saved earlier loads even if today's rules refuse it
+    turn.config = bot_config_from_saved(t.get("config"))
+    return turn
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def turns_csv(runs: Iterable[Run], spreadsheet_safe: bool = False) -> str:
+    """One row per turn of every run, columns ``CSV_COLUMNS``; empty cells for unknowns.
+
+    With ``spreadsheet_safe``, a text cell that a spreadsheet would run as a formula (it
+    starts with = + - @, a tab or a carriage return) gets a leading apostrophe.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)  # QUOTE_MINIMAL: commas, quotes and newlines are quoted
+    writer.writerow(CSV_COLUMNS)
+    for run in runs:
+        for t in run.turns:
+            row = [
+                run.id,
+                t.index,
+                t.bot_index,
+                t.bot_name,
+                t.provider,
+                t.model,
+                t.temperature,
+                t.content,
+                t.thinking,
+                t.input_tokens,
+                t.output_tokens,
+                t.ttft_ms,
+                t.latency_ms,
+                t.cost_usd,
+                t.finish_reason,
+                iso(t.started_at),
+                iso(t.finished_at),
+            ]
+            if spreadsheet_safe:
+                row = [_neutralise(v) for v in row]
+            writer.writerow(row)
+    return out.getvalue()
+
+
+# --- training JSONL --------------------------------------------------------------------
+
+
+def training_messages(run: Run, bot_index: int) -> list[dict[str, str]]:
+    """The conversation as bot ``bot_index`` sees it, as a chat-format training sample.
+
+    The topic opens as ``user``; the bot's own turns are ``assistant``, the partner's and a
+    person's are ``user``; consecutive same-role messages are merged with a blank line;
+    trailing ``user`` messages are dropped so the sample ends with the bot's reply. The
+    system prompt is the one the bot's last reply used. Empty when the bot never spoke.
+    """
+    system = run.config.bots[bot_index].system_prompt
+    messages: list[dict[str, str]] = [{"role": "user", "content": run.config.topic}]
+    for t in run.turns:
+        if not t.content.strip():
+            continue
+        role = "assistant" if t.bot_index == bot_index else "user"
+        if role == "assistant" and t.config is not None:
+            system = t.config.system_prompt
+        if messages[-1]["role"] == role:
+            messages[-1]["content"] += "\n\n" + t.content
+        else:
+            messages.append({"role": role, "content": t.content})
+    while messages and messages[-1]["role"] == "user":
+        messages.pop()
+    if not messages:
+        return []
+    return ([{"role": "system", "content": system}] if system.strip() else []) + messages
+
+
+def training_jsonl(run: Run) -> str:
+    """One ``{"messages": [...]}`` line per bot that spoke (OpenAI fine-tuning format)."""
+    lines = []
+    for i in range(len(run.config.bots)):
+        messages = training_messages(run, i)
+        if messages:
+            lines.append(json.dumps({"messages": messages}, ensure_ascii=False))
+    return "".join(line + "\n" for line in lines)
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def _bot_line(i: int, run: Run) -> str:
+    b = run.config.bots[i]
+    knobs = [f"{b.provider} · {b.model}"]
+    if b.temperature is not None:
+        knobs.append(f"temperature {b.temperature}")
+    if b.effort is not None:
+        knobs.append(f"effort {b.effort}")
+    line = f"- **{b.name}** ({', '.join(knobs)})"
+    if b.system_prompt.strip():
+        line += "\n\n" + "\n".join("  " + s for s in _quote(b.system_prompt).splitlines())
+    return line
+
+
+def transcript_markdown(run: Run) -> str:
+    """A readable transcript: title, topic, bots, then each turn under its speaker's name."""
+    status = RunStatus(run.status).value + (f" ({run.stop_reason})" if run.stop_reason else "")
+    parts = [
+        f"# Duet run {run.id}",
+        f"**Topic:**\n\n{_quote(run.config.topic)}",
+        f"Started {iso(run.created_at)} by {run.owner} · status: {status}",
+    ]
+    if run.error:
+        parts.append(f"**Error:** {run.error}")
+    parts.append("## Bots\n\n" + "\n".join(_bot_line(i, run) for i in range(len(run.config.bots))))
+    parts.append("## Conversation")
+    for t in run.turns:
+        who = f"{t.bot_name} (person)" if t.by_person else t.bot_name
+        model = f" · {t.model}" if t.model else ""
+        block = [f"### {t.index + 1}. {who}{model}"]
+        if t.thinking.strip():
+            block.append("*Thinking:*\n\n" + _quote(t.thinking))
+        block.append(t.content if t.content.strip() else "*(no reply)*")
+        parts.append("\n\n".join(block))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- files -----------------------------------------------------------------------------
+
+
+def export_text(run: Run, suffix: str) -> str:
+    """The run in the format named by a file extension (``.json``, ``.csv``, ``.jsonl``,
+    ``.md``)."""
+    suffix = suffix.lower()
+    if suffix == ".json":
+        return transcript_json(run)
+    if suffix == ".csv":
+        return turns_csv([run])
+    if suffix == ".jsonl":
+        return training_jsonl(run)
+    if suffix == ".md":
+        return transcript_markdown(run)
+    raise ConfigError(f"Unknown export format '{suffix}': use .json, .csv, .jsonl or .md")
+
+
+def export_run(run: Run, path: str | Path) -> None:
+    """Write the run to ``path`` in the format its extension names (UTF-8)."""
+    path = Path(path)
+    text = export_text(run, path.suffix)
+    path.write_text(text, encoding="utf-8", newline="")

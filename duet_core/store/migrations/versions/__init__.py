@@ -1,0 +1,1 @@
+"""Numbered migrations: 0001_initial.py, 0002_..., each revising the one before."""

@@ -1,0 +1,127 @@
+"""The tables: one row per run (with its aggregates), one row per turn.
+
+Changing a table here needs a new numbered migration in ``migrations/versions``;
+``tests/store/test_migrations.py`` fails while the two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as UTC
+    and read back with ``tzinfo=UTC``. A naive datetime is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # named constraints, so later migrations can alter them (SQLite rebuilds tables by name)
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    stop_reason: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)  # last turn or status change
+    topic: Mapped[str] = mapped_column(Text)
+    max_turns: Mapped[int] = mapped_column(Integer)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # the RunConfig at start
+    # the two bots at start, copied out of ``config`` so lists can filter without parsing JSON
+    bot0_name: Mapped[str] = mapped_column(String(100))
+    bot0_provider: Mapped[str] = mapped_column(String(40))
+    bot0_model: Mapped[str] = mapped_column(String(200))
+    bot1_name: Mapped[str] = mapped_column(String(100))
+    bot1_provider: Mapped[str] = mapped_column(String(40))
+    bot1_model: Mapped[str] = mapped_column(String(200))
+    # aggregates over the turns, kept up to date by Store.save_turn
+    turn_count: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)  # sum of the known costs
+    unpriced_turns: Mapped[int] = mapped_column(Integer, default=0)  # bot turns, cost unknown
+
+    __table_args__ = (
+        Index("ix_runs_created_at", "created_at", "id"),
+        Index("ix_runs_owner_created_at", "owner", "created_at"),
+        Index("ix_runs_status_created_at", "status", "created_at"),
+        Index("ix_runs_bot0_provider", "bot0_provider"),
+        Index("ix_runs_bot1_provider", "bot1_provider"),
+        Index("ix_runs_bot0_model", "bot0_model"),
+        Index("ix_runs_bot1_model", "bot1_model"),
+    )
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    bot_index: Mapped[int | None] = mapped_column(Integer)  # None: a person's interjection
+    bot_name: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    thinking: Mapped[str] = mapped_column(Text)
+    # the BotConfig this turn used; SQL NULL for a person's turn
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    finish_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+runs = RunRow.__table__
+turns = TurnRow.__table__

@@ -1,0 +1,481 @@
+"""``Store``: every run and turn, saved as it happens, on SQLite or PostgreSQL.
+
+Safe to share between threads: each method takes a pooled connection for one short
+transaction. Writes on SQLite start with ``BEGIN IMMEDIATE`` so they queue on the write lock
+(busy timeout 5 s) instead of failing; reads see one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Text,
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from duet_core.errors import DuetError
+from duet_core.models import Run, RunStatus, Turn, utcnow
+from duet_core.saved import bot_config_from_saved, run_config_from_saved
+from duet_core.store import migrate
+from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
+from duet_core.store.schema import runs, turns
+
+BUSY_TIMEOUT_MS = 5000
+EXPORT_BATCH = 100
+LIVE_STATUSES = tuple(s.value for s in RunStatus if s.live)
+SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
+
+
+class RunNotFound(DuetError, LookupError):
+    """No saved run has this id (it may have been deleted)."""
+
+    def __init__(self, run_id: str):
+        super().__init__(f"No saved run with id '{run_id}'. List the saved runs to find its id.")
+        self.run_id = run_id
+
+
+def database_url(url: str | URL) -> URL:
+    """Parse ``url``; plain ``postgresql://`` (or ``postgres://``) uses the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+class Store:
+    """Saved runs in the database at ``url`` (default: ``DUET_DATABASE_URL``).
+
+    Creating a Store applies any pending migrations. Call ``close()`` when done.
+    """
+
+    def __init__(self, url: str | URL | None = None):
+        if url is None:
+            from duet_core.settings import settings
+
+            url = settings().database_url
+        self.url = database_url(url)
+        self.engine = _create_engine(self.url)
+        try:
+            migrate.upgrade(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(duet_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # --- writing -------------------------------------------------------------------------
+
+    def create_run(self, run: Run) -> None:
+        """Save a new run with its config and any turns it already has."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(runs), [_run_values(run)])
+                if run.turns:
+                    conn.execute(insert(turns), [_turn_values(run.id, t) for t in run.turns])
+                _refresh_aggregates(conn, run.id)
+        except IntegrityError as e:
+            raise ValueError(f"Cannot save run {run.id!r}: {e.orig}") from e
+
+    def save_turn(self, run_id: str, turn: Turn) -> None:
+        """Insert the turn, or replace the one with the same index; committed at once."""
+        with self._write() as conn:
+            _lock_run(conn, run_id)
+            conn.execute(delete(turns).where(turns.c.run_id == run_id, turns.c.index == turn.index))
+            conn.execute(insert(turns), [_turn_values(run_id, turn)])
+            _refresh_aggregates(conn, run_id)
+
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus | str,
+        stop_reason: str | None = None,
+        error: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Set the run's status, stop reason and error (None clears them).
+
+        A run that is no longer live gets ``finished_at`` (now when not given); a live one
+        (running, paused) has it cleared.
+        """
+        status = RunStatus(status)
+        now = utcnow()
+        if status.live:
+            finished_at = None
+        elif finished_at is None:
+            finished_at = now
+        with self._write() as conn:
+            done = conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=status.value,
+                    stop_reason=stop_reason,
+                    error=error,
+                    finished_at=finished_at,
+                    updated_at=now,
+                )
+            )
+            if done.rowcount == 0:
+                raise RunNotFound(run_id)
+
+    def delete_run(self, run_id: str) -> bool:
+        """Delete the run and its turns; False when there was no such run."""
+        with self._write() as conn:
+            return conn.execute(delete(runs).where(runs.c.id == run_id)).rowcount > 0
+
+    def mark_interrupted(self) -> list[str]:
+        """At start-up: runs left running or paused by a previous process become interrupted.
+
+        ``finished_at`` becomes the time of the run's last saved change. Returns their ids.
+        """
+        with self._write() as conn:
+            ids = list(
+                conn.execute(
+                    select(runs.c.id)
+                    .where(runs.c.status.in_(LIVE_STATUSES))
+                    .order_by(runs.c.created_at)
+                    .with_for_update()
+                ).scalars()
+            )
+            if ids:
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id.in_(ids))
+                    .values(
+                        status=RunStatus.INTERRUPTED.value,
+                        stop_reason="interrupted",
+                        finished_at=func.coalesce(runs.c.finished_at, runs.c.updated_at),
+                    )
+                )
+        return ids
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The whole run with its turns in order, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
+            if row is None:
+                return None
+            turn_rows = conn.execute(
+                select(turns).where(turns.c.run_id == run_id).order_by(turns.c.index)
+            ).all()
+        return _run_from_rows(row, turn_rows)
+
+    def list_runs(self, query: RunQuery | None = None) -> RunPage:
+        """One page of run summaries, newest first, and the number of matching runs."""
+        query = query or RunQuery()
+        where = self._conditions(query)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(runs).where(*where)).scalar_one()
+            rows = conn.execute(
+                select(*SUMMARY_COLUMNS)
+                .where(*where)
+                .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            ).all()
+        return RunPage(items=[_summary(r) for r in rows], total=total)
+
+    def runs_for_export(self, query: RunQuery | None = None) -> Iterator[Run]:
+        """Every run matching the query's filters (``limit``/``offset`` ignored), whole,
+        newest first; read in batches so memory stays flat."""
+        where = self._conditions(query or RunQuery())
+        after: tuple[datetime, str] | None = None
+        while True:
+            stmt = select(runs).where(*where)
+            if after is not None:
+                stmt = stmt.where(
+                    or_(
+                        runs.c.created_at < after[0],
+                        and_(runs.c.created_at == after[0], runs.c.id < after[1]),
+                    )
+                )
+            stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(EXPORT_BATCH)
+            with self._read() as conn:
+                rows = conn.execute(stmt).all()
+                ids = [r.id for r in rows]
+                turn_rows = (
+                    conn.execute(
+                        select(turns)
+                        .where(turns.c.run_id.in_(ids))
+                        .order_by(turns.c.run_id, turns.c.index)
+                    ).all()
+                    if ids
+                    else []
+                )
+            by_run: dict[str, list[Row[Any]]] = {}
+            for t in turn_rows:
+                by_run.setdefault(t.run_id, []).append(t)
+            for r in rows:
+                yield _run_from_rows(r, by_run.get(r.id, []))
+            if len(rows) < EXPORT_BATCH:
+                return
+            after = (rows[-1].created_at, rows[-1].id)
+
+    def _conditions(self, q: RunQuery) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if q.owner is not None:
+            where.append(runs.c.owner == q.owner)
+        if q.statuses:
+            where.append(runs.c.status.in_([RunStatus(s).value for s in q.statuses]))
+        if q.provider:
+            where.append(
+                or_(runs.c.bot0_provider == q.provider, runs.c.bot1_provider == q.provider)
+            )
+        if q.model:
+            where.append(or_(runs.c.bot0_model == q.model, runs.c.bot1_model == q.model))
+        if q.since is not None:
+            where.append(runs.c.created_at >= q.since)
+        if q.until is not None:
+            where.append(runs.c.created_at < q.until)
+        if q.search:
+            in_turns = exists().where(
+                turns.c.run_id == runs.c.id, self._contains(turns.c.content, q.search)
+            )
+            where.append(or_(self._contains(runs.c.topic, q.search), in_turns))
+        return where
+
+    def _contains(self, column: Any, needle: str) -> ColumnElement[bool]:
+        """Case-insensitive substring match, Unicode-aware on both databases."""
+        if self.dialect == "sqlite":  # SQLite's own lower() folds ASCII only
+            folded = func.duet_casefold(column, type_=Text)
+            return folded.contains(needle.casefold(), autoescape=True)
+        return column.icontains(needle, autoescape=True)
+
+
+# --- engine ------------------------------------------------------------------------------
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool  # one shared connection, or each would be empty
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (_sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+    dbapi_connection.create_function("duet_casefold", 1, _casefold, deterministic=True)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("duet_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
+
+
+# --- rows <-> models ---------------------------------------------------------------------
+
+
+def _lock_run(conn: Connection, run_id: str) -> None:
+    """Lock the run's row for this transaction (and stamp it), or raise RunNotFound."""
+    done = conn.execute(update(runs).where(runs.c.id == run_id).values(updated_at=utcnow()))
+    if done.rowcount == 0:
+        raise RunNotFound(run_id)
+
+
+def _refresh_aggregates(conn: Connection, run_id: str) -> None:
+    unpriced = case((and_(turns.c.bot_index.is_not(None), turns.c.cost_usd.is_(None)), 1), else_=0)
+    totals = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(turns.c.input_tokens), 0),
+            func.coalesce(func.sum(turns.c.output_tokens), 0),
+            func.coalesce(func.sum(turns.c.cost_usd), 0.0),
+            func.coalesce(func.sum(unpriced), 0),
+        ).where(turns.c.run_id == run_id)
+    ).one()
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            turn_count=totals[0],
+            input_tokens=totals[1],
+            output_tokens=totals[2],
+            cost_usd=float(totals[3]),
+            unpriced_turns=totals[4],
+        )
+    )
+
+
+def _run_values(run: Run) -> dict[str, Any]:
+    bots = run.config.bots
+    return {
+        "id": run.id,
+        "owner": run.owner,
+        "status": RunStatus(run.status).value,
+        "stop_reason": run.stop_reason,
+        "error": run.error,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "updated_at": utcnow(),
+        "topic": run.config.topic,
+        "max_turns": run.config.max_turns,
+        "config": run.config.model_dump(mode="json"),
+        **{f"bot{i}_name": bots[i].name for i in (0, 1)},
+        **{f"bot{i}_provider": bots[i].provider for i in (0, 1)},
+        **{f"bot{i}_model": bots[i].model for i in (0, 1)},
+        "turn_count": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": 0.0,
+        "unpriced_turns": 0,
+    }
+
+
+def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "index": turn.index,
+        "bot_index": turn.bot_index,
+        "bot_name": turn.bot_name,
+        "provider": turn.provider,
+        "model": turn.model,
+        "content": turn.content,
+        "thinking": turn.thinking,
+        "config": turn.config.model_dump(mode="json") if turn.config else None,
+        "started_at": turn.started_at,
+        "finished_at": turn.finished_at,
+        "ttft_ms": turn.ttft_ms,
+        "latency_ms": turn.latency_ms,
+        "input_tokens": turn.input_tokens,
+        "output_tokens": turn.output_tokens,
+        "cost_usd": turn.cost_usd,
+        "finish_reason": turn.finish_reason,
+    }
+
+
+def _turn_from_row(row: Row[Any]) -> Turn:
+    # built without validation: the row is typed already, and a config saved long ago must
+    # load even when today's rules would refuse it (see duet_core.saved)
+    return Turn.model_construct(
+        index=row.index,
+        bot_index=row.bot_index,
+        bot_name=row.bot_name,
+        content=row.content,
+        thinking=row.thinking,
+        config=bot_config_from_saved(row.config),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        ttft_ms=row.ttft_ms,
+        latency_ms=row.latency_ms,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost_usd=row.cost_usd,
+        finish_reason=row.finish_reason,
+    )
+
+
+def _run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
+    return Run.model_construct(
+        id=row.id,
+        owner=row.owner,
+        config=run_config_from_saved(row.config),
+        status=RunStatus(row.status),
+        stop_reason=row.stop_reason,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        turns=[_turn_from_row(t) for t in turn_rows],
+    )
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    m = row._mapping
+    return RunSummary(
+        id=row.id,
+        owner=row.owner,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        topic=row.topic,
+        status=RunStatus(row.status),
+        stop_reason=row.stop_reason,
+        error=row.error,
+        bots=tuple(
+            BotSummary(
+                name=m[f"bot{i}_name"], provider=m[f"bot{i}_provider"], model=m[f"bot{i}_model"]
+            )
+            for i in (0, 1)
+        ),
+        max_turns=row.max_turns,
+        turn_count=row.turn_count,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost_usd=None if row.unpriced_turns else round(row.cost_usd, 8),
+        duration_s=(
+            (row.finished_at - row.created_at).total_seconds() if row.finished_at else None
+        ),
+    )
