@@ -111,6 +111,7 @@ def knobs(provider: str, model: str) -> Knobs:
 
 # --- context windows (tokens); used to trim the oldest turns ---------------------------------
 
+
 def context_window(provider: str, model: str) -> int:
     m = model.lower()
     if provider == "demo":

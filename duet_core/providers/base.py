@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -77,10 +78,8 @@ class ChunkStream:
             self._closed.set()
             callbacks, self._on_close = self._on_close, []
         for fn in callbacks:
-            try:
+            with contextlib.suppress(Exception):  # closing must never raise into the caller
                 fn()
-            except Exception:  # closing must never raise into the caller
-                pass
 
     def __iter__(self) -> Iterator[Chunk]:
         try:

@@ -1,0 +1,401 @@
+"""The two-bot conversation engine: one background thread per run.
+
+``LiveRun`` owns a run's live state behind one lock. The thread alternates the bots, streams
+each provider, publishes events to every viewer's queue and writes each finished turn to the
+store as soon as it finishes. Controls (stop, pause, resume, update a bot, interject) may be
+called from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from duet_core import catalog
+from duet_core.conversation import bot_view
+from duet_core.errors import ConfigError, DuetError, ProviderError
+from duet_core.events import (
+    BotUpdated,
+    Event,
+    RunError,
+    Snapshot,
+    StatusChanged,
+    Subscription,
+    TextDelta,
+    ThinkingDelta,
+    TurnFinished,
+    TurnStarted,
+)
+from duet_core.logs import cut_prompt, run_logger
+from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow, validated
+from duet_core.providers import base
+
+ProviderFor = Callable[[BotConfig], base.Provider]
+MAX_INTERJECTION = 20_000
+SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
+
+
+class RunStore(Protocol):
+    def create_run(self, run: Run) -> None: ...
+    def save_turn(self, run_id: str, turn: Turn) -> None: ...
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        stop_reason: str | None = None,
+        error: str | None = None,
+        finished_at: Any = None,
+    ) -> None: ...
+
+
+class LiveRun:
+    def __init__(
+        self,
+        run: Run,
+        provider_for: ProviderFor,
+        store: RunStore | None = None,
+        price_table: dict[str, tuple[float, float]] | None = None,
+    ):
+        self.id = run.id
+        self.owner = run.owner
+        self._run = run
+        self._provider_for = provider_for
+        self._store = store
+        self._prices = price_table
+        self._bots: list[BotConfig] = list(run.config.bots)
+        # carry on with the settings the last turns used (a continued run)
+        for turn in run.turns:
+            if turn.config is not None and turn.bot_index is not None:
+                self._bots[turn.bot_index] = turn.config
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._stop_requested = False
+        self._pause_requested = False
+        self._interjections: list[tuple[str, str]] = []
+        self._stream: base.ChunkStream | None = None
+        self._partial: Turn | None = None
+        self._partial_text: list[str] = []
+        self._partial_thinking: list[str] = []
+        self._subscribers: list[Subscription] = []
+        self._last_sweep = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name=f"duet-run-{run.id}", daemon=True)
+        self.log = run_logger(run.id, run.owner)
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def status(self) -> RunStatus:
+        return self._run.status
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def bots(self) -> tuple[BotConfig, BotConfig]:
+        """The settings each bot will use on its next turn."""
+        with self._lock:
+            return self._bots[0], self._bots[1]
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            partial = None
+            if self._partial is not None:
+                partial = self._partial.model_copy(
+                    update={
+                        "content": "".join(self._partial_text),
+                        "thinking": "".join(self._partial_thinking),
+                    }
+                )
+            run = self._run.model_copy(update={"turns": list(self._run.turns)})
+            return Snapshot(run=run, partial=partial, pending_bots=(self._bots[0], self._bots[1]))
+
+    def subscribe(self, maxsize: int = 20_000, abandon_after: float = 120.0) -> Subscription:
+        """A new viewer queue whose first event is a snapshot of the run so far."""
+        sub = Subscription(maxsize=maxsize, abandon_after=abandon_after)
+        with self._lock:
+            sub.offer(self.snapshot())
+            if self.status.live:
+                self._subscribers.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subscribers:
+                self._subscribers.remove(sub)
+            sub.dropped = True
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    # --- controls ------------------------------------------------------------------------
+
+    def start(self) -> LiveRun:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Abort the current stream at once; the partial turn is kept, marked as stopped."""
+        with self._lock:
+            self._stop_requested = True
+            stream = self._stream
+            self._wake.notify_all()
+        if stream is not None:
+            stream.close()
+        self.log.info("stop requested")
+
+    def pause(self) -> None:
+        """Pause between turns: the turn in progress finishes first."""
+        with self._lock:
+            if self._run.status.live:
+                self._pause_requested = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_requested = False
+            self._wake.notify_all()
+
+    def update_bot(self, bot_index: int, config: BotConfig | dict[str, Any]) -> BotConfig:
+        """Validate and store new settings for a bot; they apply from its next turn."""
+        if bot_index not in (0, 1):
+            raise ConfigError("bot_index must be 0 or 1")
+        with self._lock:
+            if isinstance(config, dict):
+                merged = {**self._bots[bot_index].model_dump(), **config}
+                config = validated(BotConfig, merged)
+            self._bots[bot_index] = config
+            self._publish(BotUpdated(bot_index, config))
+        self.log.info("bot updated", extra={"bot_index": bot_index})
+        return config
+
+    def interject(self, text: str, author: str = "Moderator") -> None:
+        """A person's message joins the conversation before the next turn."""
+        text = text.strip()
+        if not text:
+            raise ConfigError("Type a message to interject.")
+        if len(text) > MAX_INTERJECTION:
+            raise ConfigError(f"An interjection may be at most {MAX_INTERJECTION} characters.")
+        with self._lock:
+            if not self._run.status.live:
+                raise ConfigError("The run has ended; continue it to add a message.")
+            self._interjections.append((author.strip() or "Moderator", text))
+            self._wake.notify_all()
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def _publish(self, event: Event) -> None:
+        """Offer ``event`` to every viewer. Caller holds the lock."""
+        dropped = [s for s in self._subscribers if not s.offer(event)]
+        now = time.monotonic()
+        if now - self._last_sweep > SWEEP_EVERY:
+            self._last_sweep = now
+            dropped += [s for s in self._subscribers if s.abandoned(now)]
+        for sub in dropped:
+            sub.dropped = True
+            if sub in self._subscribers:
+                self._subscribers.remove(sub)
+
+    def _set_status(
+        self, status: RunStatus, stop_reason: str | None = None, error: str | None = None
+    ) -> None:
+        with self._lock:
+            self._run.status = status
+            self._run.stop_reason = stop_reason
+            self._run.error = error
+            finished = None if status.live else utcnow()
+            self._run.finished_at = finished
+            self._publish(StatusChanged(status, stop_reason, error))
+            if error:
+                self._publish(RunError(error))
+            if not status.live:
+                self._subscribers.clear()  # each has its final event; keep no references
+        if self._store is not None:
+            self._store.set_status(self.id, status, stop_reason, error, finished)
+        self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            self._converse()
+        except DuetError as e:
+            self.log.warning("run failed: %s", e.message)
+            self._set_status(RunStatus.ERROR, "error", e.message)
+        except Exception as e:  # a bug: keep the turns, tell the user, log the traceback
+            self.log.exception("run crashed")
+            self._set_status(RunStatus.ERROR, "error", f"Internal error: {type(e).__name__}: {e}")
+
+    def _converse(self) -> None:
+        config = self._run.config
+        while True:
+            with self._lock:
+                self._take_interjections()
+                if self._stop_requested:
+                    break
+                if self._pause_requested:
+                    if self._run.status is RunStatus.RUNNING:
+                        self._set_status(RunStatus.PAUSED)
+                    self._wake.wait(timeout=1.0)
+                    continue
+                if self._run.status is RunStatus.PAUSED:
+                    self._set_status(RunStatus.RUNNING)
+                done = len(self._run.bot_turns)
+            reason = self._reason_to_finish(config, done)
+            if reason:
+                self._set_status(RunStatus.COMPLETED, reason)
+                return
+            turn = self._take_turn(self._next_speaker())
+            if turn.finish_reason == "stopped":
+                break
+            if any(p.lower() in turn.content.lower() for p in config.stop_phrases):
+                self._set_status(RunStatus.COMPLETED, "stop_phrase")
+                return
+        self._set_status(RunStatus.STOPPED, "user")
+
+    def _reason_to_finish(self, config, done: int) -> str | None:
+        if done >= config.max_turns:
+            return "max_turns"
+        if config.max_total_tokens and self._run.total_tokens >= config.max_total_tokens:
+            return "token_budget"
+        cost = self._run.total_cost_usd
+        if config.max_cost_usd and cost is not None and cost >= config.max_cost_usd:
+            return "cost_budget"
+        return None
+
+    def _next_speaker(self) -> int:
+        bot_turns = self._run.bot_turns
+        if not bot_turns:
+            return self._run.config.first_speaker
+        return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
+
+    def _take_interjections(self) -> None:
+        """Add queued interjections as turns. Caller holds the lock."""
+        pending, self._interjections = self._interjections, []
+        for author, text in pending:
+            now = utcnow()
+            turn = Turn(
+                index=len(self._run.turns),
+                bot_index=None,
+                bot_name=author,
+                content=text,
+                started_at=now,
+                finished_at=now,
+                finish_reason="person",
+            )
+            self._finish_turn(turn)
+
+    def _finish_turn(self, turn: Turn) -> None:
+        with self._lock:
+            self._run.turns.append(turn)
+            self._partial = None
+            self._publish(TurnFinished(turn))
+        if self._store is not None:
+            self._store.save_turn(self.id, turn)
+
+    @contextmanager
+    def _streaming(self, stream: base.ChunkStream) -> Iterator[base.ChunkStream]:
+        with self._lock:
+            self._stream = stream
+            if self._stop_requested:
+                stream.close()
+        try:
+            yield stream
+        finally:
+            stream.close()
+            with self._lock:
+                self._stream = None
+
+    def _take_turn(self, bot_index: int) -> Turn:
+        with self._lock:
+            bot = self._bots[bot_index]
+            system, messages = bot_view(self._run.config.topic, self._run.turns, bot_index, bot)
+            turn = Turn(
+                index=len(self._run.turns), bot_index=bot_index, bot_name=bot.name, config=bot
+            )
+            self._partial, self._partial_text, self._partial_thinking = turn, [], []
+            self._publish(TurnStarted(turn.index, bot_index, bot.name, bot))
+        text, thinking = self._partial_text, self._partial_thinking
+        started = time.perf_counter()
+        ttft = None
+        failure: ProviderError | None = None
+        try:
+            with self._streaming(self._provider_for(bot).open(system, messages, bot)) as stream:
+                for chunk in stream:
+                    if isinstance(chunk, base.TextDelta):
+                        if ttft is None:
+                            ttft = (time.perf_counter() - started) * 1000
+                        with self._lock:
+                            text.append(chunk.text)
+                            self._publish(TextDelta(turn.index, chunk.text))
+                    elif isinstance(chunk, base.ThinkingDelta):
+                        if ttft is None:
+                            ttft = (time.perf_counter() - started) * 1000
+                        with self._lock:
+                            thinking.append(chunk.text)
+                            self._publish(ThinkingDelta(turn.index, chunk.text))
+                    elif isinstance(chunk, base.Usage):
+                        turn.input_tokens = chunk.input_tokens
+                        turn.output_tokens = chunk.output_tokens
+                    elif isinstance(chunk, base.Finish):
+                        turn.finish_reason = chunk.reason
+        except ProviderError as e:
+            failure = e
+        with self._lock:
+            stopped = self._stop_requested
+        turn.content, turn.thinking = "".join(text), "".join(thinking)
+        turn.finished_at = utcnow()
+        turn.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        turn.ttft_ms = round(ttft, 1) if ttft is not None else None
+        if stopped:
+            turn.finish_reason = "stopped"
+        elif failure is not None:
+            turn.finish_reason = "error"
+        turn.cost_usd = catalog.cost_usd(
+            bot.model, turn.input_tokens, turn.output_tokens, self._prices
+        )
+        self._log_call(bot, messages, turn, failure)
+        if failure is not None and not stopped:
+            if turn.content or turn.thinking:
+                self._finish_turn(turn)  # keep what arrived before the failure
+            else:
+                with self._lock:
+                    self._partial = None
+            raise failure
+        self._finish_turn(turn)
+        return turn
+
+    def _log_call(self, bot: BotConfig, messages, turn: Turn, failure: Exception | None) -> None:
+        self.log.info(
+            "provider call",
+            extra={
+                "provider": bot.provider,
+                "model": bot.model,
+                "turn": turn.index,
+                "duration_ms": turn.latency_ms,
+                "ttft_ms": turn.ttft_ms,
+                "input_tokens": turn.input_tokens,
+                "output_tokens": turn.output_tokens,
+                "finish_reason": turn.finish_reason,
+                "prompt": cut_prompt(messages[-1]["content"]) if messages else "",
+                "error": type(failure).__name__ if failure else None,
+            },
+        )
+
+
+def start_run(run: Run, provider_for: ProviderFor, store: RunStore | None = None, **kw) -> LiveRun:
+    """Save a new run and start its thread."""
+    if store is not None:
+        store.create_run(run)
+    return LiveRun(run, provider_for, store, **kw).start()
