@@ -1,0 +1,203 @@
+"""The static view of finished turns, shared by the conversation and history pages.
+
+``turn_caption`` and ``change_notes`` are pure (no Streamlit calls) and unit-tested;
+``render_turn`` / ``render_turns`` draw. Model output is rendered as markdown, never as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+from streamlit.string_util import is_emoji
+
+from duet_core.models import BotConfig, RunConfig, Turn
+
+BOT_COLOURS = ("blue", "orange")
+PERSON_COLOUR = "gray"
+PERSON_AVATAR = "🧑"
+BOT_AVATAR = "🤖"
+CHANGE_ICON = "⚙️"
+
+FINISH_LABELS = {
+    "stopped": "⏹ stopped",
+    "error": "⚠ error",
+    "length": "✂ length (max tokens reached)",
+    "stop_phrase": "stop phrase",
+}
+
+FIELD_LABELS = {
+    "top_p": "top_p",
+    "max_tokens": "max tokens",
+    "thinking_budget": "thinking budget",
+    "system_prompt": "system prompt",
+    "base_url": "base URL",
+    "context_tokens": "context tokens",
+}
+LONG_FIELDS = ("system_prompt",)  # shown as "changed", not old → new
+QUIET_FIELDS = ("avatar",)  # cosmetic: no note
+VALUE_WIDTH = 40
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally inside Streamlit markdown (names, model ids)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def bot_colour(bot_index: int | None) -> str:
+    """The markdown colour of a bot's name (``:blue[...]``); gray for a person."""
+    if bot_index is None:
+        return PERSON_COLOUR
+    return BOT_COLOURS[bot_index % len(BOT_COLOURS)]
+
+
+def avatar_for(turn: Turn, run_config: RunConfig | None = None) -> str:
+    """An emoji avatar: the bot's own when it is an emoji, 🧑 for a person."""
+    if turn.by_person:
+        return PERSON_AVATAR
+    config = _config_of(turn, run_config)
+    avatar = (config.avatar or "").strip() if config is not None else ""
+    # only emoji: any other string would be loaded as an image path or URL by st.chat_message
+    return avatar if is_emoji(avatar) else BOT_AVATAR
+
+
+def _config_of(turn: Turn, run_config: RunConfig | None) -> BotConfig | None:
+    if turn.config is not None:
+        return turn.config
+    if run_config is not None and turn.bot_index is not None:
+        bots = run_config.bots
+        if 0 <= turn.bot_index < len(bots):
+            return bots[turn.bot_index]
+    return None
+
+
+# --- pure text -----------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def format_cost(cost: float | None) -> str:
+    if cost is None:
+        return "cost unknown"
+    if cost == 0:
+        return "$0"
+    if cost < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:,.2f}"
+
+
+def format_duration_ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def turn_caption(turn: Turn, run_config: RunConfig | None = None) -> str:
+    """One line under a turn: model · temperature (or effort) · tokens · TTFT · latency ·
+    cost · finish reason (when not a normal stop). Empty for a person's plain message."""
+    if turn.by_person:
+        return ""
+    parts: list[str] = []
+    config = _config_of(turn, run_config)
+    if config is not None:
+        parts.append(config.model)
+        if config.temperature is not None:
+            parts.append(f"temperature {_number(config.temperature)}")
+        elif config.effort is not None:
+            parts.append(f"effort {config.effort}")
+    if turn.input_tokens is not None or turn.output_tokens is not None:
+        tin = "?" if turn.input_tokens is None else f"{turn.input_tokens:,}"
+        tout = "?" if turn.output_tokens is None else f"{turn.output_tokens:,}"
+        parts.append(f"tokens {tin} in / {tout} out")
+    if turn.ttft_ms is not None:
+        parts.append(f"TTFT {turn.ttft_ms:.0f} ms")
+    if turn.latency_ms is not None:
+        parts.append(f"latency {format_duration_ms(turn.latency_ms)}")
+    parts.append(format_cost(turn.cost_usd))
+    reason = turn.finish_reason
+    if reason and reason != "stop":
+        parts.append(FINISH_LABELS.get(reason, reason))
+    return " · ".join(parts)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, float):
+        return _number(value)
+    text = str(value)
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+
+
+def _change_line(name: str, field: str, old: Any, new: Any, turn_number: int) -> str:
+    label = FIELD_LABELS.get(field, field)
+    if field in LONG_FIELDS:
+        return f"{name}: {label} changed from turn {turn_number}"
+    return f"{name}: {label} {_value(old)} → {_value(new)} from turn {turn_number}"
+
+
+def change_notes(turns: Sequence[Turn]) -> dict[int, list[str]]:
+    """For each turn (by ``turn.index``) whose bot's settings differ from that bot's
+    previous turn: lines like ``"Bob: temperature 0.7 → 1.3 from turn 5"`` (1-based)."""
+    notes: dict[int, list[str]] = {}
+    last: dict[int, BotConfig] = {}
+    for turn in turns:
+        if turn.bot_index is None or turn.config is None:
+            continue
+        before = last.get(turn.bot_index)
+        last[turn.bot_index] = turn.config
+        if before is None:
+            continue
+        a, b = _fields(before), _fields(turn.config)
+        changes = [
+            (f, a.get(f), b.get(f)) for f in b if a.get(f) != b.get(f) and f not in QUIET_FIELDS
+        ]
+        if changes:
+            notes[turn.index] = [
+                _change_line(turn.bot_name, f, old, new, turn.index + 1) for f, old, new in changes
+            ]
+    return notes
+
+
+def _fields(config: BotConfig) -> dict[str, Any]:
+    # a config loaded from an old row may be built without validation: read what is there
+    return {f: getattr(config, f, None) for f in BotConfig.model_fields}
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+
+def render_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
+    """One finished turn as a chat message: coloured name, content, thinking, caption."""
+    colour = bot_colour(turn.bot_index)
+    label = turn.bot_name or ("Person" if turn.by_person else "Bot")
+    with st.chat_message(label, avatar=avatar_for(turn, run_config)):
+        st.markdown(f"**:{colour}[{escape_markdown(label)}]**")
+        if turn.thinking.strip():
+            with st.expander("Thinking", expanded=False):
+                st.markdown(turn.thinking)
+        if turn.content.strip():
+            st.markdown(turn.content)
+        else:
+            st.caption("(no reply)")
+        caption = turn_caption(turn, run_config)
+        if caption:
+            st.caption(escape_markdown(caption))
+
+
+def render_change_notes(lines: Sequence[str]) -> None:
+    for line in lines:
+        st.caption(f"{CHANGE_ICON} {escape_markdown(line)}")
+
+
+def render_turns(turns: Sequence[Turn], run_config: RunConfig | None = None) -> None:
+    """Every turn in order; a ⚙ note right before a turn whose bot's settings changed."""
+    notes = change_notes(turns)
+    for turn in turns:
+        if turn.index in notes:
+            render_change_notes(notes[turn.index])
+        render_turn(turn, run_config)
