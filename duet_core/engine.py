@@ -210,19 +210,23 @@ class LiveRun:
     def _set_status(
         self, status: RunStatus, stop_reason: str | None = None, error: str | None = None
     ) -> None:
+        """Save the new status, then tell the viewers (so what they see is already saved)."""
+        finished = None if status.live else utcnow()
+        if self._store is not None:
+            try:
+                self._store.set_status(self.id, status, stop_reason, error, finished)
+            except Exception:
+                self.log.exception("could not save the run's status")
         with self._lock:
             self._run.status = status
             self._run.stop_reason = stop_reason
             self._run.error = error
-            finished = None if status.live else utcnow()
             self._run.finished_at = finished
             self._publish(StatusChanged(status, stop_reason, error))
             if error:
                 self._publish(RunError(error))
             if not status.live:
                 self._subscribers.clear()  # each has its final event; keep no references
-        if self._store is not None:
-            self._store.set_status(self.id, status, stop_reason, error, finished)
         self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
 
     # --- the thread ----------------------------------------------------------------------
@@ -297,12 +301,13 @@ class LiveRun:
             self._finish_turn(turn)
 
     def _finish_turn(self, turn: Turn) -> None:
+        """Commit the turn, then add it to the live run and tell the viewers."""
+        if self._store is not None:
+            self._store.save_turn(self.id, turn)
         with self._lock:
             self._run.turns.append(turn)
             self._partial = None
             self._publish(TurnFinished(turn))
-        if self._store is not None:
-            self._store.save_turn(self.id, turn)
 
     @contextmanager
     def _streaming(self, stream: base.ChunkStream) -> Iterator[base.ChunkStream]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,8 @@ class Call:
     bot: BotConfig
     stream: ChunkStream | None = field(default=None, repr=False)
 
+
+TOKENS = re.compile(r"\S+\s*|\s+")
 
 ReplyItem = Chunk | Hold | BaseException | str
 
@@ -80,9 +83,9 @@ class ScriptedProvider(Provider):
                 elif isinstance(item, BaseException):
                     raise item
                 elif isinstance(item, str):
-                    for word in item.split(" "):
+                    for word in TOKENS.findall(item):
                         words += 1
-                        yield TextDelta(word if words == 1 else " " + word)
+                        yield TextDelta(word)
                 else:
                     finished |= isinstance(item, Finish)
                     yield item
