@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from duet_core.conversation import merge_roles
 from duet_core.errors import ConfigError
 from duet_core.models import Run, RunStatus, Turn
 from duet_core.saved import bot_config_from_saved, run_config_from_saved
@@ -203,17 +204,12 @@ def training_messages(run: Run, bot_index: int) -> list[dict[str, str]]:
     system prompt is the one the bot's last reply used. Empty when the bot never spoke.
     """
     system = run.config.bots[bot_index].system_prompt
-    messages: list[dict[str, str]] = [{"role": "user", "content": run.config.topic}]
-    for t in run.turns:
-        if not t.content.strip():
-            continue
-        role = "assistant" if t.bot_index == bot_index else "user"
-        if role == "assistant" and t.config is not None:
+    spoken = [t for t in run.turns if t.content.strip()]
+    for t in spoken:
+        if t.bot_index == bot_index and t.config is not None:
             system = t.config.system_prompt
-        if messages[-1]["role"] == role:
-            messages[-1]["content"] += "\n\n" + t.content
-        else:
-            messages.append({"role": role, "content": t.content})
+    pairs = [("assistant" if t.bot_index == bot_index else "user", t.content) for t in spoken]
+    messages: list[dict[str, str]] = list(merge_roles([("user", run.config.topic), *pairs]))
     while messages and messages[-1]["role"] == "user":
         messages.pop()
     if not messages:
