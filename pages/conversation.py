@@ -1,4 +1,69 @@
+"""The conversation page: set up two bots, start them talking, watch and steer the run."""
+
 import streamlit as st
 
+from duet_core.errors import DuetError
+from duet_core.models import RunConfig
+from duet_ui import bot_form, live, setup_file
+from duet_ui.services import current_viewer, services
+
+svc, viewer = services(), current_viewer()
+settings = svc.settings
+
+try:
+    view = live.current_view(viewer, svc)
+except DuetError as e:
+    view = None
+    st.error(e.message)
+live.sync_widgets(view, settings)  # before any widget draws
+
+keys = bot_form.pasted_keys()
+with st.sidebar:
+    forms = []
+    for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
+        with st.container(border=True, key=f"bot{i}_section"):
+            forms.append(bot_form.bot_form(i, defaults, settings, keys))
+            note = live.pending_note(view, i)
+            if note:
+                st.info(note, icon="🕑")
+    bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
+for message in live.push_bot_changes(view, forms):
+    st.sidebar.error(message)
+
+running = view is not None and view.is_live
 st.title("Duet")
-st.write("The conversation page is coming.")
+names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
+setup = setup_file.setup_fields(settings, names, disabled=running)
+config = setup_file.run_config(setup, forms)
+setup_file.show_message()
+
+with st.container(horizontal=True, vertical_alignment="center"):
+    start = st.button(
+        "Start",
+        key="start",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=running,
+        help="Stop this run before starting another." if running else None,
+    )
+    live.controls(view)
+    setup_file.save_and_load(config, settings)
+
+if start:
+    if isinstance(config, RunConfig):
+        try:
+            live.start(config, viewer, svc, keys)
+        except DuetError as e:
+            st.error(e.message)
+    else:
+        st.error(config)
+
+if view is not None:
+    st.divider()
+    header = st.container()
+    live.draw_transcript(view)
+    live.live_panel(view, header)
+    live.draw_outcome(view)
+    live.interject_box(view, viewer)
+    with st.container(horizontal=True):
+        live.downloads(view)
