@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-from duet_ui.services import current_viewer, services
+from duet_ui.auth import login_gate
+from duet_ui.services import services
 
 st.set_page_config(page_title="Duet", page_icon="🎭", layout="wide")
 
-services()
-viewer = current_viewer()
-
-pages = [
+PAGES = [
     st.Page("pages/conversation.py", title="Conversation", icon="💬", default=True),
     st.Page("pages/history.py", title="History", icon="📜"),
+    st.Page("pages/admin.py", title="Admin", icon="🔑"),
 ]
-if viewer.is_admin:
-    pages.append(st.Page("pages/admin.py", title="Admin", icon="🔑"))
-st.navigation(pages).run()
+ADMIN_ONLY = {"admin"}
+
+viewer = login_gate(services().settings, PAGES)  # nothing of the app runs before login
+st.navigation([p for p in PAGES if viewer.is_admin or p.url_path not in ADMIN_ONLY]).run()

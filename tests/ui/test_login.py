@@ -1,0 +1,102 @@
+"""The login gate: first start, right and wrong passwords, logout, development mode."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from duet_ui.auth import DEV_BANNER
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+CREATED = re.compile(r"Duet: created (\S+) with user admin, password (\S+) — change it")
+
+
+def test_first_start_creates_auth_file_with_hash_and_random_cookie_key(env, app, login, capsys):
+    assert not env.auth_file.exists()
+    app.run()
+    assert not app.exception
+    printed = CREATED.search(capsys.readouterr().err)
+    assert printed and printed.group(1) == str(env.auth_file)
+    password = printed.group(2)
+
+    config = yaml.safe_load(env.auth_file.read_text())
+    admin = config["credentials"]["usernames"]["admin"]
+    assert admin["roles"] == ["admin"]
+    assert stauth.Hasher.is_hash(admin["password"])
+    assert stauth.Hasher.check_pw(password, admin["password"])
+    assert password not in env.auth_file.read_text()
+    assert len(config["cookie"]["key"]) >= 60
+
+    # printed once: a second session of the same server prints nothing
+    AppTest.from_file(APP, default_timeout=30).run()
+    assert "Duet: created" not in capsys.readouterr().err
+
+    login(app, "admin", password)
+    assert app.session_state["authentication_status"] is True
+    assert not app.exception
+
+
+def test_two_fresh_starts_get_different_cookie_keys(env, app, tmp_path, monkeypatch):
+    app.run()
+    first = yaml.safe_load(env.auth_file.read_text())["cookie"]["key"]
+    other = tmp_path / "other" / "auth.yaml"
+    monkeypatch.setenv("DUET_AUTH_FILE", str(other))
+    st.cache_resource.clear()
+    AppTest.from_file(APP, default_timeout=30).run()
+    second = yaml.safe_load(other.read_text())["cookie"]["key"]
+    assert first != second
+
+
+def test_nothing_of_the_app_before_login(accounts, app):
+    app.run()
+    assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert [w.label for w in app.text_input] == ["Username", "Password"]
+    assert not app.sidebar.button
+    assert not app.dataframe
+
+
+def test_right_password_shows_a_page_and_logout_button(accounts, app, login):
+    login(app, "alice", accounts["alice"])
+    assert not app.exception
+    assert app.session_state["authentication_status"] is True
+    assert app.session_state["username"] == "alice"
+    assert "Username" not in [w.label for w in app.text_input]
+    assert app.sidebar.button(key="logout_button").label == "Log out"
+    assert any("Alice" in c.value for c in app.sidebar.caption)
+
+    app.switch_page("pages/history.py").run()
+    assert "📜 History" in [t.value for t in app.title]
+
+
+def test_wrong_password_shows_an_error_and_no_page(accounts, app, login):
+    login(app, "alice", "not-her-password")
+    assert app.session_state["authentication_status"] is False
+    assert [e.value for e in app.error] == ["Wrong username or password."]
+    assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert not app.sidebar.button
+    login(app, "nobody", "whatever-123")
+    assert [e.value for e in app.error] == ["Wrong username or password."]
+
+
+def test_logout_returns_to_the_login_form_and_forgets_the_session(accounts, app, login):
+    login(app, "alice", accounts["alice"])
+    app.session_state["apikey_openai"] = "sk-secret"
+    app.sidebar.button(key="logout_button").click().run()
+    assert not app.exception
+    assert app.session_state["authentication_status"] is None
+    assert "apikey_openai" not in app.session_state
+    assert [w.label for w in app.text_input] == ["Username", "Password"]
+
+
+def test_dev_mode_has_no_login_and_a_banner(env, app, monkeypatch):
+    monkeypatch.setenv("DUET_DEV_MODE", "1")
+    app.run()
+    assert not app.exception
+    assert app.warning[0].value == DEV_BANNER
+    assert "Username" not in [w.label for w in app.text_input]
+    assert not env.auth_file.exists()
