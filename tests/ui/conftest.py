@@ -18,13 +18,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
+from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaFileStorage
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 import duet_ui.auth
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
@@ -201,3 +204,34 @@ def logged_in(app: AppTest, accounts: dict[str, str]):
 def login():
     """``login(at, username, password)``: fill the login form and submit it."""
     return fill_login
+
+
+class _KeptMediaStorage(MemoryMediaFileStorage):
+    """AppTest's in-memory media storage, kept reachable so a test can read what a
+    download button would send."""
+
+    made: ClassVar[list[_KeptMediaStorage]] = []
+
+    def __init__(self, media_endpoint: str):
+        super().__init__(media_endpoint)
+        _KeptMediaStorage.made.append(self)
+
+
+@pytest.fixture
+def downloaded(monkeypatch: pytest.MonkeyPatch):
+    """``downloaded(at, key)``: the file a download button serves (eager data only)."""
+    _KeptMediaStorage.made.clear()
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", _KeptMediaStorage)
+
+    def read(at: AppTest, key: str) -> MemoryFile:
+        url = at.download_button(key=key).proto.url
+        assert url, f"{key} has no eager data (deferred download?)"
+        filename = url.rsplit("/", 1)[-1]
+        for storage in reversed(_KeptMediaStorage.made):
+            try:
+                return storage.get_file(filename)
+            except Exception:
+                continue
+        raise AssertionError(f"no media file for {key} ({url})")
+
+    return read

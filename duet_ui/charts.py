@@ -1,0 +1,78 @@
+"""Per-turn charts of a run: output tokens, latency and time to first token, per bot."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from duet_core.models import Run
+
+BOT_HEX = ("#1c83e1", "#ff8700")  # Streamlit's blue and orange, as in the transcript
+
+
+def bot_labels(run: Run) -> list[str]:
+    """Labels that tell the two bots apart even when they share a name."""
+    names = [b.name for b in run.config.bots]
+    if len(set(names)) < len(names):
+        names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
+    return names
+
+
+def turn_metrics(run: Run) -> pd.DataFrame:
+    """One row per bot turn: turn (1-based), bot, output tokens, latency and TTFT in ms."""
+    labels = bot_labels(run)
+    rows = [
+        {
+            "turn": t.index + 1,
+            "bot": labels[t.bot_index] if t.bot_index < len(labels) else t.bot_name,
+            "output tokens": t.output_tokens,
+            "latency (ms)": t.latency_ms,
+            "TTFT (ms)": t.ttft_ms,
+        }
+        for t in run.turns
+        if t.bot_index is not None
+    ]
+    return pd.DataFrame(rows, columns=["turn", "bot", "output tokens", "latency (ms)", "TTFT (ms)"])
+
+
+def tokens_by_bot(metrics: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Output tokens as a wide table: index turn, one column per bot in the bots' order."""
+    wide = metrics.pivot_table(
+        index="turn", columns="bot", values="output tokens", aggfunc="sum", dropna=False
+    )
+    return wide.reindex(columns=[b for b in labels if b in wide.columns])
+
+
+def timings_long(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Latency and TTFT as rows (turn, series, ms); series like ``"Ann · latency"``."""
+    long = metrics.melt(
+        id_vars=["turn", "bot"],
+        value_vars=["latency (ms)", "TTFT (ms)"],
+        var_name="measure",
+        value_name="ms",
+    ).dropna(subset=["ms"])
+    long["series"] = long["bot"] + " · " + long["measure"].str.removesuffix(" (ms)")
+    return long[["turn", "series", "ms"]]
+
+
+def render_run_charts(run: Run) -> None:
+    metrics = turn_metrics(run)
+    if metrics.empty:
+        return
+    labels = bot_labels(run)
+    left, right = st.columns(2)
+    with left:
+        st.caption("Output tokens per turn")
+        tokens = tokens_by_bot(metrics, labels)
+        if tokens.notna().to_numpy().any():
+            colours = [BOT_HEX[labels.index(c)] for c in tokens.columns]
+            st.bar_chart(tokens, color=colours, x_label="turn", y_label="tokens", height=240)
+        else:
+            st.caption("No token counts recorded.")
+    with right:
+        st.caption("Latency and time to first token per turn (ms)")
+        timings = timings_long(metrics)
+        if timings.empty:
+            st.caption("No timings recorded.")
+        else:
+            st.line_chart(timings, x="turn", y="ms", color="series", height=240)
