@@ -1,1 +1,94 @@
-"""Providers: one class per request format (see base.py for the streaming contract)."""
+"""Providers: one class per request format (see base.py for the streaming contract).
+
+``make_provider`` picks the class for a bot and its API key; ``provider_available`` tells the
+UI whether a provider can be used now and, if not, what to do about it. The SDKs are imported
+only when a provider that needs them is made.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+from duet_core.catalog import PROVIDERS
+from duet_core.errors import ConfigError, MissingKey
+from duet_core.models import BotConfig
+from duet_core.providers.base import Provider
+from duet_core.settings import Settings
+
+KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one
+
+
+def _key(provider: str, settings: Settings, keys: Mapping[str, str] | None) -> str | None:
+    """A key pasted for this session wins over the environment and secrets file."""
+    pasted = (keys or {}).get(provider)
+    if pasted and pasted.strip():
+        return pasted.strip()
+    return settings.api_key(provider)
+
+
+def _missing_key_hint(provider: str) -> str:
+    return f"Set {KEY_ENV[provider]} (or paste a key in the sidebar) or pick another provider"
+
+
+def provider_available(
+    provider: str, settings: Settings, keys: Mapping[str, str] | None = None
+) -> tuple[bool, str]:
+    """Whether ``provider`` can be used now, and a hint for the UI when it cannot."""
+    if provider in ("demo", "openai_compatible"):
+        return True, ""
+    if provider in KEY_ENV:
+        if _key(provider, settings, keys):
+            return True, ""
+        return False, _missing_key_hint(provider)
+    return False, f"Unknown provider '{provider}': pick one of {', '.join(PROVIDERS)}"
+
+
+def make_provider(
+    bot: BotConfig, settings: Settings, keys: Mapping[str, str] | None = None
+) -> Provider:
+    """The provider for ``bot``. Raises MissingKey when it needs a key that is not set.
+
+    SDK clients are cached per (provider, base URL, key, timeout, retries): a run reuses one
+    client for all its turns.
+    """
+    if bot.provider == "demo":
+        from duet_core.providers.demo import DemoProvider
+
+        return DemoProvider(tokens_per_second=settings.demo_tokens_per_second)
+    key = _key(bot.provider, settings, keys)
+    if bot.provider == "openai_compatible":
+        base_url = bot.base_url
+        key = key or COMPATIBLE_DUMMY_KEY
+    elif bot.provider in KEY_ENV:
+        # The bot's own base_url is for self-hosted servers only: a shared config file must not
+        # be able to send this server's OpenAI or Anthropic key elsewhere.
+        base_url = (
+            settings.openai_base_url if bot.provider == "openai" else settings.anthropic_base_url
+        ) or None
+        if not key:
+            raise MissingKey(_missing_key_hint(bot.provider))
+    else:
+        raise ConfigError(f"Unknown provider '{bot.provider}'")
+    return _cached(bot.provider, base_url, key, settings.request_timeout, settings.max_retries)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(
+    provider: str, base_url: str | None, key: str, timeout: float, max_retries: int
+) -> Provider:
+    if provider == "anthropic":
+        from duet_core.providers.anthropic_format import AnthropicProvider
+
+        return AnthropicProvider(key, base_url, timeout, max_retries)
+    from duet_core.providers.openai_format import OpenAIChatProvider
+
+    return OpenAIChatProvider(
+        key, base_url, timeout, max_retries, compatible=provider == "openai_compatible"
+    )
+
+
+def clear_client_cache() -> None:
+    """Forget cached SDK clients (tests; or after keys were rotated)."""
+    _cached.cache_clear()

@@ -1,0 +1,114 @@
+"""Anthropic Messages streaming.
+
+The current API (sent by anthropic 2.x) takes no sampling parameters at all: temperature,
+top_p and top_k are never sent, whatever the BotConfig holds. The knobs are ``max_tokens``,
+effort (``output_config``) and extended thinking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anthropic
+import httpx2
+
+from duet_core.models import BotConfig
+from duet_core.providers.base import Chunk, Finish, Message, TextDelta, ThinkingDelta, Usage
+from duet_core.providers.errors_map import Where, interrupted
+from duet_core.providers.sdk_base import SDKProvider
+from duet_core.providers.transport import NO_KEEPALIVE, AbortableSend
+
+STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}  # others are kept as they are
+
+
+class _HttpClient(AbortableSend, anthropic.DefaultHttpxClient):
+    """The SDK's default HTTP client, abortable from another thread (see transport.py)."""
+
+
+class AnthropicProvider(SDKProvider):
+    """Streams ``messages.create(stream=True)`` and maps its raw events to chunks.
+
+    ``base_url`` None means the SDK's default (``ANTHROPIC_BASE_URL`` or api.anthropic.com).
+    ``timeout`` is also the stall timeout; retries are the SDK's own (``max_retries``).
+    """
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+    ):
+        self.client = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            max_retries=max_retries,
+            http_client=_HttpClient(limits=NO_KEEPALIVE),
+        )
+        self.where = Where(
+            label="Anthropic",
+            base_url=str(self.client.base_url).rstrip("/"),
+            own_server=False,
+            key_env="ANTHROPIC_API_KEY",
+            max_retries=max_retries,
+            timeout=timeout,
+            secret=api_key,
+        )
+
+    def build_request(self, system: str, messages: list[Message], bot: BotConfig) -> dict:
+        request: dict = {
+            "model": bot.model,
+            "max_tokens": bot.max_tokens,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "stream": True,
+        }
+        if system:
+            request["system"] = system
+        if bot.effort is not None:
+            request["output_config"] = {"effort": bot.effort}
+        if bot.thinking_budget > 0:
+            request["thinking"] = {"type": "enabled", "budget_tokens": bot.thinking_budget}
+        return request
+
+    def send(self, request: dict) -> anthropic.Stream:
+        return self.client.messages.create(**request)
+
+    def read(self, sdk_stream: anthropic.Stream) -> Iterator[Chunk]:
+        input_tokens = None
+        stop_reason = None
+        for event in sdk_stream:
+            if event.type == "message_start":
+                input_tokens = event.message.usage.input_tokens
+            elif event.type == "content_block_start":
+                yield from _block_text(event.content_block)
+            elif event.type == "content_block_delta":
+                if event.delta.type == "text_delta":
+                    yield TextDelta(event.delta.text)
+                elif event.delta.type == "thinking_delta":
+                    yield ThinkingDelta(event.delta.thinking)
+                # signature_delta and others carry nothing to show
+            elif event.type == "message_delta":
+                stop_reason = event.delta.stop_reason or stop_reason
+                usage = event.usage
+                yield Usage(
+                    input_tokens=getattr(usage, "input_tokens", None) or input_tokens,
+                    output_tokens=usage.output_tokens,
+                )
+            elif event.type == "message_stop":
+                break
+        # A clean close before message_delta/message_stop ends the SDK's loop quietly.
+        if stop_reason is None:
+            raise interrupted(self.where)
+        yield Finish(STOP_REASONS.get(stop_reason, stop_reason))
+
+
+def _block_text(block: object) -> Iterator[Chunk]:
+    """Text that a content block already carries when it starts (usually none)."""
+    kind = getattr(block, "type", None)
+    if kind == "text" and getattr(block, "text", ""):
+        yield TextDelta(block.text)  # type: ignore[attr-defined]
+    elif kind == "thinking" and getattr(block, "thinking", ""):
+        yield ThinkingDelta(block.thinking)  # type: ignore[attr-defined]

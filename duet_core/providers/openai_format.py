@@ -1,0 +1,106 @@
+"""OpenAI Chat Completions streaming: OpenAI itself and OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx2
+import openai
+
+from duet_core.models import BotConfig
+from duet_core.providers.base import Chunk, Finish, Message, TextDelta, ThinkingDelta, Usage
+from duet_core.providers.errors_map import Where, interrupted
+from duet_core.providers.sdk_base import SDKProvider
+from duet_core.providers.transport import NO_KEEPALIVE, AbortableSend
+
+
+class _HttpClient(AbortableSend, openai.DefaultHttpxClient):
+    """The SDK's default HTTP client, abortable from another thread (see transport.py)."""
+
+
+class OpenAIChatProvider(SDKProvider):
+    """Streams ``chat.completions.create`` for provider ``openai`` or ``openai_compatible``.
+
+    ``base_url`` None means the SDK's default (``OPENAI_BASE_URL`` or api.openai.com).
+    ``timeout`` is also the stall timeout: a stream silent that long ends in StreamStalled.
+    Retries are the SDK's own (``max_retries``); a started stream is never retried.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        *,
+        compatible: bool = False,
+    ):
+        self.name = "openai_compatible" if compatible else "openai"
+        self.compatible = compatible
+        self.client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            max_retries=max_retries,
+            http_client=_HttpClient(limits=NO_KEEPALIVE),
+        )
+        url = str(self.client.base_url).rstrip("/")
+        self.where = Where(
+            label=f"the server at {url}" if compatible else "OpenAI",
+            base_url=url,
+            own_server=compatible,
+            key_env="DUET_COMPATIBLE_API_KEY" if compatible else "OPENAI_API_KEY",
+            max_retries=max_retries,
+            timeout=timeout,
+            secret=api_key,
+        )
+
+    def build_request(self, system: str, messages: list[Message], bot: BotConfig) -> dict:
+        chat: list[dict] = [{"role": "system", "content": system}] if system else []
+        chat += [{"role": m["role"], "content": m["content"]} for m in messages]
+        request: dict = {
+            "model": bot.model,
+            "messages": chat,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        # OpenAI deprecated max_tokens (its reasoning models reject it) for
+        # max_completion_tokens, which all its chat models take; self-hosted servers
+        # reliably know only max_tokens.
+        request["max_tokens" if self.compatible else "max_completion_tokens"] = bot.max_tokens
+        if bot.temperature is not None:
+            request["temperature"] = bot.temperature
+        if bot.top_p is not None:
+            request["top_p"] = bot.top_p
+        if bot.effort is not None:
+            request["reasoning_effort"] = bot.effort
+        return request
+
+    def send(self, request: dict) -> openai.Stream:
+        return self.client.chat.completions.create(**request)
+
+    def read(self, sdk_stream: openai.Stream) -> Iterator[Chunk]:
+        finish_reason = None
+        for chunk in sdk_stream:
+            if chunk.usage is not None:
+                yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            delta = choice.delta
+            if delta is not None:
+                # self-hosted servers send their reasoning text as an extra field
+                thinking = getattr(delta, "reasoning_content", None) or getattr(
+                    delta, "reasoning", None
+                )
+                if isinstance(thinking, str) and thinking:
+                    yield ThinkingDelta(thinking)
+                if delta.content:
+                    yield TextDelta(delta.content)
+            if choice.finish_reason:
+                finish_reason = choice.finish_reason
+        # The SDK ends the loop quietly on a clean close, with or without [DONE]: only a
+        # finish_reason tells a finished reply from a cut one.
+        if finish_reason is None:
+            raise interrupted(self.where)
+        yield Finish(finish_reason)
