@@ -75,6 +75,15 @@ def print_events(sub: events.Subscription, out: TextIO) -> RunStatus:
     """Print the conversation as it streams, until the run ends; return its final status."""
     while True:
         event = sub.get(timeout=1.0)
+        if isinstance(event, events.Snapshot):  # the run so far; it may already have ended
+            for turn in event.run.turns:
+                out.write(f"\n{turn.bot_name}:\n{turn.content}\n")
+            if event.partial is not None:
+                out.write(f"\n{event.partial.bot_name}:\n{event.partial.content}")
+            if not event.run.status.live:
+                event = events.StatusChanged(
+                    event.run.status, event.run.stop_reason, event.run.error
+                )
         if isinstance(event, events.TurnStarted):
             out.write(f"\n{event.bot_name} ({event.config.model}):\n")
         elif isinstance(event, events.TextDelta):
