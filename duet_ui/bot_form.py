@@ -130,7 +130,7 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     keep: dict[str, Any] = {"persist_state": "session"}
     state = st.session_state
 
-    name_col, avatar_col = st.columns([4, 1], vertical_alignment="bottom")
+    name_col, avatar_col = st.columns([3, 1], vertical_alignment="bottom")
     name_col.text_input("Name", key=key(i, "name"), max_chars=60, **keep)
     avatar_col.text_input("Avatar", key=key(i, "avatar"), max_chars=4, **keep)
     st.selectbox(

@@ -19,7 +19,6 @@ rebuilds the view from the snapshot that starts every subscription.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -277,27 +276,24 @@ def _show_bot(view: LiveView, i: int, bot: BotConfig) -> None:
     view.synced_values[i] = bot_form.widget_values(bot)
 
 
-def push_bot_changes(view: LiveView | None, forms: Sequence[bot_form.BotForm]) -> list[str]:
-    """After the widgets draw: send a bot's edited settings to the live run (they apply from
-    its next turn). Returns error messages to show."""
+def push_bot_change(view: LiveView | None, i: int, form: bot_form.BotForm) -> str | None:
+    """After bot ``i``'s widgets draw: send its edited settings to the live run (they apply
+    from its next turn). Returns an error message to show, if any."""
     if view is None or not view.is_live:
-        return []
-    errors = []
+        return None
+    if form.config is None or form.values == view.synced_values[i]:
+        return None
     current = view.live.bots()
-    for i, form in enumerate(forms):
-        if form.config is None or form.values == view.synced_values[i]:
-            continue
-        if form.config != current[i]:
-            try:
-                view.live.update_bot(i, form.config)
-            except DuetError as e:
-                errors.append(e.message)
-                continue
-        view.synced_bots[i], view.synced_values[i] = form.config, form.values
-        bots = list(view.pending_bots or current)
-        bots[i] = form.config
-        view.pending_bots = (bots[0], bots[1])
-    return errors
+    if form.config != current[i]:
+        try:
+            view.live.update_bot(i, form.config)
+        except DuetError as e:
+            return e.message
+    view.synced_bots[i], view.synced_values[i] = form.config, form.values
+    bots = list(view.pending_bots or current)
+    bots[i] = form.config
+    view.pending_bots = (bots[0], bots[1])
+    return None
 
 
 def pending_note(view: LiveView | None, i: int) -> str | None:
@@ -359,9 +355,10 @@ def draw_partial(view: LiveView) -> None:
         st.chat_message(turn.bot_name, avatar=avatar_for(turn)),
     ):
         st.markdown(f"**:{bot_colour(turn.bot_index)}[{name}]** :gray[· {model} is writing…]")
-        if view.thinking:
+        thinking = "".join(view.thinking)
+        if thinking:
             with st.expander("Thinking", expanded=False):
-                st.markdown("".join(view.thinking))
+                st.markdown(thinking)
         st.markdown("".join(view.text) + " ▌")
 
 
@@ -432,8 +429,7 @@ def _resume(view: LiveView) -> None:
 def downloads(view: LiveView) -> None:
     """The transcript as JSON or CSV, as it stands (also mid-run)."""
     name = f"duet-{view.run_id}"
-    button: Callable[..., bool] = st.download_button
-    button(
+    st.download_button(
         "Transcript JSON",
         data=lambda: exports.transcript_json(view.export_run()),
         file_name=f"{name}.json",
@@ -442,7 +438,7 @@ def downloads(view: LiveView) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    button(
+    st.download_button(
         "Transcript CSV",
         data=lambda: exports.turns_csv([view.export_run()]),
         file_name=f"{name}.csv",

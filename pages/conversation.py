@@ -22,13 +22,14 @@ with st.sidebar:
     forms = []
     for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
         with st.container(border=True, key=f"bot{i}_section"):
-            forms.append(bot_form.bot_form(i, defaults, settings, keys))
+            forms.append(form := bot_form.bot_form(i, defaults, settings, keys))
+            problem = live.push_bot_change(view, i, form)  # applies from the bot's next turn
+            if problem:
+                st.error(problem)
             note = live.pending_note(view, i)
             if note:
                 st.info(note, icon="🕑")
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
-for message in live.push_bot_changes(view, forms):
-    st.sidebar.error(message)
 
 running = view is not None and view.is_live
 st.title("Duet")

@@ -1,0 +1,95 @@
+"""The conversation page in a real browser: live tokens, Stop, reload, mid-run settings."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser import ui
+from tests.browser.conftest import AppServer
+from tests.browser.fake_llm import FakeLLM
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def stop_after(page: Page):
+    """Stop whatever run the page shows when the test ends, so runs do not pile up."""
+    yield
+    stop = page.locator(ui.key("stop")).get_by_role("button")
+    if not page.is_closed() and stop.count():
+        stop.click()
+
+
+def test_tokens_arrive_while_running_then_stop(page: Page, app_server: AppServer) -> None:
+    ui.open_app(page, app_server.url)
+    run = ui.start(page)
+    turn = ui.live_turn(0)
+    first = ui.wait_text_grows(page, turn, 0)
+    second = ui.wait_text_grows(page, turn, first)
+    assert second > first
+    expect(ui.header(page)).to_contain_text("running")
+    expect(ui.header(page)).to_contain_text("Turn 1 of 6")
+
+    page.locator(ui.key("stop")).get_by_role("button").click()
+    expect(ui.header(page)).to_contain_text("stopped")
+    expect(page.get_by_text("⏹ stopped")).to_be_visible()  # the partial turn, kept and marked
+    expect(page.locator(ui.live_turn())).to_have_count(0)
+    expect(page.locator(ui.key("start")).get_by_role("button")).to_be_enabled()
+    assert ui.run_id(page) == run
+
+
+def test_reload_mid_run_reattaches(page: Page, app_server: AppServer, stop_after) -> None:
+    ui.open_app(page, app_server.url)
+    run = ui.start(page)
+    ui.wait_text_grows(page, ui.live_turn(), 0)
+
+    page.reload()
+    expect(ui.header(page)).to_contain_text("running")
+    assert ui.run_id(page) == run
+    now = ui.wait_text_grows(page, ui.live_turn(), 0)
+    ui.wait_text_grows(page, ui.live_turn(), now)  # still streaming after the reload
+    assert ui.run_id(page) == run
+    # the setup of the run is shown again in the reloaded session
+    expect(page.locator(ui.key("bot0_name")).locator("input")).to_have_value("Ada")
+
+
+def test_mid_run_temperature_and_effort_apply_from_next_turn(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM
+) -> None:
+    fake_llm.delay = 0.15  # about four seconds a turn: time to change settings mid-turn
+    ui.open_app(page, app_server.url)
+    ui.select_option(page, "bot0_provider", "OpenAI")
+    expect(ui.combobox(page, "bot0_model")).to_have_value("gpt-4.1-mini")
+    ui.select_option(page, "bot1_provider", "Anthropic")
+    expect(ui.combobox(page, "bot1_model")).to_have_value("claude-sonnet-5-5")
+    # an Anthropic bot offers no temperature, and says why
+    expect(page.locator(ui.key("bot1_temperature")).get_by_role("slider")).to_be_disabled()
+    expect(page.get_by_text("Anthropic's current API does not accept temperature")).to_be_visible()
+    ui.set_number(page, "max_turns", 4)
+    openai_before = len(fake_llm.bodies("/chat/completions"))
+    anthropic_before = len(fake_llm.bodies("/messages"))
+
+    ui.start(page)
+    ui.wait_text_grows(page, ui.live_turn(1), 0)  # Bob (Anthropic) is speaking
+    # Pause holds the run after Bob's turn, so the changes surely land before turn 3
+    page.locator(ui.key("pause")).get_by_role("button").click()
+    expect(ui.header(page)).to_contain_text("pausing after this turn")
+    ui.slide_to(page, "bot0_temperature", 1.3)
+    ui.select_option(page, "bot1_effort", "high")
+    expect(page.get_by_text("Changes apply from Ada's next turn.")).to_be_visible()
+    expect(page.get_by_text("Changes apply from Bob's next turn.")).to_be_visible()
+    expect(ui.header(page)).to_contain_text("paused")
+    page.locator(ui.key("resume")).get_by_role("button").click()
+
+    expect(ui.header(page)).to_contain_text("completed", timeout=40_000)
+    openai = fake_llm.bodies("/chat/completions")[openai_before:]
+    anthropic = fake_llm.bodies("/messages")[anthropic_before:]
+    assert [b.get("temperature") for b in openai] == [0.7, 1.3]
+    assert [b.get("output_config") for b in anthropic] == [None, {"effort": "high"}]
+    assert all("temperature" not in b for b in anthropic)
+
+    expect(page.get_by_text("Ada: temperature 0.7 → 1.3 from turn 3")).to_be_visible()
+    expect(page.get_by_text("Bob: effort default → high from turn 4")).to_be_visible()
+    expect(page.get_by_text("gpt-4.1-mini · temperature 1.3")).to_be_visible()
+    expect(page.get_by_text("claude-sonnet-5-5 · effort high")).to_be_visible()
