@@ -1,0 +1,36 @@
+"""Logging in through the form in a real browser (login required: no development mode)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser import ui
+from tests.browser.conftest import PASSWORD, USER, AppServer
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Login").click()
+
+
+def test_log_in_then_start_a_run(page: Page, login_server: AppServer) -> None:
+    page.goto(login_server.url)
+    expect(page.get_by_label("Username")).to_be_visible()
+    expect(page.locator(ui.key("start"))).to_have_count(0)  # nothing before login
+
+    log_in(page, USER, "not-the-password")
+    expect(page.get_by_text("Wrong username or password")).to_be_visible()
+    expect(page.locator(ui.key("start"))).to_have_count(0)
+
+    log_in(page, USER, PASSWORD)
+    expect(page.locator(ui.key("start")).get_by_role("button")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+    ui.start(page)
+    ui.wait_text_grows(page, ui.live_turn(0), 0)
+    page.locator(ui.key("stop")).get_by_role("button").click()
+    expect(ui.header(page)).to_contain_text("stopped")
