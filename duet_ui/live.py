@@ -447,6 +447,12 @@ def downloads(view: LiveView) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+    st.page_link(
+        "pages/history.py",
+        label="Open in History",
+        icon=":material/history:",
+        query_params={"run": view.run_id},
+    )
 
 
 def interject_box(view: LiveView, viewer: Viewer) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
+from duet_core.exports import CSV_COLUMNS
+from duet_core.models import BotConfig, RunConfig
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 from tests.browser.fake_llm import FakeLLM
@@ -93,3 +100,49 @@ def test_mid_run_temperature_and_effort_apply_from_next_turn(
     expect(page.get_by_text("Bob: effort default → high from turn 4")).to_be_visible()
     expect(page.get_by_text("gpt-4.1-mini · temperature 1.3")).to_be_visible()
     expect(page.get_by_text("claude-sonnet-5-5 · effort high")).to_be_visible()
+
+
+def test_load_setup_run_then_download_from_history(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    fake_llm.delay = 0.01
+    setup = RunConfig(
+        topic="History check",
+        max_turns=3,
+        bots=[
+            BotConfig(name="Olga", provider="openai", model="gpt-4o-mini", temperature=0.4),
+            BotConfig(name="Ivan", provider="openai", model="gpt-4o-mini", temperature=0.9),
+        ],
+    )
+    file = tmp_path / "setup.json"
+    file.write_text(setup.dump_json())
+    ui.open_app(page, app_server.url)
+    page.get_by_role("button", name="Load setup").click()
+    page.locator(ui.key("load_setup")).locator("input[type=file]").set_input_files(file)
+    expect(page.get_by_text("Loaded setup.json.")).to_be_visible()
+    expect(page.locator(ui.key("bot1_name")).locator("input")).to_have_value("Ivan")
+
+    run = ui.start(page)
+    expect(ui.header(page)).to_contain_text("completed")
+    page.get_by_role("link", name="Open in History").click()
+    expect(page.locator(ui.key("download_csv")).get_by_role("button")).to_be_visible()
+    assert ui.run_id(page) == run
+
+    with page.expect_download() as info:
+        page.locator(ui.key("download_csv")).get_by_role("button").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8"))))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [(r["run_id"], r["bot_name"]) for r in rows] == [
+        (run, "Olga"),
+        (run, "Ivan"),
+        (run, "Olga"),
+    ]
+    assert rows[1]["temperature"] == "0.9"
+
+    with page.expect_download() as info:
+        page.locator(ui.key("download_json")).get_by_role("button").click()
+    doc = json.loads(Path(info.value.path()).read_text("utf-8"))
+    assert doc["schema"] == "duet.transcript/1"
+    assert doc["run"]["id"] == run and doc["run"]["status"] == "completed"
+    assert [t["bot_name"] for t in doc["turns"]] == ["Olga", "Ivan", "Olga"]
+    assert all("api_key" not in json.dumps(b) for b in doc["bots"])
