@@ -9,6 +9,7 @@ once in every session. The file is written with only bcrypt hashes, to a temp fi
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import secrets
@@ -23,6 +24,7 @@ from typing import Any
 import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
+from streamlit.runtime.pages_manager import PagesManager  # internal; see login_gate
 
 from duet_core.errors import ConfigError
 from duet_core.settings import Settings
@@ -311,24 +313,50 @@ def _forget_session_data() -> None:
             del st.session_state[key]
 
 
+class _DeferredCookie:
+    """Stands in for the authenticator's cookie controller during one login form: records
+    that the library wants the "remember me" cookie set, so it can be drawn after the form
+    is cleared (a component drawn inside the cleared form would never reach the browser)."""
+
+    def __init__(self, controller: Any):
+        self._controller = controller
+        self.wanted = False
+
+    def set_cookie(self) -> None:
+        self.wanted = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._controller, name)
+
+
+def _login_from_cookie(auth: stauth.Authenticate) -> None:
+    """Log in from a valid "remember me" cookie at once. (``login()`` would do it too, but
+    only after its pause, and a rerun arriving meanwhile would lose the page in the URL.)"""
+    try:
+        token = auth.cookie_controller.get_cookie()
+        if token:
+            auth.authentication_controller.login(token=token)
+    except stauth.LoginError:  # a remembered user who no longer exists: show the form
+        st.session_state["authentication_status"] = None
+
+
 def _show_login(auth: stauth.Authenticate) -> None:
+    # a shallow copy for this run only: two script runs of one session may overlap
+    form_auth = copy.copy(auth)
+    cookie = form_auth.cookie_controller = _DeferredCookie(auth.cookie_controller)
     box = st.empty()
-    controller = auth.cookie_controller
-    set_cookie = type(controller).set_cookie
-    controller.set_cookie = lambda: None  # type: ignore[method-assign]  # set below the form
     try:
         with box.container():
             st.title("🎭 Duet")
-            auth.login(location="main", key="login")
+            form_auth.login(location="main", key="login")
     except stauth.LoginError as e:  # e.g. a remembered user who no longer exists
         st.error(f"Login failed: {e}")
         return
-    finally:
-        del controller.set_cookie
     status = st.session_state.get("authentication_status")
     if status is True:
         box.empty()  # the form goes at once; the page is drawn below
-        set_cookie(controller)  # the "remember me" cookie, drawn outside the cleared form
+        if cookie.wanted:
+            auth.cookie_controller.set_cookie()
     elif status is False:
         st.error("Wrong username or password.")
 
@@ -357,6 +385,13 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
     """Who is using this session. Until someone logs in, shows the login form, keeps
     ``pages`` out of reach and stops the script. In development mode there is no login,
     only a warning banner."""
+    if PagesManager.uses_pages_directory:
+        # A fresh server starts in Streamlit's pages-folder mode because of the pages/
+        # folder; the first st.navigation switches the process over for good. Switch, then
+        # draw again: widgets drawn in the old mode change identity, so a form submitted
+        # from them would be lost.
+        _hold_pages(pages)
+        st.rerun()
     if settings.dev_mode:
         st.warning(DEV_BANNER, icon="⚠️")
         return DEV_VIEWER
@@ -367,19 +402,26 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
         st.error(str(e))
         _hold_pages(pages)
         st.stop()
-    auth = session_authenticator(accounts)
     if not _logged_in():
-        _show_login(auth)
-    if _logged_in():
-        with st.sidebar:
-            name = escape_markdown(str(st.session_state.get("name") or ""))
-            st.caption(f"Signed in as **{name}**")
-            auth.logout("Log out", location="main", key="logout_button")
-        if not _logged_in():  # just logged out: forget the session, show the form again
-            _forget_session_data()
-            _show_login(auth)
-    if not _logged_in():
+        # the app's URLs first: the browser then knows the page in its address bar before
+        # anything else is drawn (a rerun asked for by the cookie component would lose it)
         _hold_pages(pages)
+        auth = session_authenticator(accounts)
+        _login_from_cookie(auth)
+        if not _logged_in():
+            _show_login(auth)
+        if not _logged_in():
+            st.stop()
+        # logged in during this run: app.py declares the real pages next
+    auth = session_authenticator(accounts)
+    with st.sidebar:
+        name = escape_markdown(str(st.session_state.get("name") or ""))
+        st.caption(f"Signed in as **{name}**")
+        auth.logout("Log out", location="main", key="logout_button")
+    if not _logged_in():  # just logged out: forget the session, show the form again
+        _forget_session_data()
+        _hold_pages(pages)
+        _show_login(auth)
         st.stop()
     return current_viewer()
 

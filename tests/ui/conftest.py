@@ -7,8 +7,9 @@ Multipage note: because a ``pages/`` folder sits next to app.py, Streamlit start
 process in its old "pages directory" mode (each page script runs on its own, without
 app.py) until the first ``st.navigation`` call switches the whole process over for good.
 AppTest resets that switch before every run, so from the second ``at.run()`` on it would run
-page scripts without app.py's login gate. ``_NavigationMode`` pins AppTest to the state a
-running server is in after its first script run.
+page scripts without app.py's login gate (and the gate's own switch-over rerun would eat
+every click). ``_NavigationMode`` pins AppTest to the state a running server is in after
+its first script run; test_login checks the switch-over itself.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.delenv("DUET_DEV_MODE", raising=False)
     monkeypatch.setattr(duet_ui.auth, "LOGIN_SLEEP_TIME", 0)
     monkeypatch.setattr(script_runner, "PagesManager", _NavigationMode)
+    monkeypatch.setattr(duet_ui.auth, "PagesManager", _NavigationMode)
     st.cache_resource.clear()
     yield Env(db_url, auth_file)
     _shutdown_services()

@@ -100,3 +100,21 @@ def test_dev_mode_has_no_login_and_a_banner(env, app, monkeypatch):
     assert app.warning[0].value == DEV_BANNER
     assert "Username" not in [w.label for w in app.text_input]
     assert not env.auth_file.exists()
+
+
+def test_a_fresh_server_switches_to_navigation_mode_before_the_login_form(
+    accounts, app, login, monkeypatch
+):
+    """Streamlit's pages-folder mode (a new process, pages/ next to app.py) is left at once."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+
+    import duet_ui.auth
+
+    monkeypatch.setattr(script_runner, "PagesManager", PagesManager)
+    monkeypatch.setattr(duet_ui.auth, "PagesManager", PagesManager)
+    app.run()  # AppTest starts every run as a fresh process would
+    assert not app.exception
+    assert PagesManager.uses_pages_directory is False
+    assert [w.label for w in app.text_input] == ["Username", "Password"]
+    assert [t.value for t in app.title] == ["🎭 Duet"]
