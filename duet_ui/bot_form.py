@@ -18,6 +18,7 @@ from duet_core.errors import ConfigError
 from duet_core.models import BotConfig, validated
 from duet_core.providers import provider_available
 from duet_core.settings import Settings
+from duet_ui.transcript import escape_markdown
 
 FIELDS = (
     "name",
@@ -129,6 +130,8 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
         st.session_state.setdefault(key(i, field), value)
     keep: dict[str, Any] = {"persist_state": "session"}
     state = st.session_state
+    title = escape_markdown(str(state.get(key(i, "name")) or f"Bot {i + 1}"))
+    st.markdown(f"##### :{COLOURS[i]}[Bot {i + 1} · {title}]")
 
     name_col, avatar_col = st.columns([3, 1], vertical_alignment="bottom")
     name_col.text_input("Name", key=key(i, "name"), max_chars=60, **keep)

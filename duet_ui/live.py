@@ -46,9 +46,11 @@ from duet_ui.services import Services, Viewer
 from duet_ui.transcript import (
     avatar_for,
     bot_colour,
+    change_notes,
     escape_markdown,
     format_cost,
-    render_turns,
+    render_change_notes,
+    render_turn,
 )
 
 REFRESH = 0.25  # seconds between live refreshes
@@ -352,6 +354,7 @@ def draw_partial(view: LiveView) -> None:
     model = escape_markdown(turn.config.model) if turn.config else ""
     with (
         st.container(key=f"live_turn_{turn.index}"),
+        st.container(key=f"live-{_side(turn.bot_index)}-turn"),
         st.chat_message(turn.bot_name, avatar=avatar_for(turn)),
     ):
         st.markdown(f"**:{bot_colour(turn.bot_index)}[{name}]** :gray[· {model} is writing…]")
@@ -379,9 +382,41 @@ def draw_outcome(view: LiveView) -> None:
 
 def draw_transcript(view: LiveView) -> None:
     """Finished turns: drawn by full script runs only, never by the live refresh."""
-    if view.run.turns:
-        render_turns(view.run.turns, view.run.config)
+    notes = change_notes(view.run.turns)
+    for turn in view.run.turns:
+        if turn.index in notes:
+            render_change_notes(notes[turn.index])
+        with st.container(key=f"t{turn.index}-{_side(turn.bot_index)}-turn"):
+            render_turn(turn, view.run.config)
     view.mark_drawn()
+
+
+def _side(bot_index: int | None) -> str:
+    """The class a turn's container gets for its colour (see ``STYLE``)."""
+    return "person" if bot_index is None else f"bot{bot_index}"
+
+
+# Static CSS (no user text): each bot's turns get a tinted card with a coloured edge.
+STYLE = """<style>
+[class*="-bot0-turn"] [data-testid="stChatMessage"] {
+  background: rgba(28, 131, 225, 0.07); border-left: 4px solid rgb(28, 131, 225);
+  padding-right: 1rem;
+}
+[class*="-bot1-turn"] [data-testid="stChatMessage"] {
+  background: rgba(255, 140, 0, 0.08); border-left: 4px solid rgb(255, 140, 0);
+  padding-right: 1rem;
+}
+[class*="-person-turn"] [data-testid="stChatMessage"] {
+  background: rgba(128, 128, 128, 0.08); border-left: 4px solid rgb(128, 128, 128);
+  padding-right: 1rem;
+}
+[class*="st-key-bot0_section"] { border-top: 4px solid rgb(28, 131, 225); }
+[class*="st-key-bot1_section"] { border-top: 4px solid rgb(255, 140, 0); }
+</style>"""
+
+
+def style() -> None:
+    st.html(STYLE)
 
 
 def live_panel(view: LiveView, header: st.delta_generator.DeltaGenerator) -> None:

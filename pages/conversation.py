@@ -6,6 +6,7 @@ from duet_core.errors import DuetError
 from duet_core.models import RunConfig
 from duet_ui import bot_form, live, setup_file
 from duet_ui.services import current_viewer, services
+from duet_ui.transcript import escape_markdown
 
 svc, viewer = services(), current_viewer()
 settings = svc.settings
@@ -32,9 +33,11 @@ with st.sidebar:
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
 
 running = view is not None and view.is_live
-st.title("Duet")
+live.style()
+st.title("🎭 Duet")
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
-setup = setup_file.setup_fields(settings, names, disabled=running)
+with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
+    setup = setup_file.setup_fields(settings, names, disabled=running)
 config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 
@@ -60,7 +63,7 @@ if start:
         st.error(config)
 
 if view is not None:
-    st.divider()
+    st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)
     header = st.container()
     live.draw_transcript(view)
     live.live_panel(view, header)
