@@ -61,7 +61,12 @@ def persona_of(system_prompt: str) -> str:
     """A short description of who the bot plays, from the first sentence of its prompt."""
     first = re.split(r"(?<=[.!?])\s", system_prompt.strip(), maxsplit=1)[0].strip()
     first = re.sub(r"^(you are|you're|act as|play)\s+", "", first, flags=re.I).rstrip(".!?")
+    first = re.sub(r"^(A|An|The)\b", lambda m: m.group(1).lower(), first)
     return first[:80] or "a curious conversationalist"
+
+
+def lower_first(sentence: str) -> str:
+    return sentence if sentence.startswith("I ") else sentence[0].lower() + sentence[1:]
 
 
 def key_phrase(message: str) -> str:
@@ -88,7 +93,7 @@ class DemoProvider(Provider):
             rng.choice(OPENERS),
             f"Speaking as {persona_of(system)}:",
             f"you said \u201c{key_phrase(last)}\u201d" if last else "",
-            "and " + rng.choice(STANCES).lower(),
+            "and " + lower_first(rng.choice(STANCES)),
         ]
         if bot.temperature and bot.temperature > 1.0:
             sentences.append(rng.choice(STANCES))
