@@ -145,7 +145,13 @@ class AuthFile:
         self._stat: tuple[int, int] | None = None
         with self.lock:
             if not self.path.exists():
-                password = create_auth_file(self.path)
+                try:
+                    password = create_auth_file(self.path)
+                except OSError as e:
+                    raise ConfigError(
+                        f"Cannot create the auth file {self.path}: {e.strerror or e}."
+                        " Set DUET_AUTH_FILE to a writable path."
+                    ) from None
                 print(
                     f"Duet: created {self.path} with user admin, password {password}"
                     " — change it on the Admin page",
@@ -194,9 +200,13 @@ class AuthFile:
             name: {k: v for k, v in user.items() if k not in TRANSIENT_FIELDS}
             for name, user in self.credentials["usernames"].items()
         }
-        write_yaml_atomically(
-            self.path, {"cookie": self.cookie, "credentials": {"usernames": users}}
-        )
+        try:
+            write_yaml_atomically(
+                self.path, {"cookie": self.cookie, "credentials": {"usernames": users}}
+            )
+        except OSError as e:
+            reason = e.strerror or e
+            raise ConfigError(f"Cannot write the auth file {self.path}: {reason}") from None
         self._stat = self._file_stat()
 
     def reload_if_changed(self) -> None:
@@ -248,7 +258,11 @@ class AuthFile:
                 "password": stauth.Hasher.hash(password),
                 "roles": list(roles),
             }
-            self._save()
+            try:
+                self._save()
+            except ConfigError:
+                del self.credentials["usernames"][username]  # memory stays as the file is
+                raise
         return Account(username, name or username, (email or "").strip(), roles)
 
     def set_password(self, username: str, password: str, repeat: str | None = None) -> None:
@@ -260,9 +274,14 @@ class AuthFile:
             user = self.credentials["usernames"].get(username)
             if user is None:
                 raise ConfigError(f"There is no user '{username}'.")
+            before = user["password"]
             user["password"] = stauth.Hasher.hash(password)
+            try:
+                self._save()
+            except ConfigError:
+                user["password"] = before  # memory stays as the file is
+                raise
             user.pop("failed_login_attempts", None)
-            self._save()
 
     def authenticator(self) -> stauth.Authenticate:
         """A new Authenticate over the shared credentials (one per browser session)."""

@@ -110,3 +110,18 @@ def test_hand_edited_auth_file_is_picked_up(env, logged_in, login, password_hash
     at = login(fresh_session(), "erin", "typed-in-plain")
     assert at.session_state["authentication_status"] is True
     assert "typed-in-plain" not in env.auth_file.read_text()
+
+
+def test_unwritable_auth_file_is_an_error_and_changes_nothing(env, logged_in, monkeypatch):
+    import duet_ui.auth
+
+    at = logged_in("admin", "admin")
+
+    def fail(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(duet_ui.auth, "write_yaml_atomically", fail)
+    add_user(at, "frank", "frank-pass-1")
+    assert not at.exception
+    assert any("Cannot write the auth file" in e.value for e in at.error)
+    assert "frank" not in list(at.dataframe[0].value["username"])
