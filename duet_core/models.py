@@ -249,7 +249,8 @@ class Run(BaseModel):
 
     @property
     def total_cost_usd(self) -> float | None:
+        """The bots' turns' cost; None when any of them is unknown."""
         costs = [t.cost_usd for t in self.bot_turns]
-        if not costs or any(c is None for c in costs):
-            return None if any(c is None for c in costs) else 0.0
-        return round(sum(costs), 8)
+        if any(c is None for c in costs):
+            return None
+        return round(sum(costs), 8)  # type: ignore[arg-type]
