@@ -54,6 +54,8 @@ from duet_ui.transcript import (
 )
 
 REFRESH = 0.25  # seconds between live refreshes
+SHOW_LAST = 40  # finished turns drawn by default; the whole run is in the downloads
+CONTINUABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.ERROR)
 VIEW_KEY = "duet_view"
 RUN_KEY = "duet_run_id"  # the session's last run, restored to the URL after a page switch
 STATUS_COLOURS = {
@@ -381,9 +383,16 @@ def draw_outcome(view: LiveView) -> None:
 
 
 def draw_transcript(view: LiveView) -> None:
-    """Finished turns: drawn by full script runs only, never by the live refresh."""
-    notes = change_notes(view.run.turns)
-    for turn in view.run.turns:
+    """Finished turns: drawn by full script runs only, never by the live refresh. A long
+    transcript shows its last ``SHOW_LAST`` turns unless the person asks for all of them."""
+    turns = view.run.turns
+    shown = turns
+    if len(turns) > SHOW_LAST:
+        hidden = len(turns) - SHOW_LAST
+        if not st.toggle(f"Show the {hidden} earlier turns", key="show_all_turns"):
+            shown = turns[-SHOW_LAST:]
+    notes = change_notes(turns)
+    for turn in shown:
         if turn.index in notes:
             render_change_notes(notes[turn.index])
         with st.container(key=f"t{turn.index}-{_side(turn.bot_index)}-turn"):
@@ -437,18 +446,43 @@ def live_panel(view: LiveView, header: st.delta_generator.DeltaGenerator) -> Non
     panel()
 
 
-def controls(view: LiveView | None) -> None:
-    """Pause or Resume, and Stop, for the live run."""
-    if view is None or not view.is_live:
+def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: dict) -> None:
+    """Pause or Resume, and Stop, for the live run; Continue for one that was cut short."""
+    if view is None:
         return
-    live = view.live
+    if not view.is_live:
+        if view.status in CONTINUABLE and st.button(
+            "Continue",
+            key="continue",
+            icon=":material/redo:",
+            help="Start this run again from where it ended, with the settings it last used.",
+        ):
+            _continue(view, viewer, services, keys)
+        return
     if view.status is RunStatus.PAUSED or view.pause_requested:
         st.button(
             "Resume", key="resume", icon=":material/play_arrow:", on_click=_resume, args=(view,)
         )
     else:
         st.button("Pause", key="pause", icon=":material/pause:", on_click=_pause, args=(view,))
-    st.button("Stop", key="stop", icon=":material/stop:", on_click=live.stop)
+    st.button("Stop", key="stop", icon=":material/stop:", on_click=view.live.stop)
+
+
+def _continue(view: LiveView, viewer: Viewer, services: Services, keys: dict) -> None:
+    try:
+        services.manager.continue_run(
+            view.run_id,
+            viewer.username,
+            keys=keys,
+            is_admin=viewer.is_admin,
+            rate_limited=not services.settings.dev_mode,
+        )
+    except DuetError as e:
+        st.error(e.message)
+        return
+    view.close()
+    st.session_state.pop(VIEW_KEY, None)  # attach to the run's new thread on the rerun
+    st.rerun()
 
 
 def _pause(view: LiveView) -> None:

@@ -50,7 +50,7 @@ with st.container(horizontal=True, vertical_alignment="center"):
         disabled=running,
         help="Stop this run before starting another." if running else None,
     )
-    live.controls(view)
+    live.controls(view, viewer, svc, keys)
     setup_file.save_and_load(config, settings)
 
 if start:

@@ -77,6 +77,7 @@ class AppServer:
             **env,
         }
         self.proc: subprocess.Popen | None = None
+        self.extra_args: list[str] = []
 
     def start(self) -> AppServer:
         command = [
@@ -90,6 +91,7 @@ class AppServer:
             f"--server.port={self.port}",
             "--server.fileWatcherType=none",
             "--browser.gatherUsageStats=false",
+            *self.extra_args,
         ]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(

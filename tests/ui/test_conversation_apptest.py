@@ -204,3 +204,46 @@ def test_reopening_a_run_by_url_shows_it(svc: Services) -> None:
     missing.run()
     no_traceback(missing)
     assert any("There is no run nosuchrun" in e.value for e in missing.error)
+
+
+def test_stop_then_continue_the_run(svc: Services, env: pytest.MonkeyPatch) -> None:
+    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "5")
+    services.clear()
+    svc = services()
+    at = app()
+    at.button(key="start").click().run()
+    run_id = at.query_params["run"]
+    at.button(key="stop").click().run()
+    assert svc.manager.get(run_id).join(timeout=10)
+    at.run()
+    no_traceback(at)
+    assert any("Stopped" in i.value for i in at.info)
+
+    at.button(key="continue").click().run()
+    no_traceback(at)
+    live = svc.manager.get(run_id)
+    assert live.status.live and at.query_params["run"] == run_id
+    assert at.button(key="stop") is not None
+    live.stop()
+    assert live.join(timeout=10)
+
+
+def test_a_long_transcript_shows_its_last_turns(svc: Services) -> None:
+    from duet_core.models import Run, Turn
+    from duet_ui.live import SHOW_LAST
+
+    bots = [BotConfig(name="Ada"), BotConfig(name="Bob")]
+    run = Run(owner="dev", config=RunConfig(topic="Long", max_turns=100, bots=bots))
+    svc.store.create_run(run)
+    for i in range(SHOW_LAST + 5):
+        turn = Turn(index=i, bot_index=i % 2, bot_name=bots[i % 2].name, content=f"turn {i}")
+        svc.store.save_turn(run.id, turn)
+    svc.store.set_status(run.id, RunStatus.STOPPED, "user")
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = run.id
+    at.run()
+    no_traceback(at)
+    assert len(at.chat_message) == SHOW_LAST
+    at.toggle(key="show_all_turns").set_value(True).run()
+    assert len(at.chat_message) == SHOW_LAST + 5
