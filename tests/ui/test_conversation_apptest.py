@@ -247,3 +247,20 @@ def test_a_long_transcript_shows_its_last_turns(svc: Services) -> None:
     assert len(at.chat_message) == SHOW_LAST
     at.toggle(key="show_all_turns").set_value(True).run()
     assert len(at.chat_message) == SHOW_LAST + 5
+
+
+def test_interjection_joins_the_conversation(svc: Services, env: pytest.MonkeyPatch) -> None:
+    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "20")
+    services.clear()
+    svc = services()
+    at = app()
+    at.number_input(key="max_turns").set_value(2)
+    at.button(key="start").click().run()
+    live = svc.manager.get(at.query_params["run"])
+    at.chat_input(key="interject").set_value("Please keep it short.").run()
+    no_traceback(at)
+    assert live.join(timeout=20)
+    turns = svc.store.get_run(live.id).turns
+    people = [t for t in turns if t.by_person]
+    assert [(t.bot_name, t.content) for t in people] == [("Developer", "Please keep it short.")]
+    assert len([t for t in turns if not t.by_person]) == 2
