@@ -8,9 +8,9 @@ from duet_ui.services import services
 st.set_page_config(page_title="Duet", page_icon="🎭", layout="wide")
 
 PAGES = [
-    st.Page("pages/conversation.py", title="Conversation", icon="💬", default=True),
-    st.Page("pages/history.py", title="History", icon="📜"),
-    st.Page("pages/admin.py", title="Admin", icon="🔑"),
+    st.Page("app_pages/conversation.py", title="Conversation", icon="💬", default=True),
+    st.Page("app_pages/history.py", title="History", icon="📜"),
+    st.Page("app_pages/admin.py", title="Admin", icon="🔑"),
 ]
 ADMIN_ONLY = {"admin"}
 

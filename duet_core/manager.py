@@ -121,6 +121,11 @@ class RunManager:
             if run.status is RunStatus.COMPLETED and not extra_turns:
                 raise ConfigError("The run completed; ask for more turns to continue it.")
             done = len(run.bot_turns)
+            if done >= self.settings.max_turns:
+                raise ConfigError(
+                    f"This run already has {done} turns, the server's limit "
+                    f"(DUET_MAX_TURNS={self.settings.max_turns})."
+                )
             max_turns = max(run.config.max_turns, done + (extra_turns or 0))
             if max_turns <= done:
                 max_turns = done + 1

@@ -24,7 +24,6 @@ from typing import Any
 import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
-from streamlit.runtime.pages_manager import PagesManager  # internal; see login_gate
 
 from duet_core.errors import ConfigError
 from duet_core.settings import Settings
@@ -385,9 +384,8 @@ def _blank() -> None:
 
 
 def _hold_pages(pages: Sequence[st.Page]) -> None:
-    """Declare the app's URLs with nothing behind them, so no page script runs before login,
-    Streamlit's automatic ``pages/`` navigation stays off, and a deep link such as
-    ``/history?run=<id>`` still leads to its page once the person has logged in."""
+    """Declare the app's URLs with nothing behind them, so no page script runs before login
+    and a deep link such as ``/history?run=<id>`` still leads to its page after login."""
     held = [
         st.Page(
             _blank,
@@ -404,13 +402,6 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
     """Who is using this session. Until someone logs in, shows the login form, keeps
     ``pages`` out of reach and stops the script. In development mode there is no login,
     only a warning banner."""
-    if PagesManager.uses_pages_directory:
-        # A fresh server starts in Streamlit's pages-folder mode because of the pages/
-        # folder; the first st.navigation switches the process over for good. Switch, then
-        # draw again: widgets drawn in the old mode change identity, so a form submitted
-        # from them would be lost.
-        _hold_pages(pages)
-        st.rerun()
     if settings.dev_mode:
         st.warning(DEV_BANNER, icon="⚠️")
         return DEV_VIEWER

@@ -517,7 +517,7 @@ def downloads(view: LiveView) -> None:
         on_click="ignore",
     )
     st.page_link(
-        "pages/history.py",
+        "app_pages/history.py",
         label="Open in History",
         icon=":material/history:",
         query_params={"run": view.run_id},

@@ -121,3 +121,11 @@ def test_runs_left_running_by_a_dead_process_become_interrupted(store, settings,
     assert store.get_run(finished.id).status is RunStatus.COMPLETED
     wait_status(m.continue_run(dead.id, "alice"), RunStatus.COMPLETED)
     assert len(store.get_run(dead.id).turns) == 4
+
+
+def test_continue_is_refused_at_the_server_turn_cap(store, settings, provider):
+    m = manager_for(store, settings, provider, max_turns=2)
+    live = m.start(make_config(max_turns=2), "alice")
+    wait_status(live, RunStatus.COMPLETED)
+    with pytest.raises(ConfigError, match="DUET_MAX_TURNS=2"):
+        m.continue_run(live.id, "alice", extra_turns=3)

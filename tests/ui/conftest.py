@@ -2,14 +2,6 @@
 
 ``services()`` and the auth file are ``st.cache_resource`` objects shared by the whole
 process, so the cache is cleared (and the run manager stopped) around every test.
-
-Multipage note: because a ``pages/`` folder sits next to app.py, Streamlit starts every
-process in its old "pages directory" mode (each page script runs on its own, without
-app.py) until the first ``st.navigation`` call switches the whole process over for good.
-AppTest resets that switch before every run, so from the second ``at.run()`` on it would run
-page scripts without app.py's login gate (and the gate's own switch-over rerun would eat
-every click). ``_NavigationMode`` pins AppTest to the state a running server is in after
-its first script run; test_login checks the switch-over itself.
 """
 
 from __future__ import annotations
@@ -26,7 +18,6 @@ import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
 from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaFileStorage
-from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
@@ -48,10 +39,6 @@ class Env:
     auth_file: Path
 
 
-class _NavigationMode:
-    uses_pages_directory = False  # st.navigation in app.py decides the pages
-
-
 def _shutdown_services() -> None:
     try:
         svc = services()
@@ -70,8 +57,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "0")
     monkeypatch.delenv("DUET_DEV_MODE", raising=False)
     monkeypatch.setattr(duet_ui.auth, "LOGIN_SLEEP_TIME", 0)
-    monkeypatch.setattr(script_runner, "PagesManager", _NavigationMode)
-    monkeypatch.setattr(duet_ui.auth, "PagesManager", _NavigationMode)
     st.cache_resource.clear()
     yield Env(db_url, auth_file)
     _shutdown_services()
@@ -181,7 +166,7 @@ def fill_login(at: AppTest, username: str, password: str) -> AppTest:
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
-    return at.switch_page(f"pages/{page}.py").run()
+    return at.switch_page(f"app_pages/{page}.py").run()
 
 
 @pytest.fixture

@@ -82,12 +82,12 @@ def test_reset_password(env, logged_in, login):
 def test_non_admin_has_no_admin_page(logged_in):
     at = logged_in("alice")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/admin.py")
+        at.switch_page("app_pages/admin.py")
 
 
 def test_admin_page_refuses_a_non_admin_on_its_own(env, accounts, monkeypatch):
-    """Even run without app.py (Streamlit's pages-folder mode), the page checks the role."""
-    at = AppTest.from_file(str(Path(APP).parent / "pages" / "admin.py"), default_timeout=30)
+    """Even run on its own, without app.py, the page checks the role."""
+    at = AppTest.from_file(str(Path(APP).parent / "app_pages" / "admin.py"), default_timeout=30)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "alice"
     at.session_state["roles"] = ["user"]

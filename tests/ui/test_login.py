@@ -69,7 +69,7 @@ def test_right_password_shows_a_page_and_logout_button(accounts, app, login):
     assert app.sidebar.button(key="logout_button").label == "Log out"
     assert any("Alice" in c.value for c in app.sidebar.caption)
 
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     assert "📜 History" in [t.value for t in app.title]
 
 
@@ -102,17 +102,12 @@ def test_dev_mode_has_no_login_and_a_banner(env, app, monkeypatch):
     assert not env.auth_file.exists()
 
 
-def test_a_fresh_server_switches_to_navigation_mode_before_the_login_form(
-    accounts, app, login, monkeypatch
-):
-    """Streamlit's pages-folder mode (a new process, pages/ next to app.py) is left at once."""
+def test_a_fresh_server_never_runs_a_page_without_the_login_gate(accounts, app, login):
+    """No ``pages/`` folder next to app.py: Streamlit's old pages-folder mode, which would
+    run a page script on its own (without app.py's login gate), is never entered."""
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import script_runner
 
-    import duet_ui.auth
-
-    monkeypatch.setattr(script_runner, "PagesManager", PagesManager)
-    monkeypatch.setattr(duet_ui.auth, "PagesManager", PagesManager)
+    assert not (Path(APP).parent / "pages").exists()
     app.run()  # AppTest starts every run as a fresh process would
     assert not app.exception
     assert PagesManager.uses_pages_directory is False

@@ -140,7 +140,7 @@ def show_run(run: Run) -> None:
         except DuetError as e:
             st.error(str(e))
         else:
-            st.switch_page("pages/conversation.py", query_params={"run": run.id})
+            st.switch_page("app_pages/conversation.py", query_params={"run": run.id})
     sure = act2.checkbox("Yes, delete this run for good", key="confirm_delete")
     if act3.button("🗑 Delete", key="delete_run", disabled=not sure):
         try:
