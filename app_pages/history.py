@@ -7,6 +7,7 @@ from duet_core import catalog
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunStatus
 from duet_ui import history_data as hd
+from duet_ui.bot_form import pasted_keys
 from duet_ui.charts import render_run_charts
 from duet_ui.services import current_viewer, services
 from duet_ui.transcript import escape_markdown, render_turns
@@ -128,8 +129,6 @@ def show_run(run: Run) -> None:
     act1, act2, act3 = st.columns([1, 2, 1], vertical_alignment="bottom")
     if status in hd.CONTINUABLE and act1.button("▶ Continue", key="continue_run"):
         try:
-            from duet_ui.bot_form import pasted_keys
-
             svc.manager.continue_run(
                 run.id,
                 viewer.username,
