@@ -65,11 +65,7 @@ class LiveRun:
         self._provider_for = provider_for
         self._store = store
         self._prices = price_table
-        self._bots: list[BotConfig] = list(run.config.bots)
-        # carry on with the settings the last turns used (a continued run)
-        for turn in run.turns:
-            if turn.config is not None and turn.bot_index is not None:
-                self._bots[turn.bot_index] = turn.config
+        self._bots = list(run.bots_in_use())  # a continued run carries on with them
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._stop_requested = False

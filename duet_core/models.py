@@ -243,6 +243,14 @@ class Run(BaseModel):
     def bot_turns(self) -> list[Turn]:
         return [t for t in self.turns if not t.by_person]
 
+    def bots_in_use(self) -> tuple[BotConfig, BotConfig]:
+        """The settings each bot used on its last turn (its configured ones before it spoke)."""
+        bots = list(self.config.bots)
+        for turn in self.turns:
+            if turn.config is not None and turn.bot_index is not None:
+                bots[turn.bot_index] = turn.config
+        return bots[0], bots[1]
+
     @property
     def total_tokens(self) -> int:
         return sum((t.input_tokens or 0) + (t.output_tokens or 0) for t in self.turns)

@@ -74,15 +74,6 @@ STOP_REASONS = {
 }
 
 
-def _bots_in_use(run: Run) -> tuple[BotConfig, BotConfig]:
-    """The settings each bot used last (its configured ones before it spoke)."""
-    bots = list(run.config.bots)
-    for turn in run.turns:
-        if turn.config is not None and turn.bot_index is not None:
-            bots[turn.bot_index] = turn.config
-    return bots[0], bots[1]
-
-
 @dataclass(eq=False)
 class LiveView:
     run: Run
@@ -105,7 +96,7 @@ class LiveView:
     def of(cls, run: Run, live: LiveRun | None = None) -> LiveView:
         view = cls(run=run, live=live)
         view._totals()
-        view.pending_bots = _bots_in_use(run)
+        view.pending_bots = run.bots_in_use()
         return view
 
     @property
@@ -151,7 +142,7 @@ class LiveView:
             if self.partial is not None and self.partial.index == event.turn.index:
                 self.partial = None
         elif isinstance(event, BotUpdated):
-            bots = list(self.pending_bots or _bots_in_use(self.run))
+            bots = list(self.pending_bots or self.run.bots_in_use())
             bots[event.bot_index] = event.config
             self.pending_bots = (bots[0], bots[1])
         elif isinstance(event, StatusChanged):
