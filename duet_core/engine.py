@@ -87,6 +87,11 @@ class LiveRun:
         return self._run.status
 
     @property
+    def pause_requested(self) -> bool:
+        """Pause was pressed; the run pauses (or has paused) between turns."""
+        return self._pause_requested
+
+    @property
     def thread(self) -> threading.Thread:
         return self._thread
 

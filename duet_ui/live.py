@@ -86,7 +86,6 @@ class LiveView:
     tokens: int = 0
     cost: float | None = 0.0
     bot_turns: int = 0
-    pause_requested: bool = False
     drawn: tuple | None = None  # what the last full script run drew
     filled: bool = False  # the widgets show this run's setup
     synced_bots: list[BotConfig | None] = field(default_factory=lambda: [None, None])
@@ -106,6 +105,11 @@ class LiveView:
     @property
     def status(self) -> RunStatus:
         return self.run.status
+
+    @property
+    def pause_requested(self) -> bool:
+        """Pause was pressed (in any tab): the run pauses after the turn in progress."""
+        return self.live is not None and self.live.pause_requested
 
     @property
     def is_live(self) -> bool:
@@ -148,7 +152,6 @@ class LiveView:
         elif isinstance(event, StatusChanged):
             self.run.status, self.run.stop_reason = event.status, event.stop_reason
             self.run.error = event.error
-            self.pause_requested = False
             if not event.status.live:
                 self.run.finished_at = self.run.finished_at or utcnow()
                 self.partial = None
@@ -451,11 +454,9 @@ def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: di
             _continue(view, viewer, services, keys)
         return
     if view.status is RunStatus.PAUSED or view.pause_requested:
-        st.button(
-            "Resume", key="resume", icon=":material/play_arrow:", on_click=_resume, args=(view,)
-        )
+        st.button("Resume", key="resume", icon=":material/play_arrow:", on_click=view.live.resume)
     else:
-        st.button("Pause", key="pause", icon=":material/pause:", on_click=_pause, args=(view,))
+        st.button("Pause", key="pause", icon=":material/pause:", on_click=view.live.pause)
     st.button("Stop", key="stop", icon=":material/stop:", on_click=view.live.stop)
 
 
@@ -474,16 +475,6 @@ def _continue(view: LiveView, viewer: Viewer, services: Services, keys: dict) ->
     view.close()
     st.session_state.pop(VIEW_KEY, None)  # attach to the run's new thread on the rerun
     st.rerun()
-
-
-def _pause(view: LiveView) -> None:
-    view.live.pause()
-    view.pause_requested = True
-
-
-def _resume(view: LiveView) -> None:
-    view.live.resume()
-    view.pause_requested = False
 
 
 def downloads(view: LiveView) -> None:

@@ -152,20 +152,12 @@ def change_notes(turns: Sequence[Turn]) -> dict[int, list[str]]:
         last[turn.bot_index] = turn.config
         if before is None:
             continue
-        a, b = _fields(before), _fields(turn.config)
-        changes = [
-            (f, a.get(f), b.get(f)) for f in b if a.get(f) != b.get(f) and f not in QUIET_FIELDS
-        ]
+        changes = [c for c in turn.config.changes_from(before) if c[0] not in QUIET_FIELDS]
         if changes:
             notes[turn.index] = [
                 _change_line(turn.bot_name, f, old, new, turn.index + 1) for f, old, new in changes
             ]
     return notes
-
-
-def _fields(config: BotConfig) -> dict[str, Any]:
-    # a config loaded from an old row may be built without validation: read what is there
-    return {f: getattr(config, f, None) for f in BotConfig.model_fields}
 
 
 # --- drawing -------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ DEADLINE = 5.0  # seconds; generous upper bound for anything that should be quic
 @dataclass
 class Reply:
     """One scripted answer. ``ending``: "end" (finish the body), "cut" (drop the connection
-    before the body is complete) or "stall" (send the events, then hang)."""
+    before the body is complete) or "stall" (send the events, then hang). ``delay``: seconds
+    between streamed events (a slow model)."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class Reply:
     body: bytes | None = None  # a plain, non-streaming body (errors)
     ending: Literal["end", "cut", "stall"] = "end"
     hang_before_headers: bool = False
+    delay: float = 0.0
     # set by the server
     stalled: threading.Event = field(default_factory=threading.Event)
     disconnected: threading.Event = field(default_factory=threading.Event)
@@ -70,6 +72,10 @@ class Reply:
     def hang(self) -> Reply:
         """Accept the request, then send nothing at all."""
         return self._but(hang_before_headers=True)
+
+    def slowly(self, delay: float) -> Reply:
+        """The same events, ``delay`` seconds apart."""
+        return self._but(delay=delay)
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -323,8 +329,11 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self._finish_headers(reply)
-            for frame in reply.events:
+            for i, frame in enumerate(reply.events):
+                if i and reply.delay and server.closing.wait(reply.delay):
+                    return
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                self.wfile.flush()
             if reply.ending == "end":
                 self.wfile.write(b"0\r\n\r\n")
             elif reply.ending == "stall":
