@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -22,6 +21,7 @@ from pydantic import (
 from duet_core import catalog
 from duet_core.catalog import Effort, ProviderName
 from duet_core.errors import ConfigError
+from duet_core.vocabulary import RunStatus  # defined there, imported from here too
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,8 +34,37 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+class PromptMessage(BaseModel):
+    """One message of a prompt template: ``system``, ``human`` or ``ai``, with placeholders."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["system", "human", "ai"]
+    content: Annotated[str, Field(max_length=20_000)]
+
+
+class PromptRef(BaseModel):
+    """A saved template by name and version (None: the latest when the run starts), with the
+    values of its variables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=TEMPLATE_NAME)]
+    version: Annotated[int, Field(ge=1)] | None = None
+    variables: dict[str, Any] = {}
+
+    @property
+    def label(self) -> str:
+        """``name v3`` (``name latest`` before the version is pinned)."""
+        return f"{self.name} v{self.version}" if self.version else f"{self.name} latest"
+
+
 class BotConfig(BaseModel):
-    """One bot's settings. Never holds an API key."""
+    """One bot's settings. Never holds an API key.
+
+    The persona comes from at most one of ``system_prompt`` (text), ``persona`` (inline
+    template messages) or ``prompt`` (a saved template); see ``duet_core.persona``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,6 +72,8 @@ class BotConfig(BaseModel):
     provider: ProviderName = "demo"
     model: Annotated[str, Field(min_length=1, max_length=200)] = "duet-demo"
     system_prompt: Annotated[str, Field(max_length=20_000)] = ""
+    persona: Annotated[list[PromptMessage], Field(min_length=1, max_length=200)] | None = None
+    prompt: PromptRef | None = None
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 512
@@ -69,6 +100,35 @@ class BotConfig(BaseModel):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v
+
+    @model_validator(mode="after")
+    def _one_persona_source(self) -> BotConfig:
+        given = [
+            name
+            for name, on in (
+                ("system_prompt", bool(self.system_prompt.strip())),
+                ("persona", self.persona is not None),
+                ("prompt", self.prompt is not None),
+            )
+            if on
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"{self.name}: give the persona one way only, not both "
+                f"{' and '.join(given)}; clear one of them"
+            )
+        if self.persona is not None:
+            problems = check_placeholders(m.content for m in self.persona)
+            if problems:
+                raise ValueError(f"{self.name}: persona has {problems}")
+        if self.prompt is not None:
+            taken = sorted(set(self.prompt.variables) & set(BUILTIN_VARIABLES))
+            if taken:
+                raise ValueError(
+                    f"{self.name}: {', '.join(taken)} {'is' if len(taken) == 1 else 'are'} "
+                    "built in (filled by the run); give your variable another name"
+                )
+        return self
 
     @model_validator(mode="after")
     def _knobs_fit_the_model(self) -> BotConfig:
@@ -177,19 +237,6 @@ def validated(model: type[M], data: Any) -> M:
         raise ConfigError(describe_validation_error(e)) from None
 
 
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    ERROR = "error"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def live(self) -> bool:
-        return self in (RunStatus.RUNNING, RunStatus.PAUSED)
-
-
 PERSON = None  # bot_index of a turn written by a person (an interjection)
 
 
@@ -209,7 +256,12 @@ class Turn(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
-    finish_reason: str | None = None  # stop, length, stop_phrase, stopped, error, person
+    finish_reason: str | None = None  # a vocabulary.FinishReason, or a provider's own word
+    # the saved template (name, pinned version, variables) behind this turn's persona, if any
+    prompt: PromptRef | None = None
+    # the exact messages sent to the provider: a first ``system`` message (when there is a
+    # system prompt), then ``user``/``assistant``; None for a person's turn
+    request_messages: list[dict[str, str]] | None = None
 
     @property
     def by_person(self) -> bool:
@@ -233,11 +285,13 @@ class Run(BaseModel):
     owner: str = "local"
     config: RunConfig
     status: RunStatus = RunStatus.RUNNING
-    stop_reason: str | None = None  # max_turns, stop_phrase, user, budget, error, shutdown
+    stop_reason: str | None = None  # a vocabulary.StopReason
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     turns: list[Turn] = []
+    parent_id: str | None = None  # a branch: the run it was forked from
+    fork_turn: int | None = None  # a branch: the index of its first new turn
 
     @property
     def bot_turns(self) -> list[Turn]:
