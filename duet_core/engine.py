@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from duet_core import catalog
 from duet_core.conversation import bot_view
-from duet_core.errors import ConfigError, DuetError, ProviderError
+from duet_core.errors import ConfigError, DuetError
 from duet_core.events import (
     BotUpdated,
     Event,
@@ -29,11 +28,11 @@ from duet_core.events import (
     TurnFinished,
     TurnStarted,
 )
-from duet_core.logs import cut_prompt, run_logger
+from duet_core.logs import run_logger
 from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow, validated
 from duet_core.providers import base
+from duet_core.turn_stream import ProviderFor, stream_turn
 
-ProviderFor = Callable[[BotConfig], base.Provider]
 MAX_INTERJECTION = 20_000
 SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
 
@@ -333,71 +332,43 @@ class LiveRun:
             self._partial, self._partial_text, self._partial_thinking = turn, [], []
             self._publish(TurnStarted(turn.index, bot_index, bot.name, bot))
         text, thinking = self._partial_text, self._partial_thinking
-        started = time.perf_counter()
-        ttft = None
-        failure: ProviderError | None = None
-        try:
-            with self._streaming(self._provider_for(bot).open(system, messages, bot)) as stream:
-                for chunk in stream:
-                    if isinstance(chunk, base.TextDelta):
-                        if ttft is None:
-                            ttft = (time.perf_counter() - started) * 1000
-                        with self._lock:
-                            text.append(chunk.text)
-                            self._publish(TextDelta(turn.index, chunk.text))
-                    elif isinstance(chunk, base.ThinkingDelta):
-                        if ttft is None:
-                            ttft = (time.perf_counter() - started) * 1000
-                        with self._lock:
-                            thinking.append(chunk.text)
-                            self._publish(ThinkingDelta(turn.index, chunk.text))
-                    elif isinstance(chunk, base.Usage):
-                        turn.input_tokens = chunk.input_tokens
-                        turn.output_tokens = chunk.output_tokens
-                    elif isinstance(chunk, base.Finish):
-                        turn.finish_reason = chunk.reason
-        except ProviderError as e:
-            failure = e
-        with self._lock:
-            stopped = self._stop_requested
-        turn.content, turn.thinking = "".join(text), "".join(thinking)
-        turn.finished_at = utcnow()
-        turn.latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        turn.ttft_ms = round(ttft, 1) if ttft is not None else None
-        if stopped:
-            turn.finish_reason = "stopped"
-        elif failure is not None:
-            turn.finish_reason = "error"
-        turn.cost_usd = catalog.cost_usd(
-            bot.model, turn.input_tokens, turn.output_tokens, self._prices
+
+        def on_text(delta: str) -> None:
+            with self._lock:
+                text.append(delta)
+                self._publish(TextDelta(turn.index, delta))
+
+        def on_thinking(delta: str) -> None:
+            with self._lock:
+                thinking.append(delta)
+                self._publish(ThinkingDelta(turn.index, delta))
+
+        done = stream_turn(
+            self._provider_for,
+            system,
+            messages,
+            bot,
+            turn,
+            on_text=on_text,
+            on_thinking=on_thinking,
+            hold=self._streaming,
+            stop_requested=self._stopping,
+            prices=self._prices,
+            log=self.log,
         )
-        self._log_call(bot, messages, turn, failure)
-        if failure is not None and not stopped:
-            if turn.content or turn.thinking:
+        if done.failure is not None and not done.stopped:
+            if done.has_output:
                 self._finish_turn(turn)  # keep what arrived before the failure
             else:
                 with self._lock:
                     self._partial = None
-            raise failure
+            raise done.failure
         self._finish_turn(turn)
         return turn
 
-    def _log_call(self, bot: BotConfig, messages, turn: Turn, failure: Exception | None) -> None:
-        self.log.info(
-            "provider call",
-            extra={
-                "provider": bot.provider,
-                "model": bot.model,
-                "turn": turn.index,
-                "duration_ms": turn.latency_ms,
-                "ttft_ms": turn.ttft_ms,
-                "input_tokens": turn.input_tokens,
-                "output_tokens": turn.output_tokens,
-                "finish_reason": turn.finish_reason,
-                "prompt": cut_prompt(messages[-1]["content"]) if messages else "",
-                "error": type(failure).__name__ if failure else None,
-            },
-        )
+    def _stopping(self) -> bool:
+        with self._lock:
+            return self._stop_requested
 
 
 def start_run(run: Run, provider_for: ProviderFor, store: RunStore | None = None, **kw) -> LiveRun:
