@@ -21,9 +21,11 @@ from pydantic import (
 from duet_core import catalog
 from duet_core.catalog import Effort, ProviderName
 from duet_core.errors import ConfigError
+from duet_core.templates import BUILTIN_VARIABLES, check_placeholders
 from duet_core.vocabulary import RunStatus  # defined there, imported from here too
 
 M = TypeVar("M", bound=BaseModel)
+TEMPLATE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 
 def utcnow() -> datetime:
