@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from duet_core.models import BotConfig, RunConfig
+from duet_core.models import BotConfig, PromptRef, RunConfig
 
 
 def bot_config_from_saved(data: BotConfig | dict[str, Any] | None) -> BotConfig | None:
@@ -22,6 +22,17 @@ def bot_config_from_saved(data: BotConfig | dict[str, Any] | None) -> BotConfig 
     except ValidationError:
         known = {k: v for k, v in data.items() if k in BotConfig.model_fields}
         return BotConfig.model_construct(**known)
+
+
+def prompt_ref_from_saved(data: PromptRef | dict[str, Any] | None) -> PromptRef | None:
+    """A turn's recorded template reference (name, version, variables), as it was saved."""
+    if data is None or isinstance(data, PromptRef):
+        return data
+    try:
+        return PromptRef.model_validate(data)
+    except ValidationError:
+        known = {k: v for k, v in data.items() if k in PromptRef.model_fields}
+        return PromptRef.model_construct(**known)
 
 
 def run_config_from_saved(data: RunConfig | dict[str, Any]) -> RunConfig:

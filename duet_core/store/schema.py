@@ -86,6 +86,10 @@ class RunRow(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)  # sum of the known costs
     unpriced_turns: Mapped[int] = mapped_column(Integer, default=0)  # bot turns, cost unknown
+    # a branch (Prompt Lab): the run it was forked from and the index of its first new turn;
+    # no foreign key, so deleting a parent keeps its branches (and SQLite need not rebuild runs)
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    fork_turn: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_runs_created_at", "created_at", "id"),
@@ -95,6 +99,7 @@ class RunRow(Base):
         Index("ix_runs_bot1_provider", "bot1_provider"),
         Index("ix_runs_bot0_model", "bot0_model"),
         Index("ix_runs_bot1_model", "bot1_model"),
+        Index("ix_runs_parent_id", "parent_id"),
     )
 
 
@@ -121,7 +126,38 @@ class TurnRow(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[float | None] = mapped_column(Float)
     finish_reason: Mapped[str | None] = mapped_column(String(100))
+    # the saved template behind the persona ({name, version, variables}); NULL when none
+    prompt: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # the exact messages sent to the provider (system first); NULL for a person's turn
+    request_messages: Mapped[list[dict[str, str]] | None] = mapped_column(
+        JSON(none_as_null=True)
+    )
+
+
+class PromptTemplateRow(Base):
+    """A named prompt template; its messages live in numbered, immutable versions."""
+
+    __tablename__ = "prompt_templates"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latest_version: Mapped[int] = mapped_column(Integer)
+
+
+class PromptVersionRow(Base):
+    __tablename__ = "prompt_versions"
+
+    name: Mapped[str] = mapped_column(
+        String(100), ForeignKey("prompt_templates.name", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    messages: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 runs = RunRow.__table__
 turns = TurnRow.__table__
+prompt_templates = PromptTemplateRow.__table__
+prompt_versions = PromptVersionRow.__table__

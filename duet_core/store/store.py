@@ -38,7 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
-from duet_core.saved import bot_config_from_saved, run_config_from_saved
+from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 from duet_core.store import migrate
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
 from duet_core.store.schema import runs, turns
@@ -393,6 +393,8 @@ def _run_values(run: Run) -> dict[str, Any]:
         "output_tokens": 0,
         "cost_usd": 0.0,
         "unpriced_turns": 0,
+        "parent_id": run.parent_id,
+        "fork_turn": run.fork_turn,
     }
 
 
@@ -415,6 +417,8 @@ def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
         "output_tokens": turn.output_tokens,
         "cost_usd": turn.cost_usd,
         "finish_reason": turn.finish_reason,
+        "prompt": turn.prompt.model_dump(mode="json") if turn.prompt else None,
+        "request_messages": turn.request_messages,
     }
 
 
@@ -436,6 +440,8 @@ def _turn_from_row(row: Row[Any]) -> Turn:
         output_tokens=row.output_tokens,
         cost_usd=row.cost_usd,
         finish_reason=row.finish_reason,
+        prompt=prompt_ref_from_saved(row.prompt),
+        request_messages=row.request_messages,
     )
 
 
@@ -450,6 +456,8 @@ def _run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
         created_at=row.created_at,
         finished_at=row.finished_at,
         turns=[_turn_from_row(t) for t in turn_rows],
+        parent_id=row.parent_id,
+        fork_turn=row.fork_turn,
     )
 
 

@@ -1,0 +1,284 @@
+"""Token-to-screen latency in Chromium: Duet's live view against a one-page st.write_stream app.
+
+    .venv/bin/python bench/live_latency.py [--app /work/main] [--rate 20] [--turns 6]
+
+A local fake OpenAI server streams unique tokens (``zq003t0017z``: request 3, token 17) at
+``--rate`` tokens/s and notes the wall-clock time each one was written to the socket. The
+browser page carries a MutationObserver (installed before any page script) that notes the
+wall-clock time each token first appears in the DOM. Latency = seen - sent, per token.
+
+Two apps in one run, each in its own ``streamlit run`` on the same machine:
+
+- Duet (``--app``: the checkout to measure, e.g. ``/work/before`` or ``/work/main``): a setup
+  file with two OpenAI bots pointed at the fake server is loaded, Start pressed, and the run
+  watched until it completes (``--turns`` turns).
+- the baseline: one page that streams ``--turns`` replies from the same fake server with the
+  openai SDK and ``st.write_stream``.
+
+It prints p50/p95/max per app, how many tokens never showed up, and Duet/baseline ratios.
+A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app_process import CHROMIUM, CHROMIUM_ARGS, ROOT, AppProcess, percentile
+from playwright.sync_api import expect, sync_playwright
+
+OBSERVER = """
+window.__seen = {};
+(() => {
+  const re = /zq\\d{3}t\\d{4}z/g;
+  const scan = (text, now) => {
+    if (!text) return;
+    const found = text.match(re);
+    if (found) for (const t of found) if (!(t in window.__seen)) window.__seen[t] = now;
+  };
+  new MutationObserver((records) => {
+    const now = performance.timeOrigin + performance.now();
+    for (const r of records) {
+      if (r.type === 'characterData') scan(r.target.data, now);
+      else for (const n of r.addedNodes) scan(n.textContent, now);
+    }
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+})();
+"""
+
+BASELINE_APP = """
+import os
+import streamlit as st
+from openai import OpenAI
+
+client = OpenAI()
+TURNS = int(os.environ["BENCH_TURNS"])
+
+
+def reply():
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Talk."}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            yield chunk.choices[0].delta.content
+
+
+if st.button("Go", key="go"):
+    for _ in range(TURNS):
+        with st.chat_message("ai"):
+            st.write_stream(reply())
+    st.success("all replies done")
+"""
+
+
+class TokenServer:
+    """OpenAI chat completions that stream unique tokens and note when each one was sent."""
+
+    def __init__(self, rate: float, tokens: int):
+        self.rate, self.tokens = rate, tokens
+        self.sent: dict[str, float] = {}
+        self.requests = 0
+        self._lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        bench = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with bench._lock:
+                    bench.requests += 1
+                    n = bench.requests
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                gap = 1.0 / bench.rate
+                start = time.monotonic()
+                try:
+                    for i in range(bench.tokens):
+                        pause = start + i * gap - time.monotonic()
+                        if pause > 0:
+                            time.sleep(pause)
+                        token = f"zq{n:03d}t{i:04d}z"
+                        last = i == bench.tokens - 1
+                        self._event(
+                            {
+                                "id": "c",
+                                "object": "chat.completion.chunk",
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "delta": {"content": token + " "},
+                                        "finish_reason": "stop" if last else None,
+                                    }
+                                ],
+                            }
+                        )
+                        bench.sent[token] = time.time() * 1000
+                    usage = {"prompt_tokens": 10, "completion_tokens": bench.tokens}
+                    usage["total_tokens"] = 10 + bench.tokens
+                    self._event({"id": "c", "object": "chat.completion.chunk", "choices": []})
+                    self._event({"choices": [], "usage": usage})
+                    self._event("[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _event(self, data: object) -> None:
+                text = data if isinstance(data, str) else json.dumps(data)
+                frame = f"data: {text}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                self.wfile.flush()
+
+        return Handler
+
+
+def setup_file(tmp: Path, turns: int) -> Path:
+    bot = {"provider": "openai", "model": "gpt-4o-mini", "temperature": 0.7}
+    setup = {
+        "topic": "Latency check",
+        "max_turns": turns,
+        "bots": [
+            {**bot, "name": "Ada", "system_prompt": "A scientist."},
+            {**bot, "name": "Bob", "system_prompt": "A poet."},
+        ],
+    }
+    path = tmp / "setup.json"
+    path.write_text(json.dumps(setup))
+    return path
+
+
+def watch_duet(browser, app: AppProcess, setup: Path, timeout_ms: int) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(OBSERVER)
+    page = context.new_page()
+    page.goto(app.url)
+    start = page.locator(".st-key-start").get_by_role("button")
+    expect(start).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Load setup").click()
+    page.locator(".st-key-load_setup input[type=file]").set_input_files(setup)
+    expect(page.get_by_text("Loaded setup.json.")).to_be_visible(timeout=20_000)
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
+    start.click()
+    expect(page.locator(".st-key-live_header")).to_contain_text("completed", timeout=timeout_ms)
+    seen = page.evaluate("window.__seen")
+    context.close()
+    return seen
+
+
+def watch_baseline(browser, app: AppProcess, timeout_ms: int) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(OBSERVER)
+    page = context.new_page()
+    page.goto(app.url)
+    go = page.locator(".st-key-go").get_by_role("button")
+    expect(go).to_be_visible(timeout=60_000)
+    go.click()
+    expect(page.get_by_text("all replies done")).to_be_visible(timeout=timeout_ms)
+    seen = page.evaluate("window.__seen")
+    context.close()
+    return seen
+
+
+def latencies(server: TokenServer, seen: dict[str, float], before: set[str]) -> tuple:
+    tokens = [t for t in server.sent if t not in before]
+    found = [seen[t] - server.sent[t] for t in tokens if t in seen]
+    return found, len(tokens) - len(found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", type=Path, default=ROOT, help="the Duet checkout to measure")
+    parser.add_argument("--rate", type=float, default=20.0, help="tokens per second")
+    parser.add_argument("--tokens", type=int, default=40, help="tokens per reply")
+    parser.add_argument("--turns", type=int, default=6, help="replies per app")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="duet-latency-"))
+    server = TokenServer(args.rate, args.tokens)
+    env = {
+        "OPENAI_BASE_URL": server.url,
+        "OPENAI_API_KEY": "sk-bench",
+        "BENCH_TURNS": str(args.turns),
+    }
+    (tmp / "baseline").mkdir()
+    (tmp / "baseline" / "app.py").write_text(textwrap.dedent(BASELINE_APP))
+    duet = AppProcess(
+        args.app,
+        "app.py",
+        {**env, "DUET_DEV_MODE": "1", "DUET_DATABASE_URL": f"sqlite:///{tmp / 'duet.db'}"},
+        tmp / "duet.log",
+    )
+    baseline = AppProcess(tmp / "baseline", "app.py", env, tmp / "baseline.log")
+    timeout_ms = int((args.turns * args.tokens / args.rate + 60) * 1000)
+    results = {}
+    try:
+        duet.start()
+        baseline.start()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            done = set(server.sent)
+            results["Duet"] = latencies(
+                server, watch_duet(browser, duet, setup_file(tmp, args.turns), timeout_ms), done
+            )
+            done = set(server.sent)
+            results["st.write_stream"] = latencies(
+                server, watch_baseline(browser, baseline, timeout_ms), done
+            )
+            browser.close()
+    finally:
+        duet.stop()
+        baseline.stop()
+        server.stop()
+
+    print(
+        f"token-to-screen latency (ms), Chromium MutationObserver, {args.rate:g} tokens/s,"
+        f" {args.turns} replies of {args.tokens} tokens; Duet from {args.app}"
+    )
+    print(f"{'app':>16} {'tokens':>7} {'missed':>7} {'p50':>8} {'p95':>8} {'max':>8}")
+    figures = {}
+    for name, (found, missed) in results.items():
+        p50, p95 = percentile(found, 0.5), percentile(found, 0.95)
+        figures[name] = (p50, p95)
+        print(f"{name:>16} {len(found):>7} {missed:>7} {p50:>8.1f} {p95:>8.1f} {max(found):>8.1f}")
+    (d50, d95), (b50, b95) = figures["Duet"], figures["st.write_stream"]
+    print(f"{'Duet / baseline':>16} {'':>7} {'':>7} {d50 / b50:>8.2f} {d95 / b95:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
