@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from duet_core.models import BotConfig, Run, RunStatus, Turn
 
@@ -54,6 +55,7 @@ class StatusChanged:
     status: RunStatus
     stop_reason: str | None = None
     error: str | None = None
+    finished_at: datetime | None = None  # set when the run ends
 
 
 @dataclass(frozen=True, slots=True)
