@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from duet_core import events
+from duet_core import cli_lab, events
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports import EXPORT_FORMATS, export_run
 from duet_core.manager import RunManager
@@ -49,6 +49,7 @@ def build_parser() -> Parser:
     export.add_argument("run_id")
     export.add_argument("--out", required=True)
     export.add_argument("--db")
+    cli_lab.add_parser(sub)
     return parser
 
 
@@ -152,7 +153,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
-COMMANDS = {"run": cmd_run, "runs": cmd_runs, "export": cmd_export}
+COMMANDS = {"run": cmd_run, "runs": cmd_runs, "export": cmd_export, "lab": cli_lab.cmd_lab}
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
