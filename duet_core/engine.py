@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from duet_core.conversation import bot_view
 from duet_core.errors import ConfigError, DuetError
 from duet_core.events import (
     BotUpdated,
@@ -30,7 +29,9 @@ from duet_core.events import (
 )
 from duet_core.logs import run_logger
 from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow, validated
+from duet_core.persona import pin_version, turn_request
 from duet_core.providers import base
+from duet_core.run_state import RunState
 from duet_core.turn_stream import ProviderFor, stream_turn
 
 MAX_INTERJECTION = 20_000
@@ -60,20 +61,23 @@ class LiveRun:
     ):
         self.id = run.id
         self.owner = run.owner
-        self._run = run
+        # saved templates (Store.prompts); a bot's "latest" template version is pinned now
+        self._library = getattr(store, "prompts", None)
+        pinned = [pin_version(b, self._library) for b in run.config.bots]
+        run.config = run.config.model_copy(update={"bots": pinned})
+        self._state = RunState.of(run)  # the one fold of this run's events (O(1) per event)
+        self._run = self._state.run
         self._provider_for = provider_for
         self._store = store
         self._prices = price_table
         self._bots = list(run.bots_in_use())  # a continued run carries on with them
+        self._bots = [pin_version(b, self._library) for b in self._bots]
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._stop_requested = False
         self._pause_requested = False
         self._interjections: list[tuple[str, str]] = []
         self._stream: base.ChunkStream | None = None
-        self._partial: Turn | None = None
-        self._partial_text: list[str] = []
-        self._partial_thinking: list[str] = []
         self._subscribers: list[Subscription] = []
         self._last_sweep = time.monotonic()
         self._thread = threading.Thread(target=self._main, name=f"duet-run-{run.id}", daemon=True)
@@ -105,16 +109,7 @@ class LiveRun:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            partial = None
-            if self._partial is not None:
-                partial = self._partial.model_copy(
-                    update={
-                        "content": "".join(self._partial_text),
-                        "thinking": "".join(self._partial_thinking),
-                    }
-                )
-            run = self._run.model_copy(update={"turns": list(self._run.turns)})
-            return Snapshot(run=run, partial=partial, pending_bots=(self._bots[0], self._bots[1]))
+            return self._state.snapshot()
 
     def subscribe(self, maxsize: int = 20_000, abandon_after: float = 120.0) -> Subscription:
         """A new viewer queue whose first event is a snapshot of the run so far."""
@@ -175,8 +170,9 @@ class LiveRun:
             if isinstance(config, dict):
                 merged = {**self._bots[bot_index].model_dump(), **config}
                 config = validated(BotConfig, merged)
+            config = pin_version(config, self._library)  # switch template version mid-run
             self._bots[bot_index] = config
-            self._publish(BotUpdated(bot_index, config))
+            self._emit(BotUpdated(bot_index, config))
         self.log.info("bot updated", extra={"bot_index": bot_index})
         return config
 
@@ -194,6 +190,12 @@ class LiveRun:
             self._wake.notify_all()
 
     # --- publishing ----------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        """Apply ``event`` to the run's state, then offer it to every viewer. Caller holds
+        the lock."""
+        self._state.apply(event)
+        self._publish(event)
 
     def _publish(self, event: Event) -> None:
         """Offer ``event`` to every viewer. Caller holds the lock."""
@@ -218,13 +220,9 @@ class LiveRun:
             except Exception:
                 self.log.exception("could not save the run's status")
         with self._lock:
-            self._run.status = status
-            self._run.stop_reason = stop_reason
-            self._run.error = error
-            self._run.finished_at = finished
-            self._publish(StatusChanged(status, stop_reason, error))
+            self._emit(StatusChanged(status, stop_reason, error, finished))
             if error:
-                self._publish(RunError(error))
+                self._emit(RunError(error))
             if not status.live:
                 self._subscribers.clear()  # each has its final event; keep no references
         self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
@@ -255,7 +253,7 @@ class LiveRun:
                     continue
                 if self._run.status is RunStatus.PAUSED:
                     self._set_status(RunStatus.RUNNING)
-                done = len(self._run.bot_turns)
+                done = self._state.bot_turns
             reason = self._reason_to_finish(config, done)
             if reason:
                 self._set_status(RunStatus.COMPLETED, reason)
@@ -271,18 +269,15 @@ class LiveRun:
     def _reason_to_finish(self, config, done: int) -> str | None:
         if done >= config.max_turns:
             return "max_turns"
-        if config.max_total_tokens and self._run.total_tokens >= config.max_total_tokens:
+        if config.max_total_tokens and self._state.tokens >= config.max_total_tokens:
             return "token_budget"
-        cost = self._run.total_cost_usd
+        cost = self._state.cost
         if config.max_cost_usd and cost is not None and cost >= config.max_cost_usd:
             return "cost_budget"
         return None
 
     def _next_speaker(self) -> int:
-        bot_turns = self._run.bot_turns
-        if not bot_turns:
-            return self._run.config.first_speaker
-        return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
+        return self._state.next_speaker
 
     def _take_interjections(self) -> None:
         """Add queued interjections as turns. Caller holds the lock."""
@@ -305,9 +300,7 @@ class LiveRun:
         if self._store is not None:
             self._store.save_turn(self.id, turn)
         with self._lock:
-            self._run.turns.append(turn)
-            self._partial = None
-            self._publish(TurnFinished(turn))
+            self._emit(TurnFinished(turn))  # adds the turn, ends the partial one
 
     @contextmanager
     def _streaming(self, stream: base.ChunkStream) -> Iterator[base.ChunkStream]:
@@ -325,23 +318,32 @@ class LiveRun:
     def _take_turn(self, bot_index: int) -> Turn:
         with self._lock:
             bot = self._bots[bot_index]
-            system, messages = bot_view(self._run.config.topic, self._run.turns, bot_index, bot)
-            turn = Turn(
-                index=len(self._run.turns), bot_index=bot_index, bot_name=bot.name, config=bot
+            request = turn_request(
+                self._run.config.topic,
+                self._run.turns,
+                bot_index,
+                self._bots,
+                self._run.config.max_turns,
+                self._library,
             )
-            self._partial, self._partial_text, self._partial_thinking = turn, [], []
-            self._publish(TurnStarted(turn.index, bot_index, bot.name, bot))
-        text, thinking = self._partial_text, self._partial_thinking
+            system, messages = request.system, request.messages
+            turn = Turn(
+                index=len(self._run.turns),
+                bot_index=bot_index,
+                bot_name=bot.name,
+                config=bot,
+                prompt=request.prompt,  # the template and version behind this turn, if any
+                request_messages=request.request_messages,  # exactly what the provider gets
+            )
+            self._emit(TurnStarted(turn.index, bot_index, bot.name, bot))
 
         def on_text(delta: str) -> None:
             with self._lock:
-                text.append(delta)
-                self._publish(TextDelta(turn.index, delta))
+                self._emit(TextDelta(turn.index, delta))
 
         def on_thinking(delta: str) -> None:
             with self._lock:
-                thinking.append(delta)
-                self._publish(ThinkingDelta(turn.index, delta))
+                self._emit(ThinkingDelta(turn.index, delta))
 
         done = stream_turn(
             self._provider_for,
@@ -361,7 +363,7 @@ class LiveRun:
                 self._finish_turn(turn)  # keep what arrived before the failure
             else:
                 with self._lock:
-                    self._partial = None
+                    self._state.partial = None  # nothing arrived; the error status follows
             raise done.failure
         self._finish_turn(turn)
         return turn
