@@ -86,6 +86,8 @@ class RunRow(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)  # sum of the known costs
     unpriced_turns: Mapped[int] = mapped_column(Integer, default=0)  # bot turns, cost unknown
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # a branch (Prompt Lab): the run it was forked from and the index of its first new turn;
     # no foreign key, so deleting a parent keeps its branches (and SQLite need not rebuild runs)
     parent_id: Mapped[str | None] = mapped_column(String(64))

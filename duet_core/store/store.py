@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from duet_core.errors import DuetError
+from duet_core.errors import ConfigError, DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
+from duet_core.redact import redact
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 from duet_core.store import migrate
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
@@ -49,12 +50,38 @@ LIVE_STATUSES = tuple(s.value for s in RunStatus if s.live)
 SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
 
 
+class StoreError(DuetError):
+    """The database failed. The message names the failure, never the SQL or its values."""
+
+
+class LeaseLost(DuetError):
+    """Another process has taken this run over (its lease had expired)."""
+
+    def __init__(self, run_id: str):
+        super().__init__(f"Run {run_id} was taken over by another process; this one stopped it.")
+        self.run_id = run_id
+
+
+class DatabaseUnavailable(ConfigError):
+    """The database URL is wrong, its driver is missing, or the server cannot be reached."""
+
+
 class RunNotFound(DuetError, LookupError):
     """No saved run has this id (it may have been deleted)."""
 
     def __init__(self, run_id: str):
         super().__init__(f"No saved run with id '{run_id}'. List the saved runs to find its id.")
         self.run_id = run_id
+
+
+def _parse_url(url: str | URL) -> URL:
+    try:
+        return database_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"Not a database URL: {str(url)[:100]!r}. Use e.g. sqlite:///data/duet.db or "
+            "postgresql://user@host/duet."
+        ) from None
 
 
 def database_url(url: str | URL) -> URL:
@@ -71,15 +98,39 @@ class Store:
     Creating a Store applies any pending migrations. Call ``close()`` when done.
     """
 
-    def __init__(self, url: str | URL | None = None):
+    def __init__(self, url: str | URL | None = None, must_exist: bool = False):
+        """``must_exist``: refuse a SQLite file that is not there yet (commands that read
+        saved runs), rather than create an empty database at a mistyped path."""
         if url is None:
             from duet_core.settings import settings
 
             url = settings().database_url
-        self.url = database_url(url)
-        self.engine = _create_engine(self.url)
+        self.url = _parse_url(url)
+        shown = self.url.render_as_string(hide_password=True)
+        if must_exist and self.url.get_backend_name() == "sqlite":
+            file = self.url.database or ""
+            if file not in ("", ":memory:") and not Path(file).expanduser().is_file():
+                raise DatabaseUnavailable(
+                    f"No database at {file}: check --db or DUET_DATABASE_URL."
+                )
+        try:
+            self.engine = _create_engine(self.url)
+        except OSError as e:
+            raise DatabaseUnavailable(
+                f"Cannot create the database {shown}: {e.strerror or e}."
+            ) from None
+        except (ImportError, ArgumentError) as e:  # NoSuchModuleError is an ArgumentError
+            raise DatabaseUnavailable(
+                f"Cannot use the database {shown}: {e}. Install its driver or use a "
+                "sqlite:/// or postgresql:// URL."
+            ) from None
         try:
             migrate.upgrade(self.engine)
+        except DBAPIError as e:
+            self.engine.dispose()
+            text = str(e.orig).strip().splitlines() if e.orig is not None else []
+            reason = redact(text[0][:200]) if text else type(e).__name__
+            raise DatabaseUnavailable(f"Cannot open the database {shown}: {reason}") from None
         except BaseException:
             self.engine.dispose()
             raise
@@ -105,33 +156,42 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with _safe_errors(), self.engine.connect() as conn:
             conn.execution_options(duet_write=True)
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with _safe_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     # --- writing -------------------------------------------------------------------------
 
-    def create_run(self, run: Run) -> None:
-        """Save a new run with its config and any turns it already has."""
+    def create_run(
+        self, run: Run, lease_owner: str | None = None, lease_seconds: float | None = None
+    ) -> None:
+        """Save a new run with its config and any turns it already has (and, for a live run
+        this process runs, its lease)."""
+        values = _run_values(run)
+        if lease_owner is not None and lease_seconds is not None:
+            values.update(lease_owner=lease_owner, lease_expires_at=_lease_until(lease_seconds))
         try:
             with self._write() as conn:
-                conn.execute(insert(runs), [_run_values(run)])
+                conn.execute(insert(runs), [values])
                 if run.turns:
                     conn.execute(insert(turns), [_turn_values(run.id, t) for t in run.turns])
                 _refresh_aggregates(conn, run.id)
         except IntegrityError as e:
             raise ValueError(f"Cannot save run {run.id!r}: {e.orig}") from e
 
-    def save_turn(self, run_id: str, turn: Turn) -> None:
-        """Insert the turn, or replace the one with the same index; committed at once."""
+    def save_turn(self, run_id: str, turn: Turn, lease_owner: str | None = None) -> None:
+        """Insert the turn, or replace the one with the same index; committed at once.
+
+        With ``lease_owner``, only while that process holds the run (else ``LeaseLost``).
+        """
         with self._write() as conn:
-            _lock_run(conn, run_id)
+            _lock_run(conn, run_id, lease_owner)
             conn.execute(delete(turns).where(turns.c.run_id == run_id, turns.c.index == turn.index))
             conn.execute(insert(turns), [_turn_values(run_id, turn)])
             _refresh_aggregates(conn, run_id)
@@ -143,11 +203,13 @@ class Store:
         stop_reason: str | None = None,
         error: str | None = None,
         finished_at: datetime | None = None,
+        lease_owner: str | None = None,
     ) -> None:
         """Set the run's status, stop reason and error (None clears them).
 
-        A run that is no longer live gets ``finished_at`` (now when not given); a live one
-        (running, paused) has it cleared.
+        A run that is no longer live gets ``finished_at`` (now when not given) and gives up its
+        lease; a live one (running, paused) has ``finished_at`` cleared. With ``lease_owner``,
+        only while that process holds the run (else ``LeaseLost``).
         """
         status = RunStatus(status)
         now = utcnow()
@@ -155,20 +217,22 @@ class Store:
             finished_at = None
         elif finished_at is None:
             finished_at = now
+        values: dict[str, Any] = {
+            "status": status.value,
+            "stop_reason": _text(stop_reason),
+            "error": _text(error),
+            "finished_at": finished_at,
+            "updated_at": now,
+        }
+        if not status.live:
+            values["lease_expires_at"] = None
         with self._write() as conn:
-            done = conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(
-                    status=status.value,
-                    stop_reason=stop_reason,
-                    error=error,
-                    finished_at=finished_at,
-                    updated_at=now,
-                )
-            )
+            stmt = update(runs).where(runs.c.id == run_id)
+            if lease_owner is not None:
+                stmt = stmt.where(runs.c.lease_owner == lease_owner)
+            done = conn.execute(stmt.values(**values))
             if done.rowcount == 0:
-                raise RunNotFound(run_id)
+                _missing_or_lost(conn, run_id, lease_owner)
 
     def delete_run(self, run_id: str) -> bool:
         """Delete the run and its turns; False when there was no such run."""
@@ -176,7 +240,8 @@ class Store:
             return conn.execute(delete(runs).where(runs.c.id == run_id)).rowcount > 0
 
     def mark_interrupted(self) -> list[str]:
-        """At start-up: runs left running or paused by a previous process become interrupted.
+        """Runs left running or paused by a process that died (their lease expired, or they
+        have none) become interrupted. Runs another live process holds are not touched.
 
         ``finished_at`` becomes the time of the run's last saved change. Returns their ids.
         """
@@ -184,7 +249,7 @@ class Store:
             ids = list(
                 conn.execute(
                     select(runs.c.id)
-                    .where(runs.c.status.in_(LIVE_STATUSES))
+                    .where(runs.c.status.in_(LIVE_STATUSES), _lease_expired(utcnow(), True))
                     .order_by(runs.c.created_at)
                     .with_for_update()
                 ).scalars()
@@ -197,9 +262,55 @@ class Store:
                         status=RunStatus.INTERRUPTED.value,
                         stop_reason="interrupted",
                         finished_at=func.coalesce(runs.c.finished_at, runs.c.updated_at),
+                        lease_expires_at=None,
                     )
                 )
         return ids
+
+    # --- leases (several processes on one database) ---------------------------------------
+
+    def renew_leases(self, lease_owner: str, run_ids: Iterable[str], seconds: float) -> set[str]:
+        """Extend ``lease_owner``'s leases on these live runs; returns the ids it still holds
+        (a run missing from the answer was taken over or has ended)."""
+        ids = list(run_ids)
+        if not ids:
+            return set()
+        with self._write() as conn:
+            held = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id.in_(ids),
+                    runs.c.lease_owner == lease_owner,
+                    runs.c.status.in_(LIVE_STATUSES),
+                )
+                .values(lease_expires_at=_lease_until(seconds))
+                .returning(runs.c.id)
+            ).scalars()
+            return set(held)
+
+    def take_over(self, run_id: str, lease_owner: str, seconds: float) -> bool:
+        """Make the run ``running`` under ``lease_owner``'s lease, in one conditional UPDATE:
+        only when it is not live, or its lease expired. Of two processes that try at once,
+        exactly one gets True."""
+        now = utcnow()
+        with self._write() as conn:
+            done = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id == run_id,
+                    or_(runs.c.status.not_in(LIVE_STATUSES), _lease_expired(now, True)),
+                )
+                .values(
+                    status=RunStatus.RUNNING.value,
+                    stop_reason=None,
+                    error=None,
+                    finished_at=None,
+                    updated_at=now,
+                    lease_owner=lease_owner,
+                    lease_expires_at=now + timedelta(seconds=seconds),
+                )
+            )
+            return done.rowcount == 1
 
     # --- reading -------------------------------------------------------------------------
 
@@ -270,7 +381,7 @@ class Store:
         if q.owner is not None:
             where.append(runs.c.owner == q.owner)
         if q.statuses:
-            where.append(runs.c.status.in_([RunStatus(s).value for s in q.statuses]))
+            where.append(_status_in([RunStatus(s) for s in q.statuses], utcnow()))
         if q.provider:
             where.append(
                 or_(runs.c.bot0_provider == q.provider, runs.c.bot1_provider == q.provider)
@@ -340,11 +451,84 @@ def _casefold(value: str | None) -> str | None:
 # --- rows <-> models ---------------------------------------------------------------------
 
 
-def _lock_run(conn: Connection, run_id: str) -> None:
-    """Lock the run's row for this transaction (and stamp it), or raise RunNotFound."""
-    done = conn.execute(update(runs).where(runs.c.id == run_id).values(updated_at=utcnow()))
+def _lock_run(conn: Connection, run_id: str, lease_owner: str | None = None) -> None:
+    """Lock the run's row for this transaction (and stamp it), or raise RunNotFound (or
+    LeaseLost when ``lease_owner`` no longer holds it)."""
+    stmt = update(runs).where(runs.c.id == run_id)
+    if lease_owner is not None:
+        stmt = stmt.where(runs.c.lease_owner == lease_owner)
+    done = conn.execute(stmt.values(updated_at=utcnow()))
     if done.rowcount == 0:
-        raise RunNotFound(run_id)
+        _missing_or_lost(conn, run_id, lease_owner)
+
+
+def _missing_or_lost(conn: Connection, run_id: str, lease_owner: str | None) -> None:
+    if lease_owner is not None:
+        found = conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first()
+        if found is not None:
+            raise LeaseLost(run_id)
+    raise RunNotFound(run_id)
+
+
+def _lease_until(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
+
+
+def _lease_expired(now: datetime, none_is_expired: bool) -> ColumnElement[bool]:
+    """The lease has run out (a run with no lease counts as expired when asked)."""
+    expired = runs.c.lease_expires_at < now
+    return or_(expired, runs.c.lease_expires_at.is_(None)) if none_is_expired else expired
+
+
+def effective_status(status: RunStatus, lease_expires_at: datetime | None) -> RunStatus:
+    """A live run whose lease has expired reads as interrupted: its process is gone."""
+    if status.live and lease_expires_at is not None and lease_expires_at < utcnow():
+        return RunStatus.INTERRUPTED
+    return status
+
+
+def _status_in(statuses: list[RunStatus], now: datetime) -> ColumnElement[bool]:
+    """Runs whose effective status (see ``effective_status``) is one of ``statuses``."""
+    lease = runs.c.lease_expires_at
+    live = runs.c.status.in_(LIVE_STATUSES)
+    fresh = or_(runs.c.status.not_in(LIVE_STATUSES), lease.is_(None), lease >= now)
+    parts = [and_(runs.c.status.in_([s.value for s in statuses]), fresh)]
+    if RunStatus.INTERRUPTED in statuses:
+        parts.append(and_(live, lease.is_not(None), lease < now))
+    return or_(*parts)
+
+
+def _text(value: str | None) -> str | None:
+    """Text as stored: without NUL (PostgreSQL cannot store it; dropped on both databases
+    alike) and with API keys redacted."""
+    if value is None:
+        return None
+    return redact(value.replace("\x00", ""))
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+@contextmanager
+def _safe_errors() -> Iterator[None]:
+    """A database failure as a StoreError naming it, without the statement or its values
+    (they may hold a whole reply). IntegrityError passes through for its callers."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as e:
+        reason = type(e.orig).__name__ if e.orig is not None else type(e).__name__
+        text = str(e.orig).strip() if e.orig is not None else ""
+        detail = f": {redact(text.splitlines()[0][:200])}" if text else ""
+        raise StoreError(f"The database failed ({reason}{detail}).") from None
 
 
 def _refresh_aggregates(conn: Connection, run_id: str) -> None:
@@ -377,15 +561,15 @@ def _run_values(run: Run) -> dict[str, Any]:
         "id": run.id,
         "owner": run.owner,
         "status": RunStatus(run.status).value,
-        "stop_reason": run.stop_reason,
-        "error": run.error,
+        "stop_reason": _text(run.stop_reason),
+        "error": _text(run.error),
         "created_at": run.created_at,
         "finished_at": run.finished_at,
         "updated_at": utcnow(),
-        "topic": run.config.topic,
+        "topic": _text(run.config.topic),
         "max_turns": run.config.max_turns,
-        "config": run.config.model_dump(mode="json"),
-        **{f"bot{i}_name": bots[i].name for i in (0, 1)},
+        "config": _json(run.config.model_dump(mode="json")),
+        **{f"bot{i}_name": _text(bots[i].name) for i in (0, 1)},
         **{f"bot{i}_provider": bots[i].provider for i in (0, 1)},
         **{f"bot{i}_model": bots[i].model for i in (0, 1)},
         "turn_count": 0,
@@ -403,12 +587,12 @@ def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
         "run_id": run_id,
         "index": turn.index,
         "bot_index": turn.bot_index,
-        "bot_name": turn.bot_name,
+        "bot_name": _text(turn.bot_name),
         "provider": turn.provider,
         "model": turn.model,
-        "content": turn.content,
-        "thinking": turn.thinking,
-        "config": turn.config.model_dump(mode="json") if turn.config else None,
+        "content": _text(turn.content),
+        "thinking": _text(turn.thinking),
+        "config": _json(turn.config.model_dump(mode="json")) if turn.config else None,
         "started_at": turn.started_at,
         "finished_at": turn.finished_at,
         "ttft_ms": turn.ttft_ms,
@@ -417,8 +601,8 @@ def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
         "output_tokens": turn.output_tokens,
         "cost_usd": turn.cost_usd,
         "finish_reason": turn.finish_reason,
-        "prompt": turn.prompt.model_dump(mode="json") if turn.prompt else None,
-        "request_messages": turn.request_messages,
+        "prompt": _json(turn.prompt.model_dump(mode="json")) if turn.prompt else None,
+        "request_messages": _json(turn.request_messages),
     }
 
 
@@ -450,7 +634,7 @@ def _run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
         id=row.id,
         owner=row.owner,
         config=run_config_from_saved(row.config),
-        status=RunStatus(row.status),
+        status=effective_status(RunStatus(row.status), row.lease_expires_at),
         stop_reason=row.stop_reason,
         error=row.error,
         created_at=row.created_at,
@@ -469,7 +653,7 @@ def _summary(row: Row[Any]) -> RunSummary:
         created_at=row.created_at,
         finished_at=row.finished_at,
         topic=row.topic,
-        status=RunStatus(row.status),
+        status=effective_status(RunStatus(row.status), row.lease_expires_at),
         stop_reason=row.stop_reason,
         error=row.error,
         bots=tuple(
