@@ -86,12 +86,13 @@ class RunRow(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)  # sum of the known costs
     unpriced_turns: Mapped[int] = mapped_column(Integer, default=0)  # bot turns, cost unknown
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # a branch (Prompt Lab): the run it was forked from and the index of its first new turn;
     # no foreign key, so deleting a parent keeps its branches (and SQLite need not rebuild runs)
     parent_id: Mapped[str | None] = mapped_column(String(64))
     fork_turn: Mapped[int | None] = mapped_column(Integer)
+    # the process running a live run, and until when (renewed while it lives; migration 0004)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_runs_created_at", "created_at", "id"),
