@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from duet_core.models import Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 from duet_core.store import migrate
+from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
 from duet_core.store.schema import runs, turns
 
@@ -151,6 +153,11 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @cached_property
+    def prompts(self) -> PromptLibrary:
+        """The prompt library (named templates and their versions) in this database."""
+        return PromptLibrary(self)
 
     # --- transactions --------------------------------------------------------------------
 
