@@ -16,7 +16,7 @@ from typing import Any
 from duet_core.conversation import merge_roles
 from duet_core.errors import ConfigError
 from duet_core.models import Run, RunStatus, Turn
-from duet_core.saved import bot_config_from_saved, run_config_from_saved
+from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 
 SCHEMA = "duet.transcript/1"
 
@@ -67,6 +67,8 @@ def _turn_dict(turn: Turn) -> dict[str, Any]:
         "content": turn.content,
         "thinking": turn.thinking,
         "config": turn.config.model_dump(mode="json") if turn.config else None,
+        "prompt": turn.prompt.model_dump(mode="json") if turn.prompt else None,
+        "request_messages": turn.request_messages,
         "started_at": iso(turn.started_at),
         "finished_at": iso(turn.finished_at),
         "ttft_ms": turn.ttft_ms,
@@ -92,6 +94,8 @@ def transcript_dict(run: Run) -> dict[str, Any]:
             "finished_at": iso(run.finished_at),
             "created_by": run.owner,
             "max_turns": run.config.max_turns,
+            "parent_id": run.parent_id,
+            "fork_turn": run.fork_turn,
         },
         "bots": [bot.model_dump(mode="json") for bot in run.config.bots],
         "turns": [_turn_dict(t) for t in run.turns],
@@ -133,6 +137,8 @@ def transcript_from_json(text: str) -> Run:
             error=info.get("error"),
             created_at=info["created_at"],
             finished_at=info.get("finished_at"),
+            parent_id=info.get("parent_id"),
+            fork_turn=info.get("fork_turn"),
         )
         run.turns = [_turn_from_dict(t) for t in data.get("turns") or []]
         return run
@@ -141,9 +147,12 @@ def transcript_from_json(text: str) -> Run:
 
 
 def _turn_from_dict(t: dict[str, Any]) -> Turn:
-    turn = Turn(**{k: v for k, v in t.items() if k in Turn.model_fields and k != "config"})
+    turn = Turn(
+        **{k: v for k, v in t.items() if k in Turn.model_fields and k not in ("config", "prompt")}
+    )
     # assigned, not validated: a config saved earlier loads even if today's rules refuse it
     turn.config = bot_config_from_saved(t.get("config"))
+    turn.prompt = prompt_ref_from_saved(t.get("prompt"))
     return turn
 
 
@@ -198,11 +207,18 @@ def turns_csv(runs: Iterable[Run], spreadsheet_safe: bool = False) -> str:
 def training_messages(run: Run, bot_index: int) -> list[dict[str, str]]:
     """The conversation as bot ``bot_index`` sees it, as a chat-format training sample.
 
-    The topic opens as ``user``; the bot's own turns are ``assistant``, the partner's and a
+    When the bot's last reply recorded its ``request_messages``, the sample is exactly those
+    (system prompt, persona examples, the conversation as sent) followed by the reply.
+    Otherwise (a transcript from before they were recorded) it is rebuilt: the topic opens
+    as ``user``; the bot's own turns are ``assistant``, the partner's and a
     person's are ``user``; consecutive same-role messages are merged with a blank line;
     trailing ``user`` messages are dropped so the sample ends with the bot's reply. The
     system prompt is the one the bot's last reply used. Empty when the bot never spoke.
     """
+    mine = [t for t in run.turns if t.bot_index == bot_index and t.content.strip()]
+    if mine and mine[-1].request_messages is not None:
+        sent = [{"role": m["role"], "content": m["content"]} for m in mine[-1].request_messages]
+        return [*sent, {"role": "assistant", "content": mine[-1].content}]
     system = run.config.bots[bot_index].system_prompt
     spoken = [t for t in run.turns if t.content.strip()]
     for t in spoken:

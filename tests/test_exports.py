@@ -104,13 +104,16 @@ def test_transcript_json_schema(run):
         "finished_at": "2026-03-01T12:01:00+00:00",
         "created_by": "alice",
         "max_turns": 8,
+        "parent_id": None,
+        "fork_turn": None,
     }
     assert doc["bots"] == [b.model_dump(mode="json") for b in run.config.bots]
     assert "api_key" not in json.dumps(doc["bots"])
     first = doc["turns"][0]
     assert list(first) == [
         "index", "bot_index", "bot_name", "provider", "model", "temperature", "content",
-        "thinking", "config", "started_at", "finished_at", "ttft_ms", "latency_ms",
+        "thinking", "config", "prompt", "request_messages", "started_at", "finished_at",
+        "ttft_ms", "latency_ms",
         "input_tokens", "output_tokens", "cost_usd", "finish_reason",
     ]  # fmt: skip
     assert first["provider"] == "demo" and first["model"] == "duet-demo"
