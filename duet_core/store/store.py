@@ -104,9 +104,9 @@ class Store:
         """``must_exist``: refuse a SQLite file that is not there yet (commands that read
         saved runs), rather than create an empty database at a mistyped path."""
         if url is None:
-            from duet_core.settings import settings
+            from duet_core.settings import load_settings
 
-            url = settings().database_url
+            url = load_settings().database_url
         self.url = _parse_url(url)
         shown = self.url.render_as_string(hide_password=True)
         if must_exist and self.url.get_backend_name() == "sqlite":
