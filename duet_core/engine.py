@@ -242,17 +242,24 @@ class LiveRun:
     def _converse(self) -> None:
         config = self._run.config
         while True:
+            # decide under the lock, write to the database outside it: a slow write must not
+            # block the viewers that read this run's settings
             with self._lock:
-                self._take_interjections()
-                if self._stop_requested:
-                    break
-                if self._pause_requested:
-                    if self._run.status is RunStatus.RUNNING:
-                        self._set_status(RunStatus.PAUSED)
-                    self._wake.wait(timeout=1.0)
-                    continue
-                if self._run.status is RunStatus.PAUSED:
-                    self._set_status(RunStatus.RUNNING)
+                pending, self._interjections = self._interjections, []
+                stop, pause, status = self._stop_requested, self._pause_requested, self.status
+            self._take_interjections(pending)
+            if stop:
+                break
+            if pause:
+                if status is RunStatus.RUNNING:
+                    self._set_status(RunStatus.PAUSED)
+                with self._lock:
+                    if self._pause_requested and not (self._stop_requested or self._interjections):
+                        self._wake.wait(timeout=1.0)
+                continue
+            if status is RunStatus.PAUSED:
+                self._set_status(RunStatus.RUNNING)
+            with self._lock:
                 done = self._state.bot_turns
             reason = self._reason_to_finish(config, done)
             if reason:
@@ -279,9 +286,8 @@ class LiveRun:
     def _next_speaker(self) -> int:
         return self._state.next_speaker
 
-    def _take_interjections(self) -> None:
-        """Add queued interjections as turns. Caller holds the lock."""
-        pending, self._interjections = self._interjections, []
+    def _take_interjections(self, pending: list[tuple[str, str]]) -> None:
+        """Add taken interjections as turns (called without the lock: this writes)."""
         for author, text in pending:
             now = utcnow()
             turn = Turn(

@@ -1,13 +1,28 @@
-"""The process-wide run manager: starts runs, finds them by id, enforces limits."""
+"""The process-wide run manager: starts runs, finds them by id, enforces limits.
+
+Several processes may share one database (DESIGN.md "Runs across processes"). Each manager
+holds a lease on every live run it runs and renews it from a small thread; a run whose lease
+expired was left by a dead process, reads as interrupted, and may be continued by any process
+(``Store.take_over``: one conditional UPDATE, so of two processes exactly one wins). A manager
+that loses a lease (another process took the run over after it froze) stops that run.
+
+Limits are per process: ``DUET_MAX_ACTIVE_RUNS`` counts the runs this process runs and
+``DUET_RUNS_PER_MINUTE`` the runs each user started through it. Behind a load balancer with N
+replicas a user may start up to N times as many.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 
-from duet_core import catalog
+from duet_core import catalog, redact
 from duet_core.engine import LiveRun, ProviderFor
 from duet_core.errors import AccessDenied, ConfigError, RunLimitError
 from duet_core.logs import setup_logging
@@ -17,6 +32,32 @@ from duet_core.settings import Settings
 
 ProviderFactory = Callable[[BotConfig, Mapping[str, str] | None], base.Provider]
 KEEP_FINISHED = 256  # finished runs kept in memory for viewers that are still attached
+LEASE_SECONDS = 30.0  # a live run of a process that died reads as interrupted after this
+RENEWALS_PER_LEASE = 3  # renew this many times per lease period
+log = logging.getLogger("duet.manager")
+
+
+def process_name() -> str:
+    """This process, as a lease owner: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeasedStore:
+    """The store as one live run sees it: every write checks this process still holds the
+    run's lease (``LeaseLost`` otherwise); everything else passes through."""
+
+    def __init__(self, store, lease_owner: str):
+        self._store = store
+        self.lease_owner = lease_owner
+
+    def save_turn(self, run_id: str, turn, *args, **kw) -> None:
+        self._store.save_turn(run_id, turn, *args, lease_owner=self.lease_owner, **kw)
+
+    def set_status(self, run_id: str, status, *args, **kw) -> None:
+        self._store.set_status(run_id, status, *args, lease_owner=self.lease_owner, **kw)
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
 
 
 def default_provider_factory(settings: Settings) -> ProviderFactory:
@@ -34,6 +75,7 @@ class RunManager:
         settings: Settings,
         provider_factory: ProviderFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        lease_seconds: float | None = None,
     ):
         self.store = store
         self.settings = settings
@@ -43,16 +85,23 @@ class RunManager:
         self._runs: dict[str, LiveRun] = {}
         self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._prices = catalog.load_prices(settings.prices_file)
+        self.lease_owner = process_name()
+        self.lease_seconds = float(
+            lease_seconds or getattr(settings, "lease_seconds", None) or LEASE_SECONDS
+        )
+        self._renewer: threading.Thread | None = None
+        self._closed = threading.Event()
+        redact.register_settings(settings)
         setup_logging(settings.log_level)
 
     # --- limits --------------------------------------------------------------------------
 
     def _check_limits(self, owner: str, rate_limited: bool) -> None:
-        """Caller holds the lock."""
+        """Per process (see the module docstring). Caller holds the lock."""
         active = [r for r in self._runs.values() if r.status.live]
         if len(active) >= self.settings.max_active_runs:
             raise RunLimitError(
-                f"{len(active)} runs are already going (the limit is "
+                f"{len(active)} runs are already going on this server process (the limit is "
                 f"{self.settings.max_active_runs}); stop one or wait for it to finish."
             )
         if not rate_limited:
@@ -77,16 +126,19 @@ class RunManager:
 
     def _provider_for(self, keys: Mapping[str, str] | None) -> ProviderFor:
         keys = dict(keys or {})  # the session's pasted keys live only in this closure
+        redact.register_keys(keys)  # ...and never come back in anything shown or saved
         return lambda bot: self._factory(bot, keys)
 
     def _launch(self, run: Run, keys: Mapping[str, str] | None, new: bool) -> LiveRun:
-        live = LiveRun(run, self._provider_for(keys), self.store, self._prices)
+        """Start the run's thread; a new run is saved first with this process's lease (a
+        continued one was taken over already). Caller holds the lock."""
+        store = LeasedStore(self.store, self.lease_owner)
+        live = LiveRun(run, self._provider_for(keys), store, self._prices)
         if new:
-            self.store.create_run(run)
-        else:
-            self.store.set_status(run.id, RunStatus.RUNNING)
+            self.store.create_run(run, self.lease_owner, self.lease_seconds)
         self._runs[run.id] = live
         self._forget_old()
+        self._ensure_renewer()
         return live.start()
 
     def start(
@@ -110,7 +162,11 @@ class RunManager:
         is_admin: bool = False,
         rate_limited: bool = True,
     ) -> LiveRun:
-        """Start a stopped, interrupted or failed run again from where it ended."""
+        """Start a stopped, interrupted or failed run again from where it ended.
+
+        A run another process is running (its lease is current) is refused; of two processes
+        continuing the same run at once, exactly one wins (``Store.take_over``).
+        """
         with self._lock:
             live = self._runs.get(run_id)
             if live is not None and live.status.live:
@@ -126,10 +182,15 @@ class RunManager:
                     f"This run already has {done} turns, the server's limit "
                     f"(DUET_MAX_TURNS={self.settings.max_turns})."
                 )
+            if run.status.live:
+                raise ConfigError("This run is still going in another process.")
             max_turns = max(run.config.max_turns, done + (extra_turns or 0))
             if max_turns <= done:
                 max_turns = done + 1
             self._check_limits(user, rate_limited)
+            if not self.store.take_over(run_id, self.lease_owner, self.lease_seconds):
+                raise ConfigError("This run is still going: another process has continued it.")
+            run = self.store.get_run(run_id) or run  # as it is now that it is ours
             run.config = self._cap(run.config.model_copy(update={"max_turns": max_turns}))
             run.status, run.stop_reason, run.error, run.finished_at = (
                 RunStatus.RUNNING,
@@ -170,9 +231,46 @@ class RunManager:
             live.join(max(0.0, deadline - time.monotonic()))
 
     def recover_interrupted(self) -> list[str]:
-        """Runs left running or paused by a process that died become ``interrupted``."""
-        with self._lock:
-            mine = {rid for rid, r in self._runs.items() if r.status.live}
-        if mine:
-            return []  # this process has live runs: the store's live rows are ours
+        """Runs left running or paused by a process that died (lease expired) become
+        ``interrupted``. Live runs of this or any other live process are not touched."""
         return self.store.mark_interrupted()
+
+    # --- leases --------------------------------------------------------------------------
+
+    def _ensure_renewer(self) -> None:
+        """Caller holds the lock."""
+        if self._renewer is None or not self._renewer.is_alive():
+            self._renewer = threading.Thread(
+                target=self._renew_loop, name="duet-leases", daemon=True
+            )
+            self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        """Renew the leases of this process's live runs until none is left (restarted by the
+        next launch). A run whose lease was taken over is stopped here."""
+        while not self._closed.wait(self.lease_seconds / RENEWALS_PER_LEASE):
+            with self._lock:
+                live = {rid: r for rid, r in self._runs.items() if r.alive}
+                if not live:
+                    self._renewer = None
+                    return
+            self.renew_leases(live)
+
+    def renew_leases(self, live: Mapping[str, LiveRun] | None = None) -> None:
+        """Renew now (the renewer thread calls this; tests may too)."""
+        if live is None:
+            with self._lock:
+                live = {rid: r for rid, r in self._runs.items() if r.alive}
+        try:
+            held = self.store.renew_leases(self.lease_owner, live, self.lease_seconds)
+        except Exception as e:  # the database is down: try again next round
+            log.warning("could not renew run leases: %s", e)
+            return
+        for rid, run in live.items():
+            if rid not in held and run.status.live:
+                log.warning("run %s was taken over by another process; stopping it here", rid)
+                run.stop()
+
+    def close(self) -> None:
+        """Stop renewing leases (after ``stop_all``)."""
+        self._closed.set()
