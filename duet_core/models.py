@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from duet_core import catalog
+from duet_core import catalog, config_text
 from duet_core.catalog import Effort, ProviderName
 from duet_core.errors import ConfigError
 from duet_core.templates import BUILTIN_VARIABLES, check_placeholders
@@ -68,7 +66,8 @@ class BotConfig(BaseModel):
     template messages) or ``prompt`` (a saved template); see ``duet_core.persona``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinity is "not a number" for every knob, never "should be less than 2"
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, Field(min_length=1, max_length=60)] = "Bot"
     provider: ProviderName = "demo"
@@ -170,7 +169,7 @@ class BotConfig(BaseModel):
 class RunConfig(BaseModel):
     """Everything needed to start a run: the same schema the UI saves and loads."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     topic: Annotated[str, Field(min_length=1, max_length=20_000)]
     max_turns: Annotated[int, Field(ge=1, le=1000)] = 10
@@ -203,19 +202,16 @@ class RunConfig(BaseModel):
     def from_file(cls, path: str | Path) -> RunConfig:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as e:
             raise ConfigError(f"Cannot read {path}: {e.strerror or e}") from None
+        text = config_text.decode(raw, str(path))
         return cls.from_text(text, yaml_format=path.suffix.lower() in (".yaml", ".yml"))
 
     @classmethod
     def from_text(cls, text: str, yaml_format: bool = False) -> RunConfig:
-        try:
-            data = yaml.safe_load(text) if yaml_format else json.loads(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as e:
-            kind = "YAML" if yaml_format else "JSON"
-            raise ConfigError(f"Not valid {kind}: {str(e).splitlines()[0]}") from None
-        return validated(cls, data)
+        """A config a person wrote: strict types (``max_turns: yes`` or ``2.5`` is refused)."""
+        return validated(cls, config_text.parse(text, yaml_format), strict=True)
 
     def dump_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
@@ -231,10 +227,10 @@ def describe_validation_error(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validated(model: type[M], data: Any) -> M:
+def validated(model: type[M], data: Any, strict: bool | None = None) -> M:
     """``model.model_validate(data)`` raising ConfigError with a readable message."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=strict)
     except ValidationError as e:
         raise ConfigError(describe_validation_error(e)) from None
 
