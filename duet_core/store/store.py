@@ -20,13 +20,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
-    Text,
     and_,
     case,
     create_engine,
     delete,
     event,
-    exists,
     func,
     insert,
     make_url,
@@ -41,7 +39,7 @@ from duet_core.errors import ConfigError, DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
-from duet_core.store import migrate
+from duet_core.store import migrate, search
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
 from duet_core.store.schema import runs, turns
@@ -399,19 +397,9 @@ class Store:
             where.append(runs.c.created_at >= q.since)
         if q.until is not None:
             where.append(runs.c.created_at < q.until)
-        if q.search:
-            in_turns = exists().where(
-                turns.c.run_id == runs.c.id, self._contains(turns.c.content, q.search)
-            )
-            where.append(or_(self._contains(runs.c.topic, q.search), in_turns))
+        if q.search:  # full-text: see duet_core/store/search.py
+            where.append(search.condition(self.dialect, q.search))
         return where
-
-    def _contains(self, column: Any, needle: str) -> ColumnElement[bool]:
-        """Case-insensitive substring match, Unicode-aware on both databases."""
-        if self.dialect == "sqlite":  # SQLite's own lower() folds ASCII only
-            folded = func.duet_casefold(column, type_=Text)
-            return folded.contains(needle.casefold(), autoescape=True)
-        return column.icontains(needle, autoescape=True)
 
 
 # --- engine ------------------------------------------------------------------------------
@@ -443,16 +431,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
-    dbapi_connection.create_function("duet_casefold", 1, _casefold, deterministic=True)
 
 
 def _sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get("duet_write", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def _casefold(value: str | None) -> str | None:
-    return value.casefold() if isinstance(value, str) else value
 
 
 # --- rows <-> models ---------------------------------------------------------------------

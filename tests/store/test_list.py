@@ -90,11 +90,12 @@ def test_filter_by_dates(store, catalog):
     [
         ("pirates", [0]),  # topic, case-insensitive
         ("MARGHERITA", [4]),  # turn content
-        ("100%", [1]),  # % is literal, not a wildcard
-        ("idée_folle", [2]),  # so is _
-        ("une_idée", []),  # a wildcard _ would match the space
-        ("coffee%!", []),  # a wildcard % would match ", 100"
-        ("100%!", [1]),
+        ("100%", [1]),  # words only: % is neither a wildcard nor an error
+        ("idée_folle", [2]),  # _ separates words, as in the text
+        ("folle idée", [2]),  # every word, in any order
+        ("coffee 100", [1]),  # all the words in one text (here the turn)
+        ("margh", [4]),  # the start of a word
+        ("argherita", []),  # not the middle of one
         ("moon 🚀", [5]),
         ("i see", [0, 1, 2, 3, 4, 5]),
         ("nothing like this", []),
