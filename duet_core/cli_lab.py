@@ -70,6 +70,16 @@ class _Database:
             self._store.close()
 
 
+class _LazyLibrary:
+    """The prompt library, opening the database only when a template is read."""
+
+    def __init__(self, db: _Database):
+        self._db = db
+
+    def get(self, name: str, version: int | None = None) -> Any:
+        return self._db.get().prompts.get(name, version)
+
+
 def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     variants = getattr(args, "variants", 1)
     if not 1 <= variants <= lab.MAX_VARIANTS:
@@ -90,9 +100,9 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         except AccessDenied as e:
             raise ConfigError(e.message) from None
         if args.lab_command == "regenerate":
-            request = lab.regenerate_request(source.run, args.turn, edits)
+            request = lab.regenerate_request(source.run, args.turn, edits, _LazyLibrary(db))
         else:
-            request = lab.continue_request(source.run, edits)
+            request = lab.continue_request(source.run, edits, _LazyLibrary(db))
         printer = _Printer(out, args.json, variants)
         experiment = lab.run_variants(
             [request] * variants,

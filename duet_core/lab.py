@@ -24,11 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from duet_core.conversation import bot_view
+from duet_core.conversation import request_messages, split_request
 from duet_core.errors import ConfigError, DuetError
 from duet_core.lab_edits import Edits
 from duet_core.lab_sources import LabSource
 from duet_core.models import BotConfig, PromptRef, Run, RunStatus, Turn, utcnow
+from duet_core.persona import TemplateSource, TurnRequest, turn_request
 from duet_core.providers import base
 from duet_core.turn_stream import PriceTable, ProviderFor, stream_turn
 
@@ -63,23 +64,7 @@ class LabRequest:
     @property
     def request_messages(self) -> list[dict[str, str]]:
         """As recorded on a turn: the system prompt first (when any), then the messages."""
-        head = [{"role": "system", "content": self.system}] if self.system else []
-        return head + [dict(m) for m in self.messages]
-
-    def with_bot(self, bot: BotConfig) -> LabRequest:
-        return LabRequest(
-            self.index, self.bot_index, bot, self.system, self.messages, self.prompt, self.replay
-        )
-
-
-def split_request(request_messages: Sequence[dict[str, Any]]) -> tuple[str, list[base.Message]]:
-    """A recorded ``request_messages`` back into (system prompt, messages), unchanged."""
-    messages = list(request_messages)
-    system = ""
-    if messages and messages[0].get("role") == "system":
-        system = str(messages[0].get("content") or "")
-        messages = messages[1:]
-    return system, [{"role": m["role"], "content": m["content"]} for m in messages]  # type: ignore[typeddict-item]
+        return request_messages(self.system, self.messages)
 
 
 def find_turn(run: Run, index: int) -> Turn:
@@ -93,34 +78,55 @@ def find_turn(run: Run, index: int) -> Turn:
     )
 
 
+def bots_before(run: Run, index: int) -> list[BotConfig]:
+    """The settings each bot had used by turn ``index`` (its configured ones before it spoke)."""
+    bots = list(run.config.bots)
+    for turn in run.turns:
+        if turn.index < index and turn.config is not None and turn.bot_index is not None:
+            bots[turn.bot_index] = turn.config
+    return bots
+
+
 def _view(
-    run: Run, before: Sequence[Turn], bot_index: int, bot: BotConfig
-) -> tuple[str, list[base.Message], PromptRef | None]:
-    """What the engine would send ``bot`` after the turns ``before``."""
-    if bot.persona is not None or bot.prompt is not None:
-        raise ConfigError(
-            "Template personas are not available in the Lab yet: give system_prompt instead."
+    run: Run,
+    before: Sequence[Turn],
+    bot_index: int,
+    bots: list[BotConfig],
+    library: TemplateSource | None,
+) -> TurnRequest:
+    """What the engine would send ``bots[bot_index]`` after the turns ``before``."""
+    try:
+        return turn_request(
+            run.config.topic, list(before), bot_index, bots, run.config.max_turns, library
         )
-    system, messages = bot_view(run.config.topic, list(before), bot_index, bot)
-    return system, messages, None
+    except LookupError as e:  # a template or version that is not in the library
+        raise ConfigError(str(e)) from None
 
 
-def regenerate_request(run: Run, index: int, edits: Edits | None = None) -> LabRequest:
-    """Turn ``index`` again, by the bot that wrote it, with ``edits`` to its settings."""
+def regenerate_request(
+    run: Run, index: int, edits: Edits | None = None, library: TemplateSource | None = None
+) -> LabRequest:
+    """Turn ``index`` again, by the bot that wrote it, with ``edits`` to its settings.
+
+    Unless the persona is edited, the messages are the ones the turn recorded, unchanged.
+    ``library`` (``Store.prompts``) is read when a saved template must be rendered.
+    """
     edits = edits or Edits()
     turn = find_turn(run, index)
     if turn.bot_index is None:
         raise ConfigError(
             f"Turn {index} was written by a person ({turn.bot_name}); pick a bot's turn."
         )
-    original = turn.config or run.config.bots[turn.bot_index]
+    bots = bots_before(run, index)
+    original = turn.config or bots[turn.bot_index]
     bot = edits.apply(original)
     if turn.request_messages and not edits.persona_changed:
         system, messages = split_request(turn.request_messages)
         return LabRequest(index, turn.bot_index, bot, system, messages, turn.prompt, replay=True)
+    bots[turn.bot_index] = bot
     before = [t for t in run.turns if t.index < index]
-    system, messages, prompt = _view(run, before, turn.bot_index, bot)
-    return LabRequest(index, turn.bot_index, bot, system, messages, prompt)
+    req = _view(run, before, turn.bot_index, bots, library)
+    return LabRequest(index, turn.bot_index, bot, req.system, req.messages, req.prompt)
 
 
 def next_speaker(run: Run) -> int:
@@ -130,14 +136,17 @@ def next_speaker(run: Run) -> int:
     return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
 
 
-def continue_request(run: Run, edits: Edits | None = None) -> LabRequest:
+def continue_request(
+    run: Run, edits: Edits | None = None, library: TemplateSource | None = None
+) -> LabRequest:
     """One more turn after the last, by the bot whose turn is next, with ``edits``."""
     edits = edits or Edits()
     bot_index = next_speaker(run)
-    bot = edits.apply(run.bots_in_use()[bot_index])
-    system, messages, prompt = _view(run, run.turns, bot_index, bot)
+    bots = list(run.bots_in_use())
+    bots[bot_index] = edits.apply(bots[bot_index])
+    req = _view(run, run.turns, bot_index, bots, library)
     index = run.turns[-1].index + 1 if run.turns else 0
-    return LabRequest(index, bot_index, bot, system, messages, prompt)
+    return LabRequest(index, bot_index, bots[bot_index], req.system, req.messages, req.prompt)
 
 
 def turn_json(turn: Turn | None) -> dict[str, Any] | None:
@@ -237,6 +246,20 @@ class Experiment:
     @property
     def results(self) -> list[Turn | None]:
         return [v.turn for v in self.variants]
+
+    def drain(self, max_events: int | None = None, timeout: float = 0.0) -> list[LabEvent]:
+        """The events queued so far (at most ``max_events``), waiting up to ``timeout`` seconds
+        for the first one."""
+        out: list[LabEvent] = []
+        try:
+            out.append(
+                self.events.get(timeout=timeout) if timeout > 0 else self.events.get_nowait()
+            )
+            while max_events is None or len(out) < max_events:
+                out.append(self.events.get_nowait())
+        except queue.Empty:
+            pass
+        return out
 
     def events_until_done(self, poll: float = 0.1) -> Iterator[LabEvent]:
         """Every event as it happens, until each variant has finished."""
