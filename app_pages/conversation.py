@@ -4,7 +4,8 @@ import streamlit as st
 
 from duet_core.errors import DuetError
 from duet_core.models import RunConfig
-from duet_ui import bot_form, live, setup_file
+from duet_ui import bot_form, live_controls, live_draw, live_session, live_sync, setup_file
+from duet_ui.live_panel import live_panel
 from duet_ui.services import current_viewer, services
 from duet_ui.transcript import escape_markdown
 
@@ -12,11 +13,11 @@ svc, viewer = services(), current_viewer()
 settings = svc.settings
 
 try:
-    view = live.current_view(viewer, svc)
+    view = live_session.current_view(viewer, svc)
 except DuetError as e:
     view = None
     st.error(e.message)
-live.sync_widgets(view, settings)  # before any widget draws
+live_sync.sync_widgets(view, settings)  # before any widget draws
 
 keys = bot_form.pasted_keys()
 with st.sidebar:
@@ -24,16 +25,17 @@ with st.sidebar:
     for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
         with st.container(border=True, key=f"bot{i}_section"):
             forms.append(form := bot_form.bot_form(i, defaults, settings, keys))
-            problem = live.push_bot_change(view, i, form)  # applies from the bot's next turn
+            problem = live_sync.push_bot_change(view, i, form)  # applies from its next turn
             if problem:
                 st.error(problem)
-            note = live.pending_note(view, i)
+            note = live_sync.pending_note(view, i)
+            live_sync.note_shown(view, i, note is not None)
             if note:
                 st.info(note, icon="🕑")
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
 
 running = view is not None and view.is_live
-live.style()
+live_draw.style()
 st.title("🎭 Duet")
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
@@ -50,13 +52,13 @@ with st.container(horizontal=True, vertical_alignment="center"):
         disabled=running,
         help="Stop this run before starting another." if running else None,
     )
-    live.controls(view, viewer, svc, keys)
+    live_controls.controls(view, viewer, svc, keys)
     setup_file.save_and_load(config, settings)
 
 if start:
     if isinstance(config, RunConfig):
         try:
-            live.start(config, viewer, svc, keys)
+            live_session.start(config, viewer, svc, keys)
         except DuetError as e:
             st.error(e.message)
     else:
@@ -64,10 +66,11 @@ if start:
 
 if view is not None:
     st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)
-    header = st.container()
-    live.draw_transcript(view)
-    live.live_panel(view, header)
-    live.draw_outcome(view)
-    live.interject_box(view, viewer)
+    show_all = live_controls.show_all_toggle(view)
+    panel = st.container()  # header, transcript, the turn being written: filled last
+    live_draw.draw_outcome(view.state, other_process=view.live is None)
+    live_controls.interject_box(view, viewer)
     with st.container(horizontal=True):
-        live.downloads(view)
+        live_controls.downloads(view)
+    with panel:
+        live_panel(view, show_all)

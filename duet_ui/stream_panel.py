@@ -2,22 +2,29 @@
 
 Use it wherever a worker thread streams into the page (the live conversation, Prompt Lab
 variants). The worker never touches Streamlit; it puts events on a queue. The page calls
-:func:`pump` inside an ``@st.fragment`` (no ``run_every``)::
+:func:`pump` inside an ``@st.fragment`` whose ``run_every`` is set only while there is
+something to stream::
 
-    @st.fragment
+    @st.fragment(run_every=KICK if streaming else None)
     def panel():
-        placeholder = st.empty()                    # created inside the fragment
+        placeholder = st.empty()                    # made inside the fragment
         pump(
             source=subscription,                    # anything with drain(timeout=...) -> list
-            apply=lambda events: state.apply_all(events),   # fold events, no Streamlit calls
-            draw=lambda: draw_partial(placeholder, state),  # redraw what changed; O(1) in
-                                                            # the length of the transcript
-            done=lambda: not state.live,            # stop looping (e.g. the run ended)
-            on_exit=subscription_cleanup,           # runs however the loop ends
+            apply=state.apply_all,                  # fold events; no Streamlit calls
+            draw=lambda: draw_text(placeholder, state),  # send only what changed
+            done=lambda: not state.streaming,       # stop looping
+            on_exit=lambda: unsubscribe(subscription),  # runs however a blocking loop ends
         )
+        if not state.streaming and stream_panel.in_fragment_run():
+            st.rerun()                              # e.g. redraw the page's controls once
     panel()
 
-How it behaves (checked against Streamlit 1.67's source):
+In the full script run, ``pump`` draws once and returns, so the script finishes (Streamlit
+then clears stale elements and the page is idle). ``run_every`` (``KICK``, 0.1 s) then starts
+the fragment on its own, and in that fragment run ``pump`` blocks: it loops until ``done()``.
+The same holds under AppTest, which never runs a fragment on its own: nothing blocks there.
+
+How the loop behaves (checked against Streamlit 1.67's source):
 
 - It waits on the queue at most ``IDLE`` (0.1 s) at a time and, between waits, touches
   Streamlit (``key in st.session_state``), which is a yield point: a full-app rerun (a widget
@@ -27,14 +34,16 @@ How it behaves (checked against Streamlit 1.67's source):
   ``_maybe_handle_execution_control_request``). So a sidebar change, Pause, Stop or a closed
   tab pre-empts the fragment within ~0.1 s. With ``runner.fastReruns`` (the default) a full
   rerun arrives as a *stop* of this script runner, so the two cannot be told apart here:
-  ``on_exit`` runs in both cases and the next full run starts a fresh fragment.
-- A rerun request for *another* fragment (or for widgets inside this one) does not pre-empt a
-  running fragment (``_fragment_run_should_not_preempt_script``): keep widgets out of a
-  blocking fragment; put buttons in the page around it.
+  ``on_exit`` runs in both cases and the next run attaches again.
+- A rerun request for *another* fragment (or for widgets inside this one, or this fragment's
+  own ``run_every`` ticks) does not pre-empt a running fragment
+  (``_fragment_run_should_not_preempt_script``): keep widgets out of a blocking fragment; put
+  buttons in the page around it.
 - Drawing is throttled to one frame: the first event after a quiet spell is drawn at once
   (no added latency); events arriving within ``FRAME`` (30 ms) of the last draw are folded
   into one draw at the end of that frame. ``draw`` should update ``st.empty()`` placeholders
-  or append to containers made in the fragment, so each draw sends only what changed.
+  or append to containers made in the fragment, so each draw sends only what changed. Keyed
+  containers may be made once per fragment run only (a key is unique within a run).
 - Exceptions raised by ``apply``/``draw`` propagate (after ``on_exit``). Streamlit's control
   exceptions derive from ``BaseException`` and are never swallowed here.
 """
@@ -46,7 +55,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+KICK = 0.1  # seconds: run_every that starts the blocking loop after a full script run
 FRAME = 0.03  # seconds: events closer together than this are drawn together
 IDLE = 0.1  # seconds: longest wait on the queue between two yields to Streamlit
 _YIELD_KEY = "__duet_stream_panel_yield"
@@ -64,6 +75,13 @@ def touch_streamlit() -> None:
     _ = _YIELD_KEY in st.session_state
 
 
+def in_fragment_run() -> bool:
+    """True in a fragment's own run (``run_every`` or a fragment rerun); False in the full
+    script run and under AppTest."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
 def pump(
     source: EventSource,
     apply: Callable[[Sequence[Any]], None],
@@ -71,16 +89,23 @@ def pump(
     done: Callable[[], bool],
     *,
     on_exit: Callable[[], None] | None = None,
+    heartbeat: float | None = None,
     frame: float = FRAME,
     idle: float = IDLE,
     clock: Callable[[], float] = time.monotonic,
     touch: Callable[[], None] = touch_streamlit,
+    block: bool | None = None,
 ) -> None:
     """Drain ``source`` and draw until ``done()``; see the module docstring.
 
     ``draw`` is called once before the loop (so the panel shows the current state at once),
-    at most once per ``frame`` while events arrive, and once more when ``done()`` turns true.
+    at most once per ``frame`` while events arrive, every ``heartbeat`` seconds when given
+    (a clock on screen), and once more when ``done()`` turns true. ``block`` (default:
+    :func:`in_fragment_run`) False: draw once and return without calling ``on_exit``.
     """
+    if not (in_fragment_run() if block is None else block):
+        draw()
+        return
     idle = min(idle, 0.1)
     try:
         draw()
@@ -93,6 +118,8 @@ def pump(
                 apply(events)
                 dirty = True
             now = clock()
+            if heartbeat is not None and now - last_draw >= heartbeat:
+                dirty = True
             if dirty and now - last_draw >= frame:
                 draw()
                 last_draw, dirty = now, False

@@ -230,7 +230,7 @@ def test_stop_then_continue_the_run(svc: Services, env: pytest.MonkeyPatch) -> N
 
 def test_a_long_transcript_shows_its_last_turns(svc: Services) -> None:
     from duet_core.models import Run, Turn
-    from duet_ui.live import SHOW_LAST
+    from duet_ui.live_draw import SHOW_LAST
 
     bots = [BotConfig(name="Ada"), BotConfig(name="Bob")]
     run = Run(owner="dev", config=RunConfig(topic="Long", max_turns=100, bots=bots))

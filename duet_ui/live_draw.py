@@ -1,0 +1,173 @@
+"""Drawing a run on the conversation page: header, finished turns, the turn being written,
+the outcome. No event handling here: everything is drawn from a ``RunState``.
+
+Finished turns are drawn by ``transcript.render_turn``; the turn in progress is a
+``WritingTurn``: its card is made once per turn and then only its text placeholder is
+updated, so a token costs O(length of that turn), never O(length of the transcript).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from duet_core.models import RunConfig, Turn
+from duet_core.run_state import RunState
+from duet_core.vocabulary import BOT_COLOURS, PERSON_COLOUR, RunStatus, describe_stop_reason
+from duet_ui.transcript import (
+    avatar_for,
+    bot_colour,
+    escape_markdown,
+    format_cost,
+    render_change_notes,
+    render_turn,
+)
+
+SHOW_LAST = 40  # finished turns drawn by default; the whole run is in the downloads
+CURSOR = " ▌"
+
+
+def side(bot_index: int | None) -> str:
+    """The class a turn's container gets for its colour (see ``STYLE``)."""
+    return "person" if bot_index is None else f"bot{bot_index}"
+
+
+# --- header ---------------------------------------------------------------------------------
+
+
+def elapsed(state: RunState, now: datetime | None = None) -> str:
+    run = state.run
+    start = run.created_at if run.created_at.tzinfo else run.created_at.replace(tzinfo=UTC)
+    end = run.finished_at or now or datetime.now(UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    seconds = max(0, int((end - start).total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def header_fields(state: RunState, pause_requested: bool) -> tuple:
+    """What the header shows (status text, status, turn x of N, tokens, cost, elapsed): a
+    tuple, so the panel redraws the header only when it changes. O(1)."""
+    status = state.status.value
+    if pause_requested and state.status is RunStatus.RUNNING:
+        status = "pausing after this turn"
+    return (
+        status,
+        state.status,
+        f"**Turn {state.turn_number} of {state.run.config.max_turns}**",
+        f"{state.tokens:,} tokens",
+        format_cost(state.cost),
+        f"{elapsed(state)} elapsed",
+    )
+
+
+def draw_header(fields: tuple) -> None:
+    status, run_status, *texts = fields
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.badge(status, color=run_status.colour, width="content")
+        for text in texts:
+            st.markdown(text, width="content")
+
+
+# --- finished turns -------------------------------------------------------------------------
+
+
+def shown_turns(turns: Sequence[Turn], show_all: bool) -> Sequence[Turn]:
+    return turns if show_all or len(turns) <= SHOW_LAST else turns[-SHOW_LAST:]
+
+
+def draw_turn(turn: Turn, config: RunConfig, notes: Sequence[str] = ()) -> None:
+    """One finished turn (with the settings-change notes that come before it)."""
+    if notes:
+        render_change_notes(notes)
+    with st.container(key=f"t{turn.index}-{side(turn.bot_index)}-turn"):
+        render_turn(turn, config)
+
+
+# --- the turn being written -----------------------------------------------------------------
+
+
+class WritingTurn:
+    """The card of the turn in progress, made once; ``update`` redraws only its text."""
+
+    def __init__(self, slot, turn: Turn):
+        self.index = turn.index
+        self._thinking_len = self._text_len = 0
+        self._thinking_text = None
+        name = escape_markdown(turn.bot_name)
+        model = escape_markdown(turn.config.model) if turn.config else ""
+        with (
+            slot.container(key=f"live_turn_{turn.index}"),
+            st.container(key=f"live-{side(turn.bot_index)}-turn"),
+            st.chat_message(turn.bot_name, avatar=avatar_for(turn)),
+        ):
+            colour = bot_colour(turn.bot_index)
+            st.markdown(f"**:{colour}[{name}]** :gray[· {model} is writing…]")
+            self._thinking = st.empty()
+            self._text = st.empty()
+            self._text.markdown(CURSOR)
+
+    def update(self, state: RunState) -> None:
+        """Show the text so far (a no-op when nothing new arrived)."""
+        if len(state.thinking) != self._thinking_len:
+            self._thinking_len = len(state.thinking)
+            if self._thinking_text is None:
+                with self._thinking.container():
+                    self._thinking_text = st.expander("Thinking", expanded=False).empty()
+            self._thinking_text.markdown("".join(state.thinking))
+        if len(state.text) != self._text_len:
+            self._text_len = len(state.text)
+            self._text.markdown("".join(state.text) + CURSOR)
+
+
+def draw_waiting(state: RunState, pause_requested: bool) -> None:
+    """Between turns: paused, or waiting for the next one."""
+    if state.status is RunStatus.PAUSED:
+        st.info("Paused between turns. Press Resume to go on.", icon="⏸️")
+    elif state.live and not pause_requested:
+        st.caption("Waiting for the next turn…")
+    elif state.live:
+        st.caption("Pausing…")
+
+
+# --- the outcome ----------------------------------------------------------------------------
+
+
+def draw_outcome(state: RunState, other_process: bool) -> None:
+    run = state.run
+    if run.status is RunStatus.ERROR:
+        st.error(f"The run stopped with an error: {run.error or 'unknown error'}", icon="⚠️")
+    elif run.status is RunStatus.STOPPED:
+        st.info("Stopped.", icon="⏹️")
+    elif run.status is RunStatus.COMPLETED:
+        st.success(f"Finished: {describe_stop_reason(run.stop_reason)}.", icon="✅")
+    elif run.status is RunStatus.INTERRUPTED:
+        st.warning("Interrupted: the server stopped while this run was going.", icon="⚠️")
+    elif other_process:
+        st.info("This run is going on in another server process; showing what is saved.")
+
+
+# Static CSS (no user text): each bot's turns get a tinted card with a coloured edge.
+def _card(name: str, rgb: str) -> str:
+    return (
+        f'[class*="-{name}-turn"] [data-testid="stChatMessage"] {{\n'
+        f"  background: rgba({rgb}, 0.07); border-left: 4px solid rgb({rgb});\n"
+        "  padding-right: 1rem;\n}\n"
+    )
+
+
+STYLE = (
+    "<style>\n"
+    + "".join(_card(f"bot{i}", c.rgb()) for i, c in enumerate(BOT_COLOURS))
+    + _card("person", PERSON_COLOUR.rgb())
+    + "".join(
+        f'[class*="st-key-bot{i}_section"] {{ border-top: 4px solid rgb({c.rgb()}); }}\n'
+        for i, c in enumerate(BOT_COLOURS)
+    )
+    + "</style>"
+)
+
+
+def style() -> None:
+    st.html(STYLE)

@@ -1,0 +1,165 @@
+"""The live panel: header, transcript and the turn being written, pushed as events arrive.
+
+One fragment (see ``duet_ui.stream_panel``): the full script run draws it once; while the run
+is live, the fragment then runs on its own and blocks on this session's subscription. In that
+loop a token updates only the text of the turn being written, a finished turn is appended to
+the transcript (the others are not drawn again) and the header is redrawn only when one of
+its fields changes: nothing a loop iteration does grows with the transcript. The whole page
+reruns only when it must: the run ended (outcome, controls), a bot with a "changes apply from
+its next turn" note started speaking, or another viewer changed a bot's settings.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from duet_core.events import Subscription
+from duet_core.models import Turn
+from duet_ui import stream_panel
+from duet_ui.live_draw import (
+    WritingTurn,
+    draw_header,
+    draw_turn,
+    draw_waiting,
+    header_fields,
+    shown_turns,
+)
+from duet_ui.live_session import VIEW_KEY, LiveView
+from duet_ui.transcript import change_notes
+
+HEARTBEAT = 1.0  # seconds: the elapsed time on the header moves even when nothing arrives
+
+
+def live_panel(view: LiveView, show_all: bool) -> None:
+    """Draw the panel in the current container (call it last in the script: it may block)."""
+
+    @st.fragment(run_every=stream_panel.KICK if view.is_live else None)
+    def panel() -> None:
+        current: LiveView | None = st.session_state.get(VIEW_KEY)
+        if current is not None:
+            Panel(current, show_all).run()
+
+    panel()
+
+
+class Panel:
+    """One run of the fragment: what it has drawn, and how to draw what changed."""
+
+    def __init__(self, view: LiveView, show_all: bool):
+        self.view = view
+        self.state = view.state
+        self.show_all = show_all
+        self.sub: Subscription | None = None
+        self.writing: WritingTurn | None = None
+        self.waiting: tuple | None = None
+        self.fields: tuple | None = None
+        self.rerun_page = False
+        self.drawn = 0
+        self.last_by_bot: dict[int, Turn] = {}
+
+    def run(self) -> None:
+        view = self.view
+        if view.is_live and stream_panel.in_fragment_run():
+            self.sub = view.attach()
+            if self.sub is not None:
+                view.apply(self.sub.drain())  # a fresh subscription's snapshot comes first
+        self.generation = self.state.generation
+        self._layout()
+        if self.sub is None:  # the full script run, or a run that is not live: draw once
+            self.draw()
+            return
+        sub = self.sub
+        stream_panel.pump(
+            source=sub,
+            apply=view.apply,
+            draw=self.draw,
+            done=self.done,
+            on_exit=lambda: view.detach(sub),
+            heartbeat=HEARTBEAT,
+            block=True,
+        )
+        if self.rerun_page or not view.is_live:
+            st.rerun()  # the outcome, the controls and the sidebar change with this
+        st.rerun(scope="fragment")  # a fresh snapshot or a dropped subscription: start over
+
+    def _layout(self) -> None:
+        """The header, the transcript as it is now, and the slot of the turn being written."""
+        self.header = st.container(key="live_header").empty()
+        self.turns = st.container()
+        self.slot = st.empty()
+        turns = self.state.run.turns
+        notes = change_notes(turns)
+        with self.turns:
+            for turn in shown_turns(turns, self.show_all):
+                draw_turn(turn, self.state.run.config, notes.get(turn.index, ()))
+        self.drawn = len(turns)
+        for turn in reversed(turns):
+            if turn.bot_index is not None and turn.bot_index not in self.last_by_bot:
+                self.last_by_bot[turn.bot_index] = turn
+                if len(self.last_by_bot) == 2:
+                    break
+
+    def done(self) -> bool:
+        return (
+            self.rerun_page
+            or not self.view.is_live
+            or self.sub is None
+            or self.sub.dropped
+            or self.generation != self.state.generation
+        )
+
+    # --- drawing what changed ----------------------------------------------------------
+
+    def draw(self) -> None:
+        state, view = self.state, self.view
+        if self.generation != state.generation:
+            return  # a snapshot replaced the state: the fragment starts over
+        self._new_turns()
+        fields = header_fields(state, view.pause_requested)
+        if fields != self.fields:
+            self.fields = fields
+            with self.header.container():
+                draw_header(fields)
+        partial = state.partial
+        if partial is not None:
+            if self.writing is None or self.writing.index != partial.index:
+                self.writing, self.waiting = WritingTurn(self.slot, partial), None
+                self._check_notes(partial)
+            self.writing.update(state)
+        else:
+            self.writing = None
+            waiting = (state.status, view.pause_requested, view.is_live)
+            if waiting != self.waiting:
+                self.waiting = waiting
+                with self.slot.container():
+                    draw_waiting(state, view.pause_requested)
+        self._check_other_viewers()
+
+    def _new_turns(self) -> None:
+        turns = self.state.run.turns
+        while self.drawn < len(turns):
+            turn = turns[self.drawn]
+            self.drawn += 1
+            if self.writing is not None and self.writing.index == turn.index:
+                self.writing = None
+                self.slot.empty()
+            before = self.last_by_bot.get(turn.bot_index) if turn.bot_index is not None else None
+            notes = change_notes([before, turn] if before is not None else [turn])
+            with self.turns:
+                draw_turn(turn, self.state.run.config, notes.get(turn.index, ()))
+            if turn.bot_index is not None:
+                self.last_by_bot[turn.bot_index] = turn
+
+    def _check_notes(self, partial: Turn) -> None:
+        """A bot that had a "changes apply from its next turn" note now speaks: the note goes."""
+        if partial.bot_index is not None and self.view.noted[partial.bot_index]:
+            self.rerun_page = True
+
+    def _check_other_viewers(self) -> None:
+        """Another viewer changed a bot's settings: the sidebar shows them after a rerun."""
+        pending = self.state.pending_bots
+        synced = self.view.synced_bots
+        if pending is not None and any(
+            synced[i] is not None and pending[i] != synced[i] for i in (0, 1)
+        ):
+            self.rerun_page = True
