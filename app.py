@@ -1,9 +1,10 @@
-"""Duet: the Streamlit shell. Page config, login gate, navigation; nothing else."""
+"""Duet: the Streamlit shell. Page config, login gate, navigation by role; nothing else."""
 
 import streamlit as st
 
-from duet_ui.auth import login_gate
-from duet_ui.services import services
+from duet_core.accounts import ADMIN
+from duet_ui.login import login_gate
+from duet_ui.services import services_or_stop
 
 st.set_page_config(page_title="Duet", page_icon="🎭", layout="wide")
 
@@ -12,7 +13,16 @@ PAGES = [
     st.Page("app_pages/history.py", title="History", icon="📜"),
     st.Page("app_pages/admin.py", title="Admin", icon="🔑"),
 ]
-ADMIN_ONLY = {"admin"}
+# Pages only some roles see (by url path); each page checks the role again on its own.
+PAGE_ROLES = {"admin": (ADMIN,)}
 
-viewer = login_gate(services().settings, PAGES)  # nothing of the app runs before login
-st.navigation([p for p in PAGES if viewer.is_admin or p.url_path not in ADMIN_ONLY]).run()
+settings = services_or_stop().settings  # a bad setting: one line on the page, no traceback
+viewer = login_gate(settings, PAGES)  # nothing of the app runs before login
+
+
+def allowed(page: st.Page) -> bool:
+    roles = PAGE_ROLES.get(page.url_path)
+    return roles is None or viewer.has_role(*roles)
+
+
+st.navigation([p for p in PAGES if allowed(p)]).run()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import sys
 from dataclasses import dataclass
 
 import streamlit as st
 
+from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, USER, has_role
+from duet_core.errors import DuetError
+from duet_core.logs import setup_logging
 from duet_core.manager import RunManager
 from duet_core.settings import Settings, load_settings
 from duet_core.store import Store
@@ -21,13 +25,32 @@ class Services:
 
 @st.cache_resource(show_spinner=False)
 def services() -> Services:
-    """One settings object, store and run manager per server process."""
+    """One settings object, log set-up, store and run manager per server process.
+    A bad setting raises ConfigError (one line); app.py shows it."""
     settings = load_settings()
+    setup_logging(settings.log_level)
     store = Store(settings.database_url)
     manager = RunManager(store, settings)
     manager.recover_interrupted()
     atexit.register(manager.stop_all)
     return Services(settings, store, manager)
+
+
+def services_or_stop() -> Services:
+    """``services()``, or, when a setting or the database is wrong, its one-line message on
+    the page (and once on the server's terminal) and the script stops."""
+    try:
+        return services()
+    except DuetError as e:
+        _tell_terminal_once(str(e))
+        st.error(str(e), icon="⚠️")
+        st.stop()
+        raise  # not reached: st.stop() raises
+
+
+@st.cache_resource(show_spinner=False)
+def _tell_terminal_once(message: str) -> None:
+    print(f"Duet: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -38,12 +61,21 @@ class Viewer:
     name: str
     roles: tuple[str, ...]
 
+    def has_role(self, *roles: str) -> bool:
+        """Any of ``roles``; an admin also counts as a facilitator."""
+        return has_role(self.roles, *roles)
+
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return self.has_role(ADMIN)
+
+    @property
+    def is_facilitator(self) -> bool:
+        """A facilitator or an admin: may use the Prompt Lab."""
+        return self.has_role(FACILITATOR)
 
 
-DEV_VIEWER = Viewer("dev", "Developer", ("admin",))
+DEV_VIEWER = Viewer("dev", "Developer", (ADMIN,))
 
 
 def current_viewer() -> Viewer:
@@ -56,5 +88,16 @@ def current_viewer() -> Viewer:
     return Viewer(
         username=state.get("username") or "",
         name=state.get("name") or state.get("username") or "",
-        roles=tuple(state.get("roles") or ("user",)),
+        roles=tuple(state.get("roles") or (USER,)),
     )
+
+
+def require_role(*roles: str, page: str) -> Viewer:
+    """The viewer, when they have one of ``roles``; otherwise say so and stop the page.
+    ``require_role(FACILITATOR, page="The Prompt Lab")`` (admins pass too)."""
+    viewer = current_viewer()
+    if not viewer.has_role(*roles):
+        who = " and ".join(ROLE_NAMES[r] for r in roles)
+        st.error(f"Access denied: {page} is for {who}.")
+        st.stop()
+    return viewer

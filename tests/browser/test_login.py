@@ -34,3 +34,20 @@ def test_log_in_then_start_a_run(page: Page, login_server: AppServer) -> None:
     ui.wait_text_grows(page, ui.live_turn(0), 0)
     page.locator(ui.key("stop")).get_by_role("button").click()
     expect(ui.header(page)).to_contain_text("stopped")
+
+
+def test_another_url_opened_right_after_login_is_logged_in(
+    page: Page, login_server: AppServer
+) -> None:
+    """The page shows only once the browser holds the "remember me" cookie: a second tab
+    opened the moment the page appears is logged in, not sent to the login form."""
+    page.goto(login_server.url)
+    log_in(page, USER, PASSWORD)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    cookies_when_shown = {c["name"] for c in page.context.cookies()}
+    second = page.context.new_page()  # at once: no wait between the two
+    second.goto(f"{login_server.url}/history")
+    assert "duet_auth" in cookies_when_shown
+    expect(second.get_by_text("Signed in as")).to_be_visible()
+    expect(second.get_by_role("heading", name="📜 History")).to_be_visible()
+    expect(second.get_by_label("Username")).to_have_count(0)

@@ -21,9 +21,9 @@ from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaF
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-import duet_ui.auth
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.store import Store
+from duet_ui.login import SIGNING_IN
 from duet_ui.services import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("DUET_AUTH_FILE", str(auth_file))
     monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "0")
     monkeypatch.delenv("DUET_DEV_MODE", raising=False)
-    monkeypatch.setattr(duet_ui.auth, "LOGIN_SLEEP_TIME", 0)
     st.cache_resource.clear()
     yield Env(db_url, auth_file)
     _shutdown_services()
@@ -162,6 +161,11 @@ def fill_login(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input[0].input(username)
     at.text_input[1].input(password)
     next(b for b in at.button if b.label == "Login").click().run()
+    if at.session_state["authentication_status"] is True:
+        # In a browser the "remember me" cookie component reruns the script once the cookie
+        # is written, and the page shows then (duet_ui/login.py); AppTest runs no component.
+        assert [c.value for c in at.caption] == [SIGNING_IN]
+        at.run()
     return at
 
 

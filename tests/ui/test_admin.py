@@ -113,14 +113,14 @@ def test_hand_edited_auth_file_is_picked_up(env, logged_in, login, password_hash
 
 
 def test_unwritable_auth_file_is_an_error_and_changes_nothing(env, logged_in, monkeypatch):
-    import duet_ui.auth
+    import duet_core.accounts
 
     at = logged_in("admin", "admin")
 
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(duet_ui.auth, "write_yaml_atomically", fail)
+    monkeypatch.setattr(duet_core.accounts, "write_yaml_atomically", fail)
     add_user(at, "frank", "frank-pass-1")
     assert not at.exception
     assert any("Cannot write the auth file" in e.value for e in at.error)

@@ -10,7 +10,7 @@ import streamlit_authenticator as stauth
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from duet_ui.auth import DEV_BANNER
+from duet_ui.login import DEV_BANNER
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CREATED = re.compile(r"Duet: created (\S+) with user admin, password (\S+) — change it")

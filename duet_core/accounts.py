@@ -1,0 +1,346 @@
+"""Local accounts: the YAML file of users, their roles, password hashing and validation.
+
+No Streamlit here. The file is streamlit-authenticator's documented config format (``cookie``
+and ``credentials.usernames.<user>``: email, first_name, last_name, password, roles), so the
+login gate (``duet_ui/login.py``) hands ``AccountsFile.credentials`` to the library as it is.
+
+One ``AccountsFile`` per process holds the credentials. Every session's authenticator is built
+on that same dict, so a user added or a password reset counts at once in every session. The
+file holds only bcrypt hashes and is written to a temp file then ``os.replace``; an edit made
+by hand is picked up by ``reload_if_changed`` (a password typed in plain is hashed then).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import yaml
+
+from duet_core.errors import ConfigError
+
+ADMIN = "admin"  # everything: every user's runs, user management, the Prompt Lab
+FACILITATOR = "facilitator"  # own runs and the Prompt Lab
+USER = "user"  # own runs only
+ROLES = (USER, FACILITATOR, ADMIN)
+ROLE_NAMES = {USER: "users", FACILITATOR: "facilitators", ADMIN: "administrators"}
+
+COOKIE_NAME = "duet_auth"
+COOKIE_EXPIRY_DAYS = 7
+COOKIE_KEY_MIN_LENGTH = 32  # the cookie is an HS256 JWT signed with this key
+USERNAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_BYTES = 72  # bcrypt reads no further (bcrypt 5 refuses longer)
+_BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d+\$.{53}$")  # the form streamlit-authenticator checks
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash, as ``streamlit_authenticator.Hasher.hash`` makes it."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+def is_hash(value: str) -> bool:
+    return bool(_BCRYPT_HASH.match(value))
+
+
+def password_matches(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:  # not a hash, or a password bcrypt refuses
+        return False
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def new_cookie_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def check_username(username: str) -> str:
+    """The username lower-cased, or ConfigError saying what a username may be."""
+    username = (username or "").strip().lower()
+    if not USERNAME_RULE.match(username):
+        raise ConfigError(
+            "A username is 2 to 32 characters: lower-case letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit."
+        )
+    return username
+
+
+def check_password(password: str, repeat: str | None = None) -> str:
+    if password != password.strip():
+        raise ConfigError("The password must not start or end with a space.")
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ConfigError(f"The password must be at least {PASSWORD_MIN_LENGTH} characters.")
+    if len(password.encode()) > PASSWORD_MAX_BYTES:
+        raise ConfigError(f"The password must be at most {PASSWORD_MAX_BYTES} bytes.")
+    if repeat is not None and repeat != password:
+        raise ConfigError("The two passwords differ.")
+    return password
+
+
+def check_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """Known roles, without repeats; ``(user,)`` when none is given."""
+    roles = tuple(dict.fromkeys(roles)) or (USER,)
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ConfigError(f"Unknown role {unknown[0]!r}: use {', '.join(ROLES)}.")
+    return roles
+
+
+def has_role(roles: Iterable[str], *wanted: str) -> bool:
+    """Whether ``roles`` include any of ``wanted``. An admin may do what a facilitator may."""
+    roles = set(roles)
+    if ADMIN in roles:
+        roles.add(FACILITATOR)
+    return any(r in roles for r in wanted)
+
+
+# --- the file ----------------------------------------------------------------------------
+
+
+def write_yaml_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` (owner-only permissions) via a temp file and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yaml.safe_dump(data, f, default_flow_style=False, allow_unicode=True, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def create_accounts_file(path: Path) -> str:
+    """Write a new accounts file with one ``admin`` account; return its random password."""
+    password = new_password()
+    write_yaml_atomically(
+        path,
+        {
+            "cookie": {
+                "name": COOKIE_NAME,
+                "key": new_cookie_key(),
+                "expiry_days": COOKIE_EXPIRY_DAYS,
+            },
+            "credentials": {
+                "usernames": {
+                    "admin": {
+                        "email": "",
+                        "first_name": "Admin",
+                        "last_name": "",
+                        "password": hash_password(password),
+                        "roles": [ADMIN],
+                    }
+                }
+            },
+        },
+    )
+    return password
+
+
+def announce_created(path: Path, password: str) -> None:
+    """The one time the first admin's password is shown: on the server's terminal."""
+    print(
+        f"Duet: created {path} with user admin, password {password} — change it on the Admin page",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+class AccountsFile:
+    """The accounts and cookie settings of one file, shared by every session of a process.
+
+    ``credentials`` is handed to streamlit-authenticator, which rebinds
+    ``credentials["usernames"]`` (lower-casing the names) and adds its own bookkeeping
+    (``logged_in``, ``failed_login_attempts``) to each user, as its documentation says; so
+    this class always reaches users through ``self.credentials["usernames"]``.
+    """
+
+    def __init__(self, path: Path | str, on_create: Callable[[Path, str], None] = announce_created):
+        self.path = Path(path)
+        self.lock = threading.RLock()
+        self.credentials: dict[str, Any] = {"usernames": {}}
+        self.cookie: dict[str, Any] = {}
+        self._stat: tuple[int, int] | None = None
+        with self.lock:
+            if not self.path.exists():
+                try:
+                    password = create_accounts_file(self.path)
+                except OSError as e:
+                    raise ConfigError(
+                        f"Cannot create the auth file {self.path}: {e.strerror or e}."
+                        " Set DUET_AUTH_FILE to a writable path."
+                    ) from None
+                on_create(self.path, password)
+            self._load()
+
+    def _file_stat(self) -> tuple[int, int] | None:
+        try:
+            s = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (s.st_mtime_ns, s.st_size)
+
+    def _load(self) -> None:
+        try:
+            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise ConfigError(f"Cannot read the auth file {self.path}: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"The auth file {self.path} is not a YAML mapping.")
+        cookie = dict(data.get("cookie") or {})
+        users = (data.get("credentials") or {}).get("usernames") or {}
+        if not isinstance(users, dict):
+            raise ConfigError(f"The auth file {self.path}: credentials.usernames is not a mapping.")
+        usernames = {str(k).lower(): dict(v or {}) for k, v in users.items()}
+        rewrite = False
+        for user in usernames.values():
+            password = str(user.get("password") or "")
+            if password and not is_hash(password):  # typed in by hand
+                user["password"] = hash_password(password)
+                rewrite = True
+        if len(str(cookie.get("key") or "")) < COOKIE_KEY_MIN_LENGTH:
+            cookie["key"] = new_cookie_key()  # never run with a missing or guessable key
+            rewrite = True
+        cookie.setdefault("name", COOKIE_NAME)
+        cookie.setdefault("expiry_days", COOKIE_EXPIRY_DAYS)
+        self.cookie = cookie
+        # replaced in place: every session's authenticator holds this very dict
+        self.credentials["usernames"] = usernames
+        if rewrite:
+            self._save()
+        self._stat = self._file_stat()
+
+    def _save(self) -> None:
+        data = {"cookie": self.cookie, "credentials": {"usernames": self.credentials["usernames"]}}
+        try:
+            write_yaml_atomically(self.path, data)
+        except OSError as e:
+            reason = e.strerror or e
+            raise ConfigError(f"Cannot write the auth file {self.path}: {reason}") from None
+        self._stat = self._file_stat()
+
+    def reload_if_changed(self) -> None:
+        """Read the file again when it changed on disk since we last read or wrote it."""
+        with self.lock:
+            if self._file_stat() != self._stat:
+                self._load()
+
+    # --- accounts ------------------------------------------------------------------------
+
+    def accounts(self) -> list[Account]:
+        with self.lock:
+            return [_account(n, u) for n, u in sorted(self.credentials["usernames"].items())]
+
+    def account(self, username: str) -> Account | None:
+        with self.lock:
+            user = self.credentials["usernames"].get((username or "").lower())
+            return None if user is None else _account(username.lower(), user)
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        name: str = "",
+        email: str = "",
+        roles: Iterable[str] = (USER,),
+        repeat: str | None = None,
+    ) -> Account:
+        """Add an account (password stored as a bcrypt hash); ConfigError when invalid."""
+        username = check_username(username)
+        check_password(password, repeat)
+        roles = check_roles(roles)
+        name = (name or "").strip()[:100]
+        with self.lock:
+            self.reload_if_changed()
+            if username in self.credentials["usernames"]:
+                raise ConfigError(f"There is already a user '{username}'.")
+            first, _, last = name.partition(" ")
+            self.credentials["usernames"][username] = {
+                "email": (email or "").strip(),
+                "first_name": first or username,
+                "last_name": last,
+                "password": hash_password(password),
+                "roles": list(roles),
+            }
+            try:
+                self._save()
+            except ConfigError:
+                del self.credentials["usernames"][username]  # memory stays as the file is
+                raise
+        return Account(username, name or username, (email or "").strip(), roles)
+
+    def set_password(self, username: str, password: str, repeat: str | None = None) -> None:
+        """Replace a user's password (stored hashed); ConfigError when invalid or unknown."""
+        check_password(password, repeat)
+        self._change(username, password=hash_password(password), failed_login_attempts=0)
+
+    def set_roles(self, username: str, roles: Iterable[str]) -> Account:
+        """Give a user these roles. The last administrator keeps the admin role."""
+        roles = check_roles(roles)
+        with self.lock:
+            self.reload_if_changed()
+            key = (username or "").strip().lower()
+            admins = [n for n, u in self.credentials["usernames"].items() if ADMIN in _roles_of(u)]
+            if ADMIN not in roles and admins == [key]:
+                raise ConfigError(f"'{key}' is the last administrator: make another one first.")
+            self._change(username, roles=list(roles))
+            return self.account(key)  # type: ignore[return-value]
+
+    def _change(self, username: str, **fields: Any) -> None:
+        username = (username or "").strip().lower()
+        with self.lock:
+            self.reload_if_changed()
+            user = self.credentials["usernames"].get(username)
+            if user is None:
+                raise ConfigError(f"There is no user '{username}'.")
+            before = dict(user)
+            user.update(fields)
+            try:
+                self._save()
+            except ConfigError:
+                user.clear()
+                user.update(before)  # memory stays as the file is
+                raise
+
+
+def _roles_of(user: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(user.get("roles") or (USER,))
+
+
+def _account(username: str, user: dict[str, Any]) -> Account:
+    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return Account(
+        username=username,
+        name=name or username,
+        email=str(user.get("email") or ""),
+        roles=_roles_of(user),
+    )
