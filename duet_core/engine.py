@@ -381,6 +381,7 @@ class LiveRun:
 
 def start_run(run: Run, provider_for: ProviderFor, store: RunStore | None = None, **kw) -> LiveRun:
     """Save a new run and start its thread."""
+    live = LiveRun(run, provider_for, store, **kw)  # checks templates, pins their versions
     if store is not None:
         store.create_run(run)
-    return LiveRun(run, provider_for, store, **kw).start()
+    return live.start()

@@ -91,7 +91,9 @@ def template_of(bot: BotConfig, library: TemplateSource | None) -> list[PromptMe
     if bot.prompt is not None:
         if library is None:
             raise ConfigError(f"{bot.name}: saved templates need a database (the prompt library).")
-        return list(library.get(bot.prompt.name, bot.prompt.version).messages)
+        found = library.get(bot.prompt.name, bot.prompt.version)
+        check_examples(bot.name, found.messages, f"template {found.name} v{found.version}")
+        return list(found.messages)
     return None
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from duet_core.errors import ConfigError, DuetError
+from duet_core.errors import ConfigError
 from duet_core.models import TEMPLATE_NAME, PromptMessage, describe_validation_error, utcnow
 from duet_core.store.schema import prompt_templates, prompt_versions
 from duet_core.templates import malformed_placeholders
@@ -30,7 +30,7 @@ MAX_MESSAGES = 200
 _NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100"
 
 
-class PromptNotFound(DuetError, LookupError):
+class PromptNotFound(ConfigError, LookupError):
     """No saved template (or no such version of it)."""
 
 
