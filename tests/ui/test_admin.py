@@ -125,3 +125,38 @@ def test_unwritable_auth_file_is_an_error_and_changes_nothing(env, logged_in, mo
     assert not at.exception
     assert any("Cannot write the auth file" in e.value for e in at.error)
     assert "frank" not in list(at.dataframe[0].value["username"])
+
+
+def test_admin_adds_a_facilitator(env, logged_in):
+    at = add_user(logged_in("admin", "admin"), "fay", "fay-pass-123", role="facilitator")
+    assert [s.value for s in at.success] == ["Added fay (facilitator)."]
+    fay = yaml.safe_load(env.auth_file.read_text())["credentials"]["usernames"]["fay"]
+    assert fay["roles"] == ["facilitator"]
+
+
+def test_a_role_change_counts_at_once_in_the_users_open_session(env, logged_in, login, accounts):
+    alice = login(fresh_session(), "alice", accounts["alice"])
+    assert alice.session_state["roles"] == ["user"]
+
+    at = logged_in("admin", "admin")
+    at.selectbox(key="role_username").select("alice")
+    at.selectbox(key="role_role").select("facilitator")
+    at.button(key="role_submit").click().run()
+    assert [s.value for s in at.success] == ["alice is now facilitator."]
+
+    alice.run()  # her next script run, without logging in again
+    assert alice.session_state["roles"] == ["facilitator"]
+
+
+def test_the_last_admin_cannot_be_demoted(env, logged_in):
+    at = logged_in("admin", "admin")
+    at.selectbox(key="role_username").select("admin")
+    at.selectbox(key="role_role").select("user")
+    at.button(key="role_submit").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "'admin' is the last administrator: make another one first."
+    ]
+    assert yaml.safe_load(env.auth_file.read_text())["credentials"]["usernames"]["admin"][
+        "roles"
+    ] == ["admin"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
@@ -113,3 +114,55 @@ def test_a_fresh_server_never_runs_a_page_without_the_login_gate(accounts, app, 
     assert PagesManager.uses_pages_directory is False
     assert [w.label for w in app.text_input] == ["Username", "Password"]
     assert [t.value for t in app.title] == ["🎭 Duet"]
+
+
+def test_a_bad_setting_is_one_line_on_the_page(env, app, monkeypatch, capsys):
+    monkeypatch.setenv("DUET_MAX_TURNS", "lots")
+    app.run()
+    assert not app.exception
+    line = "Invalid setting DUET_MAX_TURNS='lots': should be a whole number"
+    assert [e.value for e in app.error] == [line]
+    assert not app.text_input  # no login form, no page
+    app.run()
+    assert [e.value for e in app.error] == [line]
+    assert capsys.readouterr().err.count(line) == 1  # the terminal hears it once
+
+
+def test_a_removed_account_is_logged_out(env, accounts, app, login):
+    login(app, "alice", accounts["alice"])
+    assert app.session_state["authentication_status"] is True
+    config = yaml.safe_load(env.auth_file.read_text())
+    del config["credentials"]["usernames"]["alice"]
+    env.auth_file.write_text(yaml.safe_dump(config))
+    app.run()
+    assert not app.exception
+    assert app.session_state["authentication_status"] is None
+    assert [w.label for w in app.text_input] == ["Username", "Password"]
+
+
+def facilitators_page() -> None:
+    import streamlit as st
+
+    from duet_core.accounts import FACILITATOR
+    from duet_ui.services import require_role
+
+    viewer = require_role(FACILITATOR, page="the Prompt Lab")
+    st.write(f"inside as {viewer.username}")
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [(["user"], False), (["facilitator"], True), (["admin"], True), (["user", "admin"], True)],
+)
+def test_require_role_for_a_facilitators_page(env, roles, allowed):
+    at = AppTest.from_function(facilitators_page, default_timeout=30)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "someone"
+    at.session_state["roles"] = roles
+    at.run()
+    assert not at.exception
+    if allowed:
+        assert [m.value for m in at.markdown] == ["inside as someone"]
+    else:
+        assert [e.value for e in at.error] == ["Access denied: the Prompt Lab is for facilitators."]
+        assert not at.markdown
