@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from duet_core import cli_lab, events
+from duet_core import cli_lab, cli_prompts, events
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports import EXPORT_FORMATS, export_run
 from duet_core.manager import RunManager
@@ -50,6 +50,7 @@ def build_parser() -> Parser:
     export.add_argument("--out", required=True)
     export.add_argument("--db")
     cli_lab.add_parser(sub)
+    cli_prompts.add_parser(sub)
     return parser
 
 
@@ -153,7 +154,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
-COMMANDS = {"run": cmd_run, "runs": cmd_runs, "export": cmd_export, "lab": cli_lab.cmd_lab}
+COMMANDS = {
+    "run": cmd_run,
+    "runs": cmd_runs,
+    "export": cmd_export,
+    "lab": cli_lab.cmd_lab,
+    "prompts": cli_prompts.cmd_prompts,
+}
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
