@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from duet_core.accounts import ADMIN
+from duet_core.accounts import ADMIN, FACILITATOR
 from duet_ui.login import login_gate
 from duet_ui.services import services_or_stop
 
@@ -11,10 +11,11 @@ st.set_page_config(page_title="Duet", page_icon="🎭", layout="wide")
 PAGES = [
     st.Page("app_pages/conversation.py", title="Conversation", icon="💬", default=True),
     st.Page("app_pages/history.py", title="History", icon="📜"),
+    st.Page("app_pages/prompt_lab.py", title="Prompt Lab", icon="🧪"),
     st.Page("app_pages/admin.py", title="Admin", icon="🔑"),
 ]
 # Pages only some roles see (by url path); each page checks the role again on its own.
-PAGE_ROLES = {"admin": (ADMIN,)}
+PAGE_ROLES = {"admin": (ADMIN,), "prompt_lab": (FACILITATOR,)}  # an admin is a facilitator too
 
 settings = services_or_stop().settings  # a bad setting: one line on the page, no traceback
 viewer = login_gate(settings, PAGES)  # nothing of the app runs before login

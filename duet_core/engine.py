@@ -33,6 +33,7 @@ from duet_core.persona import pin_version, turn_request
 from duet_core.providers import base
 from duet_core.run_state import RunState
 from duet_core.turn_stream import ProviderFor, stream_turn
+from duet_core.vocabulary import FinishReason, StopReason
 
 MAX_INTERJECTION = 20_000
 SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
@@ -234,10 +235,12 @@ class LiveRun:
             self._converse()
         except DuetError as e:
             self.log.warning("run failed: %s", e.message)
-            self._set_status(RunStatus.ERROR, "error", e.message)
+            self._set_status(RunStatus.ERROR, StopReason.ERROR, e.message)
         except Exception as e:  # a bug: keep the turns, tell the user, log the traceback
             self.log.exception("run crashed")
-            self._set_status(RunStatus.ERROR, "error", f"Internal error: {type(e).__name__}: {e}")
+            self._set_status(
+                RunStatus.ERROR, StopReason.ERROR, f"Internal error: {type(e).__name__}: {e}"
+            )
 
     def _converse(self) -> None:
         config = self._run.config
@@ -266,21 +269,21 @@ class LiveRun:
                 self._set_status(RunStatus.COMPLETED, reason)
                 return
             turn = self._take_turn(self._next_speaker())
-            if turn.finish_reason == "stopped":
+            if turn.finish_reason == FinishReason.STOPPED:
                 break
             if any(p.lower() in turn.content.lower() for p in config.stop_phrases):
-                self._set_status(RunStatus.COMPLETED, "stop_phrase")
+                self._set_status(RunStatus.COMPLETED, StopReason.STOP_PHRASE)
                 return
-        self._set_status(RunStatus.STOPPED, "user")
+        self._set_status(RunStatus.STOPPED, StopReason.USER)
 
-    def _reason_to_finish(self, config, done: int) -> str | None:
+    def _reason_to_finish(self, config, done: int) -> StopReason | None:
         if done >= config.max_turns:
-            return "max_turns"
+            return StopReason.MAX_TURNS
         if config.max_total_tokens and self._state.tokens >= config.max_total_tokens:
-            return "token_budget"
+            return StopReason.TOKEN_BUDGET
         cost = self._state.cost
         if config.max_cost_usd and cost is not None and cost >= config.max_cost_usd:
-            return "cost_budget"
+            return StopReason.COST_BUDGET
         return None
 
     def _next_speaker(self) -> int:
@@ -297,7 +300,7 @@ class LiveRun:
                 content=text,
                 started_at=now,
                 finished_at=now,
-                finish_reason="person",
+                finish_reason=FinishReason.PERSON,
             )
             self._finish_turn(turn)
 

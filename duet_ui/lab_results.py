@@ -14,8 +14,8 @@ import streamlit as st
 from duet_core.errors import DuetError
 from duet_core.lab import Experiment, VariantState, save_branch
 from duet_core.lab_sources import LabSource
+from duet_ui import stream_panel
 from duet_ui.services import Services, Viewer
-from duet_ui.stream_panel import pump
 from duet_ui.transcript import escape_markdown, turn_caption
 
 SHOWN_KEY = "_lab_shown"
@@ -58,37 +58,45 @@ def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
     _variants_panel(shown)
     experiment = shown.experiment
     if not experiment.done:
-        return  # the panel was pre-empted by a rerun; the next run draws it again
+        return  # the fragment streams on its own and reruns the page when all are done
     for v, column in enumerate(st.columns(len(experiment.variants))):
         state = experiment.variants[v]
         with column:
             _actions(shown, v, state, viewer, svc)
 
 
-@st.fragment
 def _variants_panel(shown: Shown) -> None:
+    """A fragment: drawn once by the full run; while variants stream it runs on its own
+    (``run_every``) and blocks on the experiment's queue, then reruns the page once (the
+    Save buttons appear)."""
     experiment = shown.experiment
-    slots = []
-    for v, column in enumerate(st.columns(len(experiment.variants))):
-        with column, st.container(border=True, key=f"lab_variant_{v}"):
-            st.markdown(f"**{escape_markdown(shown.labels[v])}**")
-            # keyed boxes made once (a key may appear once per run); their slots are redrawn
-            boxes = [
-                st.container(key=f"lab_{part}_{v}") for part in ("thinking", "text", "figures")
-            ]
-            slots.append(tuple(box.empty() for box in boxes))
-    drawn: list[tuple | None] = [None] * len(slots)
 
-    def draw() -> None:
-        for v, (thinking_slot, text_slot, figures_slot) in enumerate(slots):
-            state = experiment.variants[v]
-            mark = (len(state.thinking), len(state.text), state.finished)
-            if drawn[v] == mark:
-                continue
-            drawn[v] = mark
-            _draw_variant(v, state, thinking_slot, text_slot, figures_slot)
+    @st.fragment(run_every=stream_panel.KICK if not experiment.done else None)
+    def panel() -> None:
+        slots = []
+        for v, column in enumerate(st.columns(len(experiment.variants))):
+            with column, st.container(border=True, key=f"lab_variant_{v}"):
+                st.markdown(f"**{escape_markdown(shown.labels[v])}**")
+                # keyed boxes made once per run (a key is unique in a run); slots are redrawn
+                boxes = [st.container(key=f"lab_{p}_{v}") for p in ("thinking", "text", "figures")]
+                slots.append(tuple(box.empty() for box in boxes))
+        drawn: list[tuple | None] = [None] * len(slots)
 
-    pump(source=experiment, apply=lambda events: None, draw=draw, done=lambda: experiment.done)
+        def draw() -> None:
+            for v, (thinking_slot, text_slot, figures_slot) in enumerate(slots):
+                state = experiment.variants[v]
+                mark = (len(state.thinking), len(state.text), state.finished)
+                if drawn[v] != mark:
+                    drawn[v] = mark
+                    _draw_variant(v, state, thinking_slot, text_slot, figures_slot)
+
+        stream_panel.pump(
+            source=experiment, apply=lambda events: None, draw=draw, done=lambda: experiment.done
+        )
+        if experiment.done and stream_panel.in_fragment_run():
+            st.rerun()  # the whole page once: the Save buttons under each variant
+
+    panel()
 
 
 def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures_slot) -> None:

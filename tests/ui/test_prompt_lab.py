@@ -1,0 +1,129 @@
+"""The Prompt Lab page in AppTest: who may use it, regenerate with variants, the database
+untouched until "Save as branch", and the branch opening on the Conversation page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit_authenticator as stauth
+import yaml
+from sqlalchemy import MetaData, select
+from streamlit.testing.v1 import AppTest
+
+from tests.ui.conftest import bot
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = "app_pages/prompt_lab.py"
+
+
+@pytest.fixture
+def facilitator(env, accounts) -> str:
+    """Adds 'fran' (role facilitator) to the auth file; returns her password."""
+    config = yaml.safe_load(env.auth_file.read_text())
+    config["credentials"]["usernames"]["fran"] = {
+        "email": "fran@example.com",
+        "first_name": "Fran",
+        "last_name": "",
+        "password": stauth.Hasher.hash("fran-secret-1"),
+        "roles": ["facilitator"],
+    }
+    env.auth_file.write_text(yaml.safe_dump(config))
+    return "fran-secret-1"
+
+
+def all_rows(store) -> dict[str, list[str]]:
+    meta = MetaData()
+    meta.reflect(store.engine)
+    with store.engine.connect() as conn:
+        return {
+            name: sorted(
+                json.dumps(dict(r), default=str, sort_keys=True)
+                for r in conn.execute(select(t)).mappings()
+            )
+            for name, t in meta.tables.items()
+        }
+
+
+def finish(at: AppTest) -> AppTest:
+    """Wait for the variants (AppTest never runs the streaming fragment on its own), then
+    draw the page again as the fragment's closing rerun does in a browser."""
+    assert at.session_state["_lab_shown"].experiment.join(10)
+    return at.run()
+
+
+def lab_as(app: AppTest, login, user: str, password: str) -> AppTest:
+    login(app, user, password)
+    assert app.session_state["authentication_status"] is True
+    return app.switch_page(LAB).run()
+
+
+def test_a_user_neither_sees_nor_reaches_the_lab(logged_in, env, accounts):
+    at = logged_in("alice")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(LAB)
+
+    alone = AppTest.from_file(str(ROOT / LAB), default_timeout=30)  # the page on its own
+    alone.session_state["authentication_status"] = True
+    alone.session_state["username"] = "alice"
+    alone.session_state["roles"] = ["user"]
+    alone.run()
+    assert [e.value for e in alone.error] == ["Access denied: The Prompt Lab is for facilitators."]
+    assert not alone.button
+
+
+def test_facilitator_regenerates_with_two_variants_then_saves_a_branch(
+    app, login, facilitator, seed, store
+):
+    parent = seed("fran", turns=4, bots=(bot("Ann", temperature=0.7), bot("Bob", temperature=0.7)))
+    seed("alice", topic="Alice's own run")
+    at = lab_as(app, login, "fran", facilitator)
+    assert not at.exception
+
+    runs = at.selectbox(key="lab_run")
+    assert [o for o in runs.options if "Alice's own run" in o] == []  # only her own runs
+    runs.set_value(parent.id).run()
+    at.selectbox(key="lab_turn").set_value(1).run()  # "Turn 2 · Bob: ..."
+    assert at.number_input(key="lab_variants").value == 2
+    for v in (0, 1):
+        at.slider(key=f"lab_v{v}_temperature").set_value(1.4)
+    at.run()
+    before = all_rows(store)
+    finish(at.button(key="lab_go").click().run())
+    assert not at.exception, at.exception
+    assert all_rows(store) == before  # experimenting wrote nothing
+
+    labels = [m.value for m in at.markdown if m.value.startswith("**Variant")]
+    assert labels == [
+        "**Variant 1 · duet\\-demo · temperature 1\\.4**",
+        "**Variant 2 · duet\\-demo · temperature 1\\.4**",
+    ]
+    saves = [b for b in at.button if b.key and b.key.startswith("lab_save_")]
+    assert [b.key for b in saves] == ["lab_save_0", "lab_save_1"]
+
+    at.button(key="lab_save_1").click().run()
+    branches = [r for r in store.list_runs().items if r.id != parent.id and r.owner == "fran"]
+    assert len(branches) == 1
+    branch = store.get_run(branches[0].id)
+    assert (branch.parent_id, branch.fork_turn) == (parent.id, 1)
+    assert [t.content for t in branch.turns[:1]] == [parent.turns[0].content]
+    assert branch.turns[1].config.temperature == 1.4
+    assert at.query_params["run"] in (branch.id, [branch.id])  # on the Conversation page
+    assert not at.exception
+
+
+def test_a_fixture_source_and_continue(app, login, facilitator, store):
+    at = lab_as(app, login, "fran", facilitator)
+    at.radio(key="lab_source_kind").set_value("fixture").run()
+    assert "cars-in-cities-demo.json" in at.selectbox(key="lab_fixture").options
+    at.selectbox(key="lab_fixture").set_value("cars-in-cities-demo.json").run()
+    at.radio(key="lab_action").set_value("continue").run()
+    at.number_input(key="lab_variants").set_value(1).run()
+    before = all_rows(store)
+    finish(at.button(key="lab_go").click().run())
+    assert not at.exception and not at.error
+    assert all_rows(store) == before
+    assert [m.value for m in at.markdown if m.value.startswith("**Variant")] == [
+        "**Variant 1 · duet\\-demo · temperature 0\\.7**"
+    ]
