@@ -70,6 +70,7 @@ class StopReason(StrEnum):
     USER = "user"  # engine: a person pressed Stop (or Ctrl-C on the command line)
     ERROR = "error"  # engine: a provider or internal error; Run.error says which
     INTERRUPTED = "interrupted"  # store: the process running it went away
+    BRANCH = "branch"  # lab: a branch saved from the Prompt Lab starts stopped, ready for Continue
 
     @property
     def text(self) -> str:
@@ -85,6 +86,7 @@ STOP_REASON_TEXT: dict[StopReason, str] = {
     StopReason.USER: "stopped by a person",
     StopReason.ERROR: "an error ended the run",
     StopReason.INTERRUPTED: "the process running it stopped",
+    StopReason.BRANCH: "saved as a branch in the Prompt Lab",
 }
 
 

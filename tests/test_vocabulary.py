@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from duet_core import models, vocabulary
@@ -55,3 +58,29 @@ def test_bot_colours_are_distinct_and_a_person_is_gray():
     assert a != b and a.name == "blue" and b.name == "orange"
     assert bot_colour(None).name == "gray"
     assert a.rgb() == "28, 131, 225"
+
+
+ROOT = Path(__file__).resolve().parents[1] / "duet_core"
+SPELLED = {
+    "stop reason": (
+        re.compile(r'stop_reason\s*=\s*"(\w+)"|_set_status\([^,()]+,\s*"(\w+)"'),
+        {r.value for r in StopReason},
+    ),
+    "finish reason": (
+        re.compile(r'finish_reason\s*=\s*"(\w+)"|Finish\("(\w+)"\)'),
+        {r.value for r in FinishReason},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(SPELLED))
+def test_every_reason_spelled_in_the_core_is_in_the_vocabulary(kind):
+    pattern, known = SPELLED[kind]
+    found = {
+        (path.relative_to(ROOT).as_posix(), value)
+        for path in ROOT.rglob("*.py")
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+        for value in match.groups()
+        if value
+    }
+    assert {(where, v) for where, v in found if v not in known} == set()
