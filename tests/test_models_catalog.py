@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 
 import pytest
 
@@ -24,12 +25,22 @@ def test_known_models_come_from_the_sdks():
     ("provider", "model", "temperature", "efforts"),
     [
         ("openai", "gpt-4.1-mini", True, ()),
-        ("openai", "o3", False, catalog.OPENAI_EFFORTS),
+        ("openai", "o3", False, ("low", "medium", "high")),  # no "none": o3 always reasons
         ("openai", "gpt-5.5", False, catalog.OPENAI_EFFORTS),
+        ("openai", "gpt-5", False, ("minimal", "low", "medium", "high")),
+        ("openai", "gpt-5.6-sol", False, ("none", "low", "medium", "high", "xhigh")),
         ("openai", "gpt-5-chat-latest", True, ()),
+        # gpt-5.1+ chat variants reason at a fixed effort and refuse sampling
+        ("openai", "gpt-5.1-chat-latest", False, ("medium",)),
+        ("openai", "gpt-5.2-chat-latest", False, ("medium",)),
+        ("openai", "gpt-5.3-chat-latest", False, ("medium",)),
+        ("openai", "gpt-4o-search-preview", False, ()),
         ("anthropic", "claude-opus-5-5", False, catalog.ANTHROPIC_EFFORTS),
+        ("anthropic", "claude-opus-4-5", False, ("low", "medium", "high", "max")),
+        ("anthropic", "claude-haiku-4-5", False, ()),
         ("openai_compatible", "llama3.2", True, ()),
         ("demo", "duet-demo", True, ()),
+        ("local", "SmolLM2-135M-Instruct", True, ()),
     ],
 )
 def test_knobs_follow_provider_and_model(provider, model, temperature, efforts):
@@ -37,6 +48,46 @@ def test_knobs_follow_provider_and_model(provider, model, temperature, efforts):
     assert k.temperature is temperature and k.effort == efforts
     if not temperature:
         assert k.reason
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_every_sdk_model_id_has_a_profile_row(provider):
+    ids = catalog.known_models(provider)
+    assert len(ids) > 20
+    unmatched = [m for m in ids if not catalog.profile(provider, m).pattern]
+    assert unmatched == []
+    for model in ids:
+        p = catalog.profile(provider, model)
+        assert p.context_window >= 4_096
+        assert set(p.effort) <= set(typing.get_args(catalog.Effort))
+        if provider == "anthropic":
+            assert not p.temperature and not p.top_p  # the current API takes no sampling
+        if p.temperature:
+            assert "none" not in p.effort or not p.effort
+
+
+def test_snapshots_share_their_familys_profile():
+    assert catalog.profile("openai", "o3-2025-04-16") == catalog.profile("openai", "o3")
+    assert catalog.profile("openai", "gpt-5.2-2025-12-11").effort == catalog.OPENAI_EFFORTS
+    assert catalog.context_window("openai", "gpt-4.1-nano-2025-04-14") == 1_047_576
+    assert catalog.context_window("openai", "gpt-3.5-turbo-0613") == 4_096
+
+
+def test_an_unknown_id_gets_its_providers_fallback():
+    assert catalog.profile("openai", "my-fine-tune").temperature
+    assert catalog.profile("openai", "my-fine-tune").pattern == ""
+    assert catalog.profile("anthropic", "claude-next").effort
+    assert catalog.context_window("openai_compatible", "anything") == 8_000
+
+
+def test_provider_specs_are_the_one_table():
+    assert set(catalog.PROVIDER_SPECS) == set(catalog.PROVIDERS)
+    assert catalog.KEY_ENV == {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+    for name, spec in catalog.PROVIDER_SPECS.items():
+        default = catalog.DEFAULT_MODELS[name]
+        assert spec.default_model == default
+        known = catalog.known_models(name)
+        assert not known or default in known
 
 
 @pytest.mark.parametrize(
@@ -49,6 +100,11 @@ def test_knobs_follow_provider_and_model(provider, model, temperature, efforts):
         ),
         ({"provider": "anthropic", "model": "claude-haiku-5-5", "top_p": 0.9}, "top_p"),
         ({"provider": "openai", "model": "o3", "temperature": 0.2}, "reasoning model"),
+        ({"provider": "openai", "model": "o3", "effort": "none"}, "low, medium, high$"),
+        (
+            {"provider": "openai", "model": "gpt-5.2-chat-latest", "temperature": 0.5},
+            "does not take temperature",
+        ),
         ({"provider": "openai", "model": "gpt-4o", "effort": "high"}, "effort must be one of"),
         (
             {"provider": "anthropic", "model": "claude-opus-5-5", "effort": "minimal"},
@@ -109,21 +165,28 @@ def test_run_config_errors(data, message):
         validated(RunConfig, data)
 
 
-def test_cost_per_turn():
+def test_cost_per_turn_from_genai_prices():
+    # USD per million tokens in genai-prices 0.2.3's data
     assert catalog.cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
     assert catalog.cost_usd("gpt-4o-mini-2024-07-18", 1000, 0) == pytest.approx(0.00015)
+    assert catalog.cost_usd("gpt-5.5", 1_000_000, 1_000_000, provider="openai") == 55.0
+    assert catalog.cost_usd("claude-sonnet-5-5", 1_000_000, 0) == pytest.approx(2.0)
     assert catalog.cost_usd("claude-haiku-4-5-20251001", 0, 1000) == pytest.approx(0.005)
     assert catalog.cost_usd("some-local-model", 10, 10) is None
     assert catalog.cost_usd("gpt-4o", None, 10) is None
+    assert catalog.cost_usd("duet-demo", 100, 100) == 0.0
+    # a self-hosted model that shares a hosted model's name is not billed
+    assert catalog.cost_usd("gpt-4o", 10, 10, provider="openai_compatible") is None
 
 
-def test_price_file_extends_the_table(tmp_path):
+def test_price_file_overrides_genai_prices(tmp_path):
     f = tmp_path / "prices.json"
     f.write_text(json.dumps({"llama3.2": [0.1, 0.2], "gpt-4o": [1, 1]}))
     table = catalog.load_prices(f)
     assert catalog.cost_usd("llama3.2", 1_000_000, 1_000_000, table) == pytest.approx(0.3)
     assert catalog.cost_usd("gpt-4o", 1_000_000, 0, table) == pytest.approx(1.0)
     assert catalog.cost_usd("gpt-4o", 1_000_000, 0) == pytest.approx(2.5)
+    assert catalog.cost_usd("duet-demo", 10, 10, table) == 0.0
 
 
 def test_keys_from_environment_or_secrets_file(tmp_path, monkeypatch):

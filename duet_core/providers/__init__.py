@@ -1,8 +1,9 @@
 """Providers: one class per request format (see base.py for the streaming contract).
 
-``make_provider`` picks the class for a bot and its API key; ``provider_available`` tells the
-UI whether a provider can be used now and, if not, what to do about it. The SDKs are imported
-only when a provider that needs them is made.
+``make_provider`` picks the class for a bot from its provider's ``ProviderSpec`` (catalog.py)
+and its API key; ``provider_available`` tells the UI whether a provider can be used now and, if
+not, what to do about it. ``warm_up`` does at start-up what the first turn would otherwise pay
+for (SDK imports, the provider event loop, the first request's code paths).
 """
 
 from __future__ import annotations
@@ -10,13 +11,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from duet_core.catalog import PROVIDERS
+from duet_core.catalog import KEY_ENV, PROVIDER_SPECS, PROVIDERS
 from duet_core.errors import ConfigError, MissingKey
 from duet_core.models import BotConfig
 from duet_core.providers.base import Provider
+from duet_core.providers.warm import warm_up
 from duet_core.settings import Settings
 
-KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+__all__ = [
+    "KEY_ENV",
+    "clear_client_cache",
+    "make_provider",
+    "provider_available",
+    "warm_up",
+]
+
 COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one
 
 
@@ -36,13 +45,16 @@ def provider_available(
     provider: str, settings: Settings, keys: Mapping[str, str] | None = None
 ) -> tuple[bool, str]:
     """Whether ``provider`` can be used now, and a hint for the UI when it cannot."""
-    if provider in ("demo", "openai_compatible"):
-        return True, ""
-    if provider in KEY_ENV:
-        if _key(provider, settings, keys):
-            return True, ""
+    spec = PROVIDER_SPECS.get(provider)
+    if spec is None:
+        return False, f"Unknown provider '{provider}': pick one of {', '.join(PROVIDERS)}"
+    if spec.request_format == "local":
+        from duet_core.providers.local import local_model_status
+
+        return local_model_status()
+    if spec.key_required and not _key(provider, settings, keys):
         return False, _missing_key_hint(provider)
-    return False, f"Unknown provider '{provider}': pick one of {', '.join(PROVIDERS)}"
+    return True, ""
 
 
 def make_provider(
@@ -50,18 +62,27 @@ def make_provider(
 ) -> Provider:
     """The provider for ``bot``. Raises MissingKey when it needs a key that is not set.
 
-    SDK clients are cached per (provider, base URL, key, timeout, retries): a run reuses one
-    client for all its turns.
+    SDK clients are cached per (provider, base URL, key, timeouts, retries): every turn of
+    every run reuses one client, and with it the client's open connections.
     """
-    if bot.provider == "demo":
+    spec = PROVIDER_SPECS.get(bot.provider)
+    if spec is None:
+        raise ConfigError(f"Unknown provider '{bot.provider}'")
+    if spec.request_format == "demo":
         from duet_core.providers.demo import DemoProvider
 
         return DemoProvider(tokens_per_second=settings.demo_tokens_per_second)
+    if spec.request_format == "local":
+        from duet_core.providers.local import local_provider
+
+        return local_provider()
+    from duet_core.providers.sdk_base import stall_timeout
+
     key = _key(bot.provider, settings, keys)
-    if bot.provider == "openai_compatible":
+    if spec.own_base_url:
         base_url = bot.base_url
         key = key or COMPATIBLE_DUMMY_KEY
-    elif bot.provider in KEY_ENV:
+    else:
         # The bot's own base_url is for self-hosted servers only: a shared config file must not
         # be able to send this server's OpenAI or Anthropic key elsewhere.
         base_url = (
@@ -69,23 +90,38 @@ def make_provider(
         ) or None
         if not key:
             raise MissingKey(_missing_key_hint(bot.provider))
-    else:
-        raise ConfigError(f"Unknown provider '{bot.provider}'")
-    return _cached(bot.provider, base_url, key, settings.request_timeout, settings.max_retries)
+    return _cached(
+        bot.provider,
+        base_url,
+        key,
+        settings.request_timeout,
+        settings.max_retries,
+        stall_timeout(settings),
+    )
 
 
 @functools.lru_cache(maxsize=32)
 def _cached(
-    provider: str, base_url: str | None, key: str, timeout: float, max_retries: int
+    provider: str,
+    base_url: str | None,
+    key: str,
+    timeout: float,
+    max_retries: int,
+    stall: float,
 ) -> Provider:
-    if provider == "anthropic":
+    if PROVIDER_SPECS[provider].request_format == "anthropic":
         from duet_core.providers.anthropic_format import AnthropicProvider
 
-        return AnthropicProvider(key, base_url, timeout, max_retries)
+        return AnthropicProvider(key, base_url, timeout, max_retries, stall=stall)
     from duet_core.providers.openai_format import OpenAIChatProvider
 
     return OpenAIChatProvider(
-        key, base_url, timeout, max_retries, compatible=provider == "openai_compatible"
+        key,
+        base_url,
+        timeout,
+        max_retries,
+        compatible=PROVIDER_SPECS[provider].own_base_url,
+        stall=stall,
     )
 
 

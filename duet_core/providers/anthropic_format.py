@@ -7,29 +7,30 @@ effort (``output_config``) and extended thinking.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import anthropic
-import httpx2
 
+from duet_core import catalog
 from duet_core.models import BotConfig
 from duet_core.providers.base import Chunk, Finish, Message, TextDelta, ThinkingDelta, Usage
 from duet_core.providers.errors_map import Where, interrupted
-from duet_core.providers.sdk_base import SDKProvider
-from duet_core.providers.transport import NO_KEEPALIVE, AbortableSend
+from duet_core.providers.sdk_base import (
+    DEFAULT_STALL_TIMEOUT,
+    KEEPALIVE,
+    SDKProvider,
+    http_timeout,
+)
 
 STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}  # others are kept as they are
-
-
-class _HttpClient(AbortableSend, anthropic.DefaultHttpxClient):
-    """The SDK's default HTTP client, abortable from another thread (see transport.py)."""
 
 
 class AnthropicProvider(SDKProvider):
     """Streams ``messages.create(stream=True)`` and maps its raw events to chunks.
 
     ``base_url`` None means the SDK's default (``ANTHROPIC_BASE_URL`` or api.anthropic.com).
-    ``timeout`` is also the stall timeout; retries are the SDK's own (``max_retries``).
+    ``timeout`` is the HTTP read timeout; ``stall`` the limit on a stream without content
+    (``ping`` events do not count); retries are the SDK's own (``max_retries``).
     """
 
     name = "anthropic"
@@ -40,13 +41,16 @@ class AnthropicProvider(SDKProvider):
         base_url: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 2,
+        *,
+        stall: float = DEFAULT_STALL_TIMEOUT,
     ):
-        self.client = anthropic.Anthropic(
+        self.stall = stall
+        self.client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=http_timeout(timeout),
             max_retries=max_retries,
-            http_client=_HttpClient(limits=NO_KEEPALIVE),
+            http_client=anthropic.DefaultAsyncHttpxClient(limits=KEEPALIVE),
         )
         self.where = Where(
             label="Anthropic",
@@ -70,20 +74,25 @@ class AnthropicProvider(SDKProvider):
         if bot.effort is not None:
             request["output_config"] = {"effort": bot.effort}
         if bot.thinking_budget > 0:
-            request["thinking"] = {"type": "enabled", "budget_tokens": bot.thinking_budget}
+            if catalog.profile("anthropic", bot.model).adaptive_thinking:
+                # the newest models refuse a budget: they decide how long to think
+                request["thinking"] = {"type": "adaptive"}
+            else:
+                request["thinking"] = {"type": "enabled", "budget_tokens": bot.thinking_budget}
         return request
 
-    def send(self, request: dict) -> anthropic.Stream:
-        return self.client.messages.create(**request)
+    async def send(self, request: dict) -> anthropic.AsyncStream:
+        return await self.client.messages.create(**request)
 
-    def read(self, sdk_stream: anthropic.Stream) -> Iterator[Chunk]:
+    async def read(self, sdk_stream: anthropic.AsyncStream) -> AsyncIterator[Chunk]:
         input_tokens = None
         stop_reason = None
-        for event in sdk_stream:
+        async for event in sdk_stream:
             if event.type == "message_start":
                 input_tokens = event.message.usage.input_tokens
             elif event.type == "content_block_start":
-                yield from _block_text(event.content_block)
+                for chunk in _block_text(event.content_block):
+                    yield chunk
             elif event.type == "content_block_delta":
                 if event.delta.type == "text_delta":
                     yield TextDelta(event.delta.text)

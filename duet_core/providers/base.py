@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,10 +48,15 @@ class ChunkStream:
     ``close()`` may be called from any thread while another thread iterates: it runs the
     provider's ``on_close`` (which closes the HTTP response) and the iterating thread then
     ends quietly, whatever the transport raised because of the close.
+
+    ``started_at`` is the ``time.perf_counter()`` at which iteration began, i.e. when the
+    request was sent: time to first token and latency count from there, never from before
+    the provider (and its SDK) was made.
     """
 
     def __init__(self, chunks: Iterator[Chunk]):
         self._chunks = chunks
+        self.started_at: float | None = None
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._on_close: list[Callable[[], None]] = []
@@ -82,6 +88,8 @@ class ChunkStream:
                 fn()
 
     def __iter__(self) -> Iterator[Chunk]:
+        if self.started_at is None:
+            self.started_at = time.perf_counter()
         try:
             for chunk in self._chunks:
                 if self._closed.is_set():

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
-import httpx2
 import openai
 
 from duet_core.models import BotConfig
 from duet_core.providers.base import Chunk, Finish, Message, TextDelta, ThinkingDelta, Usage
 from duet_core.providers.errors_map import Where, interrupted
-from duet_core.providers.sdk_base import SDKProvider
-from duet_core.providers.transport import NO_KEEPALIVE, AbortableSend
-
-
-class _HttpClient(AbortableSend, openai.DefaultHttpxClient):
-    """The SDK's default HTTP client, abortable from another thread (see transport.py)."""
+from duet_core.providers.sdk_base import (
+    DEFAULT_STALL_TIMEOUT,
+    KEEPALIVE,
+    SDKProvider,
+    http_timeout,
+)
 
 
 class OpenAIChatProvider(SDKProvider):
     """Streams ``chat.completions.create`` for provider ``openai`` or ``openai_compatible``.
 
     ``base_url`` None means the SDK's default (``OPENAI_BASE_URL`` or api.openai.com).
-    ``timeout`` is also the stall timeout: a stream silent that long ends in StreamStalled.
-    Retries are the SDK's own (``max_retries``); a started stream is never retried.
+    ``timeout`` is the HTTP read timeout; ``stall`` the limit on a stream without content
+    (keep-alive comments do not count). Retries are the SDK's own (``max_retries``); a
+    started stream is never retried.
     """
 
     def __init__(
@@ -34,15 +34,17 @@ class OpenAIChatProvider(SDKProvider):
         max_retries: int = 2,
         *,
         compatible: bool = False,
+        stall: float = DEFAULT_STALL_TIMEOUT,
     ):
         self.name = "openai_compatible" if compatible else "openai"
         self.compatible = compatible
-        self.client = openai.OpenAI(
+        self.stall = stall
+        self.client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=http_timeout(timeout),
             max_retries=max_retries,
-            http_client=_HttpClient(limits=NO_KEEPALIVE),
+            http_client=openai.DefaultAsyncHttpxClient(limits=KEEPALIVE),
         )
         url = str(self.client.base_url).rstrip("/")
         self.where = Where(
@@ -76,12 +78,12 @@ class OpenAIChatProvider(SDKProvider):
             request["reasoning_effort"] = bot.effort
         return request
 
-    def send(self, request: dict) -> openai.Stream:
-        return self.client.chat.completions.create(**request)
+    async def send(self, request: dict) -> openai.AsyncStream:
+        return await self.client.chat.completions.create(**request)
 
-    def read(self, sdk_stream: openai.Stream) -> Iterator[Chunk]:
+    async def read(self, sdk_stream: openai.AsyncStream) -> AsyncIterator[Chunk]:
         finish_reason = None
-        for chunk in sdk_stream:
+        async for chunk in sdk_stream:
             if chunk.usage is not None:
                 yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
             if not chunk.choices:

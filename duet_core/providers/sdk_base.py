@@ -1,34 +1,95 @@
-"""What the SDK-backed providers share: the request lifecycle, Stop, and error mapping.
+"""What the SDK-backed providers share: the request lifecycle, Stop, stalls and error mapping.
 
-A subclass says how to build the request (``build_request``), send it (``send``) and turn the
-SDK's stream into chunks (``read``); this class makes the request lazily while the engine
-iterates, lets ``ChunkStream.close()`` abort it from any thread at any point, and turns the
-SDK's exceptions into Duet's errors.
+A subclass says how to build the request (``build_request``), send it with the SDK's async
+client (``send``) and turn the SDK's stream into chunks (``read``, an async generator). This
+class runs each request as a task on the provider event loop (event_loop.py) and hands the
+chunks to the engine's thread through a queue:
+
+- ``ChunkStream.close()`` from any thread cancels the task: whatever it awaits (connecting,
+  the first byte, a retry's back-off, a stream read) ends at once, the HTTP client closes the
+  connection, and the reading thread is woken at once.
+- A reply read to its end leaves its connection in the client's pool (keep-alive), so the next
+  turn skips the TCP/TLS handshakes.
+- A stream that sends nothing but keep-alive comments or ``ping`` events is cut after the
+  *content* stall limit (``stall_timeout``): the HTTP read timeout alone never fires on it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import queue
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn
 
-from duet_core.errors import AuthenticationFailed
+import httpx2
+
+from duet_core.errors import AuthenticationFailed, ConfigError, StreamStalled
 from duet_core.models import BotConfig
+from duet_core.providers import event_loop
 from duet_core.providers.base import Chunk, ChunkStream, Message, Provider
 from duet_core.providers.errors_map import Where, map_error
-from duet_core.providers.transport import Aborter, RequestAborted
+
+DEFAULT_STALL_TIMEOUT = 300.0  # seconds: long enough for a thinking model's first words
+STALL_ENV = "DUET_STALL_TIMEOUT"
+# An idle connection stays in the pool this long: the other bot's turn usually comes between
+# two turns of the same client, and lasts seconds to a minute.
+KEEPALIVE = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=90)
+
+_END = object()
+
+
+def stall_timeout(settings: object | None = None) -> float:
+    """Seconds a stream may go without content (text, thinking or usage) before it is cut.
+
+    Read from the settings object when it has ``stall_timeout``, else from DUET_STALL_TIMEOUT,
+    else DEFAULT_STALL_TIMEOUT.
+    """
+    value = getattr(settings, "stall_timeout", None)
+    if value is not None:
+        return float(value)
+    raw = os.environ.get(STALL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STALL_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{STALL_ENV} must be a number of seconds above 0 (got '{raw}')")
+    return seconds
+
+
+def http_timeout(timeout: float) -> httpx2.Timeout:
+    """The HTTP timeouts: ``timeout`` for each read, at most 10 s to connect."""
+    return httpx2.Timeout(timeout, connect=min(timeout, 10.0))
 
 
 class SDKProvider(Provider):
-    """A provider that streams through one of the vendor SDKs."""
+    """A provider that streams through one of the vendor SDKs' async clients."""
 
     where: Where  # set by the subclass: labels and settings for error messages
+    stall: float = DEFAULT_STALL_TIMEOUT  # seconds without content before a stream is cut
 
     def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
         request = self.build_request(system, messages, bot)
-        aborter = Aborter()
-        stream = ChunkStream(self._run(request, bot, aborter))
-        stream.on_close(aborter.abort)
+        stream: ChunkStream
+
+        def chunks() -> Iterator[Chunk]:
+            handoff: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            task = event_loop.run_coroutine(self._pump(request, bot, handoff))
+            stream.on_close(task.cancel)  # cancel the request wherever it is
+            stream.on_close(lambda: handoff.put(_END))  # and wake this thread at once
+            try:
+                while (item := handoff.get()) is not _END:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+            finally:
+                task.cancel()
+
+        stream = ChunkStream(chunks())
         return stream
 
     @abstractmethod
@@ -36,37 +97,53 @@ class SDKProvider(Provider):
         """The keyword arguments of the SDK call."""
 
     @abstractmethod
-    def send(self, request: dict) -> Any:
+    async def send(self, request: dict) -> Any:
         """Make the SDK call; returns the SDK's stream once the response headers arrived."""
 
     @abstractmethod
-    def read(self, sdk_stream: Any) -> Iterator[Chunk]:
+    def read(self, sdk_stream: Any) -> AsyncIterator[Chunk]:
         """The chunks of an SDK stream; raises StreamInterrupted on an early clean close."""
 
-    def _run(self, request: dict, bot: BotConfig, aborter: Aborter) -> Iterator[Chunk]:
-        if aborter.aborted:  # closed before the first chunk was asked for: no request at all
-            return
+    async def _pump(self, request: dict, bot: BotConfig, handoff: queue.SimpleQueue) -> None:
+        """Send the request and put every chunk, then an error or the end, on ``handoff``."""
+        sdk_stream = None
+        limit: asyncio.Timeout | None = None
+        started = False
         try:
-            with aborter.active():
-                sdk_stream = self.send(request)
-        except RequestAborted:
-            return
+            sdk_stream = await self.send(request)
+            started = True
+            async with asyncio.timeout(self.stall) as limit:
+                async for chunk in self.read(sdk_stream):
+                    limit.reschedule(asyncio.get_running_loop().time() + self.stall)
+                    handoff.put(chunk)
+        except TimeoutError as e:
+            if limit is not None and limit.expired():
+                handoff.put(self._stalled())
+            else:
+                handoff.put(self._mapped(e, bot, started=started))
+        except asyncio.CancelledError:
+            raise  # Stop: the reading thread has already been woken
         except Exception as e:
-            if aborter.aborted:
-                return
-            self._raise_mapped(e, bot, started=False)
-        try:
-            yield from self.read(sdk_stream)
-        except Exception as e:
-            if aborter.aborted:  # what the transport raises because of Stop is no failure
-                return
-            self._raise_mapped(e, bot, started=True)
+            handoff.put(self._mapped(e, bot, started=started))
         finally:
-            sdk_stream.close()
+            if sdk_stream is not None:
+                await sdk_stream.close()  # a reply read to its end keeps its connection
+            handoff.put(_END)
 
-    def _raise_mapped(self, exc: Exception, bot: BotConfig, *, started: bool) -> NoReturn:
+    def _stalled(self) -> StreamStalled:
+        return StreamStalled(
+            f"{self.where.subject} sent no text for {self.stall:g} s (only keep-alive"
+            f" messages). Try again; if this model thinks longer than that, raise {STALL_ENV}."
+        )
+
+    def _mapped(self, exc: Exception, bot: BotConfig, *, started: bool) -> BaseException:
         mapped = map_error(exc, self.where, bot.model, started=started)
         if mapped is None or mapped is exc:
-            raise exc
+            return exc
         # The server's text in an auth error may echo part of the key: keep it out of tracebacks.
-        raise mapped from (None if isinstance(mapped, AuthenticationFailed) else exc)
+        mapped.__cause__ = None if isinstance(mapped, AuthenticationFailed) else exc
+        mapped.__suppress_context__ = True
+        return mapped
+
+    def _raise_mapped(self, exc: Exception, bot: BotConfig, *, started: bool) -> NoReturn:
+        raise self._mapped(exc, bot, started=started)

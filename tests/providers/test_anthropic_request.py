@@ -39,13 +39,21 @@ def test_no_system_parameter_when_the_prompt_is_empty(fake, anthropic_format):
     assert "system" not in fake.last.body
 
 
-def test_thinking_and_effort(fake, anthropic_format):
+@pytest.mark.parametrize(
+    ("model", "thinking"),
+    [
+        ("claude-opus-4-5", {"type": "enabled", "budget_tokens": 2048}),
+        # the newest models refuse a budget: thinking is on or off, its length theirs
+        ("claude-sonnet-5-5", {"type": "adaptive"}),
+    ],
+)
+def test_thinking_and_effort(fake, anthropic_format, model, thinking):
     fake.push(anthropic_stream(text=["Coffee, "], thinking=["Weigh ", "both."], usage=(12, 30)))
-    bot = anthropic_format.bot(effort="high", thinking_budget=2048, max_tokens=4096)
+    bot = anthropic_format.bot(model=model, effort="high", thinking_budget=2048, max_tokens=4096)
     chunks = list(anthropic_format.make().open("Be fair.", HISTORY, bot))
 
     body = fake.last.body
-    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert body["thinking"] == thinking
     assert body["output_config"] == {"effort": "high"}
     assert not any(key in body for key in SAMPLING)
     assert thinking_of(chunks) == "Weigh both."
