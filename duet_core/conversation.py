@@ -1,4 +1,4 @@
-"""How each bot sees the conversation (DESIGN.md, "How each bot sees the conversation")."""
+"""How each bot sees the conversation (docs/design.md, "How each bot sees the conversation")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The sidebar settings for one bot, and the session's own API keys.
 
-Widget keys follow DESIGN.md (``bot0_temperature`` ...). The pure helpers ``widget_values`` and
+Widget keys follow docs/design.md (``bot0_temperature`` ...). The pure helpers ``widget_values`` and
 ``config_from_values`` convert between a ``BotConfig`` and the widgets' values, so a page can
 fill the form from a saved setup or a live run and tell a real edit from a refill.
 """
