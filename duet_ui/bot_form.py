@@ -18,6 +18,7 @@ from duet_core.errors import ConfigError
 from duet_core.models import BotConfig, validated
 from duet_core.providers import provider_available
 from duet_core.settings import Settings
+from duet_core.vocabulary import bot_colour
 from duet_ui.transcript import escape_markdown
 
 FIELDS = (
@@ -35,7 +36,6 @@ FIELDS = (
 )
 DEFAULT_EFFORT = "default"  # the effort select's "send nothing" choice
 KEYED_PROVIDERS = ("openai", "anthropic")
-COLOURS = ("blue", "orange")  # bot 0, bot 1: names, badges and turn borders
 
 DEFAULT_BOTS = (
     BotConfig(
@@ -131,7 +131,7 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     keep: dict[str, Any] = {"persist_state": "session"}
     state = st.session_state
     title = escape_markdown(str(state.get(key(i, "name")) or f"Bot {i + 1}"))
-    st.markdown(f"##### :{COLOURS[i]}[Bot {i + 1} · {title}]")
+    st.markdown(f"##### :{bot_colour(i).name}[Bot {i + 1} · {title}]")
 
     name_col, avatar_col = st.columns([3, 1], vertical_alignment="bottom")
     name_col.text_input("Name", key=key(i, "name"), max_chars=60, **keep)
