@@ -9,6 +9,7 @@ from duet_core.models import Run, RunStatus
 from duet_ui import history_data as hd
 from duet_ui.bot_form import pasted_keys
 from duet_ui.charts import render_run_charts
+from duet_ui.lab_branches import show_family
 from duet_ui.services import current_viewer, services
 from duet_ui.transcript import escape_markdown, render_turns
 
@@ -114,6 +115,7 @@ def show_run(run: Run) -> None:
     st.markdown(f"{bots}  \nStatus: **{status.value}**{stop} · run `{run.id}` · {run.owner}")
     if run.error:
         st.error(run.error)
+    show_family(store, run, viewer)  # the run it branched from, its branches (Prompt Lab)
 
     downloads = hd.run_downloads(run, spreadsheet_safe=safe_csv)
     for column, d in zip(st.columns(len(downloads)), downloads, strict=True):

@@ -127,3 +127,28 @@ def test_a_fixture_source_and_continue(app, login, facilitator, store):
     assert [m.value for m in at.markdown if m.value.startswith("**Variant")] == [
         "**Variant 1 · duet\\-demo · temperature 0\\.7**"
     ]
+
+
+def test_history_shows_a_runs_branches_and_a_branch_its_parent(
+    app, login, facilitator, seed, store
+):
+    from duet_core.lab import save_branch
+
+    parent = seed("fran", turns=4)
+    variant = parent.turns[2].model_copy(update={"content": "Another take."})
+    branch = save_branch(store, parent, variant, owner="fran")
+    other = save_branch(store, parent, variant, owner="alice")  # not hers: not listed for her
+    login(app, "fran", facilitator)
+    app.switch_page("app_pages/history.py")
+    app.query_params["run"] = parent.id
+    app.run()
+    assert not app.exception
+    links = [p.proto.label for p in app.get("page_link")]
+    assert any(label.startswith(f"{branch.id} · from turn 3 · 3 turns") for label in links)
+    assert not any(other.id in label for label in links)
+    assert "Open in the Prompt Lab" in links
+
+    app.query_params["run"] = branch.id
+    app.run()
+    links = [p.proto.label for p in app.get("page_link")]
+    assert f"Branch of run {parent.id} at turn 3" in links
