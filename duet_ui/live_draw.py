@@ -99,7 +99,7 @@ class WritingTurn:
         model = escape_markdown(turn.config.model) if turn.config else ""
         with (
             slot.container(key=f"live_turn_{turn.index}"),
-            st.container(key=f"live-{side(turn.bot_index)}-turn"),
+            st.container(key=f"live{turn.index}-{side(turn.bot_index)}-turn"),
             st.chat_message(turn.bot_name, avatar=avatar_for(turn)),
         ):
             colour = bot_colour(turn.bot_index)
