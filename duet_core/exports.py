@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from duet_core.conversation import merge_roles
 from duet_core.errors import ConfigError
-from duet_core.models import Run, RunStatus, Turn
+from duet_core.models import TURN_FIELDS, Run, RunStatus, Turn
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 
 SCHEMA = "duet.transcript/1"
@@ -40,6 +42,8 @@ CSV_COLUMNS = (
     "finished_at",
 )
 
+CSV_FIELDS = {"turn": "index"}  # a CSV column named apart from its turn field
+
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,50 +60,81 @@ def iso(value: datetime | None) -> str | None:
 # --- JSON ------------------------------------------------------------------------------
 
 
+def turn_record(turn: Turn) -> dict[str, Any]:
+    """The turn's ``TURN_FIELDS`` as plain values: configs as their saved JSON, times as
+    datetimes. The one shape both exporters take (``turn_record_from_row`` reads it from a
+    database row)."""
+    record = {}
+    for name in TURN_FIELDS:
+        value = getattr(turn, name)
+        record[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return record
+
+
+def turn_record_from_row(row: Any) -> dict[str, Any]:
+    """A turn record from a row of ``Store.export_rows``, as saved (configs not validated);
+    fields the row left out are None."""
+    m = row._mapping
+    return {name: m.get(name) for name in TURN_FIELDS}
+
+
+def turn_json(record: dict[str, Any]) -> dict[str, Any]:
+    """A turn (or run) record as the transcript's JSON (times in ISO 8601)."""
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in record.items()}
+
+
 def _turn_dict(turn: Turn) -> dict[str, Any]:
+    return turn_json(turn_record(turn))
+
+
+# The transcript's run fields; a database row has them under the same names but one.
+RUN_FIELDS = (
+    "id",
+    "topic",
+    "status",
+    "stop_reason",
+    "error",
+    "created_at",
+    "finished_at",
+    "created_by",
+    "max_turns",
+    "parent_id",
+    "fork_turn",
+)
+RUN_COLUMNS = {"created_by": "owner"}
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    """The run's ``RUN_FIELDS`` as plain values (times as datetimes)."""
+    values = {
+        **{name: getattr(run, RUN_COLUMNS.get(name, name), None) for name in RUN_FIELDS},
+        "topic": run.config.topic,
+        "max_turns": run.config.max_turns,
+        "status": RunStatus(run.status).value,
+    }
+    return {name: values[name] for name in RUN_FIELDS}
+
+
+def transcript_document(
+    run: dict[str, Any], bots: list[dict[str, Any]], turns: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    """A ``duet.transcript/1`` document from a run record, the bots' configs as JSON and turn
+    records."""
     return {
-        "index": turn.index,
-        "bot_index": turn.bot_index,
-        "bot_name": turn.bot_name,
-        "provider": turn.provider,
-        "model": turn.model,
-        "temperature": turn.temperature,
-        "content": turn.content,
-        "thinking": turn.thinking,
-        "config": turn.config.model_dump(mode="json") if turn.config else None,
-        "prompt": turn.prompt.model_dump(mode="json") if turn.prompt else None,
-        "request_messages": turn.request_messages,
-        "started_at": iso(turn.started_at),
-        "finished_at": iso(turn.finished_at),
-        "ttft_ms": turn.ttft_ms,
-        "latency_ms": turn.latency_ms,
-        "input_tokens": turn.input_tokens,
-        "output_tokens": turn.output_tokens,
-        "cost_usd": turn.cost_usd,
-        "finish_reason": turn.finish_reason,
+        "schema": SCHEMA,
+        "run": turn_json(run),
+        "bots": bots,
+        "turns": [turn_json(t) for t in turns],
     }
 
 
 def transcript_dict(run: Run) -> dict[str, Any]:
     """The run as a ``duet.transcript/1`` document (plain JSON types)."""
-    return {
-        "schema": SCHEMA,
-        "run": {
-            "id": run.id,
-            "topic": run.config.topic,
-            "status": RunStatus(run.status).value,
-            "stop_reason": run.stop_reason,
-            "error": run.error,
-            "created_at": iso(run.created_at),
-            "finished_at": iso(run.finished_at),
-            "created_by": run.owner,
-            "max_turns": run.config.max_turns,
-            "parent_id": run.parent_id,
-            "fork_turn": run.fork_turn,
-        },
-        "bots": [bot.model_dump(mode="json") for bot in run.config.bots],
-        "turns": [_turn_dict(t) for t in run.turns],
-    }
+    return transcript_document(
+        run_record(run),
+        [bot.model_dump(mode="json") for bot in run.config.bots],
+        [turn_record(t) for t in run.turns],
+    )
 
 
 def transcript_json(run: Run) -> str:
@@ -165,6 +200,16 @@ def _neutralise(value: Any) -> Any:
     return value
 
 
+def csv_row(run_id: str, record: dict[str, Any], spreadsheet_safe: bool = False) -> list[Any]:
+    """One CSV row (``CSV_COLUMNS``) from a turn record."""
+    row = [
+        run_id if column == "run_id" else record[CSV_FIELDS.get(column, column)]
+        for column in CSV_COLUMNS
+    ]
+    row = [iso(v) if isinstance(v, datetime) else v for v in row]
+    return [_neutralise(v) for v in row] if spreadsheet_safe else row
+
+
 def turns_csv(runs: Iterable[Run], spreadsheet_safe: bool = False) -> str:
     """One row per turn of every run, columns ``CSV_COLUMNS``; empty cells for unknowns.
 
@@ -176,28 +221,7 @@ def turns_csv(runs: Iterable[Run], spreadsheet_safe: bool = False) -> str:
     writer.writerow(CSV_COLUMNS)
     for run in runs:
         for t in run.turns:
-            row = [
-                run.id,
-                t.index,
-                t.bot_index,
-                t.bot_name,
-                t.provider,
-                t.model,
-                t.temperature,
-                t.content,
-                t.thinking,
-                t.input_tokens,
-                t.output_tokens,
-                t.ttft_ms,
-                t.latency_ms,
-                t.cost_usd,
-                t.finish_reason,
-                iso(t.started_at),
-                iso(t.finished_at),
-            ]
-            if spreadsheet_safe:
-                row = [_neutralise(v) for v in row]
-            writer.writerow(row)
+            writer.writerow(csv_row(run.id, turn_record(t), spreadsheet_safe))
     return out.getvalue()
 
 

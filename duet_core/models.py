@@ -278,6 +278,21 @@ class Turn(BaseModel):
         return self.config.temperature if self.config else None
 
 
+# What a turn's config tells about it: stored and exported beside the turn's own fields.
+TURN_CONFIG_FIELDS = ("provider", "model", "temperature")
+# Every field of a turn as the store and the exports see it, in the transcript's order: the
+# model's own fields, the config-derived ones after ``bot_name``, and what the request was
+# made from right after ``config``. The one list: store rows, transcript JSON and CSV rows
+# are derived from it.
+_own = [f for f in Turn.model_fields if f not in ("prompt", "request_messages")]
+_at = _own.index("bot_name") + 1
+TURN_FIELDS: tuple[str, ...] = (*_own[:_at], *TURN_CONFIG_FIELDS, *_own[_at:])
+_at = TURN_FIELDS.index("config") + 1
+TURN_FIELDS = (*TURN_FIELDS[:_at], "prompt", "request_messages", *TURN_FIELDS[_at:])
+assert set(TURN_FIELDS) == {*Turn.model_fields, *TURN_CONFIG_FIELDS}
+del _own, _at
+
+
 class Run(BaseModel):
     id: str = Field(default_factory=new_run_id)
     owner: str = "local"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     URL,
     ColumnElement,
@@ -36,7 +37,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from duet_core.errors import ConfigError, DuetError
-from duet_core.models import Run, RunStatus, Turn, utcnow
+from duet_core.models import TURN_FIELDS, Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 from duet_core.store import migrate, search
@@ -348,7 +349,21 @@ class Store:
     def runs_for_export(self, query: RunQuery | None = None) -> Iterator[Run]:
         """Every run matching the query's filters (``limit``/``offset`` ignored), whole,
         newest first; read in batches so memory stays flat."""
+        for run_row, turn_rows in self.export_rows(query):
+            yield _run_from_rows(run_row, turn_rows)
+
+    def export_rows(
+        self, query: RunQuery | None = None, *, with_json: bool = True
+    ) -> Iterator[tuple[Row[Any], list[Row[Any]]]]:
+        """Every matching run's row with its turns' rows in order, newest run first: rows, not
+        models (no config is validated), read ``EXPORT_BATCH`` runs at a time so memory is
+        bounded by the batch. Turn rows also carry ``temperature`` (read from the saved config
+        by the database); ``with_json=False`` leaves out their config, prompt and
+        request_messages (what a CSV does not need)."""
         where = self._conditions(query or RunQuery())
+        temperature = turns.c.config["temperature"].as_float().label("temperature")
+        skip = () if with_json else ("config", "prompt", "request_messages")
+        turn_columns = [c for c in turns.c if c.key not in skip] + [temperature]
         after: tuple[datetime, str] | None = None
         while True:
             stmt = select(runs).where(*where)
@@ -365,7 +380,7 @@ class Store:
                 ids = [r.id for r in rows]
                 turn_rows = (
                     conn.execute(
-                        select(turns)
+                        select(*turn_columns)
                         .where(turns.c.run_id.in_(ids))
                         .order_by(turns.c.run_id, turns.c.index)
                     ).all()
@@ -376,10 +391,19 @@ class Store:
             for t in turn_rows:
                 by_run.setdefault(t.run_id, []).append(t)
             for r in rows:
-                yield _run_from_rows(r, by_run.get(r.id, []))
+                yield r, by_run.get(r.id, [])
             if len(rows) < EXPORT_BATCH:
                 return
             after = (rows[-1].created_at, rows[-1].id)
+
+    def export_size(self, query: RunQuery | None = None) -> tuple[int, int]:
+        """How many runs match the query's filters, and how many turns they have."""
+        where = self._conditions(query or RunQuery())
+        with self._read() as conn:
+            runs_n, turns_n = conn.execute(
+                select(func.count(), func.coalesce(func.sum(runs.c.turn_count), 0)).where(*where)
+            ).one()
+        return int(runs_n), int(turns_n)
 
     def _conditions(self, q: RunQuery) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -572,51 +596,28 @@ def _run_values(run: Run) -> dict[str, Any]:
     }
 
 
+# the turn's fields that are columns of ``turns`` (all of TURN_FIELDS but temperature)
+TURN_COLUMNS = tuple(f for f in TURN_FIELDS if f in turns.c)
+
+
 def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "index": turn.index,
-        "bot_index": turn.bot_index,
-        "bot_name": _text(turn.bot_name),
-        "provider": turn.provider,
-        "model": turn.model,
-        "content": _text(turn.content),
-        "thinking": _text(turn.thinking),
-        "config": _json(turn.config.model_dump(mode="json")) if turn.config else None,
-        "started_at": turn.started_at,
-        "finished_at": turn.finished_at,
-        "ttft_ms": turn.ttft_ms,
-        "latency_ms": turn.latency_ms,
-        "input_tokens": turn.input_tokens,
-        "output_tokens": turn.output_tokens,
-        "cost_usd": turn.cost_usd,
-        "finish_reason": turn.finish_reason,
-        "prompt": _json(turn.prompt.model_dump(mode="json")) if turn.prompt else None,
-        "request_messages": _json(turn.request_messages),
-    }
+    values: dict[str, Any] = {"run_id": run_id}
+    for name in TURN_COLUMNS:
+        value = getattr(turn, name)
+        if isinstance(value, BaseModel):  # config, prompt
+            value = value.model_dump(mode="json")
+        values[name] = _json(value)  # text without NUL and with keys redacted
+    return values
 
 
 def _turn_from_row(row: Row[Any]) -> Turn:
     # built without validation: the row is typed already, and a config saved long ago must
     # load even when today's rules would refuse it (see duet_core.saved)
-    return Turn.model_construct(
-        index=row.index,
-        bot_index=row.bot_index,
-        bot_name=row.bot_name,
-        content=row.content,
-        thinking=row.thinking,
-        config=bot_config_from_saved(row.config),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        ttft_ms=row.ttft_ms,
-        latency_ms=row.latency_ms,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cost_usd=row.cost_usd,
-        finish_reason=row.finish_reason,
-        prompt=prompt_ref_from_saved(row.prompt),
-        request_messages=row.request_messages,
-    )
+    m = row._mapping
+    own = {name: m[name] for name in Turn.model_fields}
+    own["config"] = bot_config_from_saved(m["config"])
+    own["prompt"] = prompt_ref_from_saved(m["prompt"])
+    return Turn.model_construct(**own)
 
 
 def _run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
