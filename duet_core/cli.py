@@ -1,27 +1,41 @@
 """Command line: the same engine without a browser.
 
-    python -m duet_core run CONFIG.(json|yaml) [--topic TEXT] [--turns N] [--db URL] [--export FILE]
-    python -m duet_core runs [--db URL]
-    python -m duet_core export RUN_ID --out FILE [--db URL]
+    python -m duet_core run CONFIG.(json|yaml) [--topic TEXT] [--turns N] [--db URL]
+                            [--export FILE] [--spreadsheet-safe]
+    python -m duet_core runs [--db URL] [--limit N]
+    python -m duet_core export RUN_ID --out FILE [--db URL] [--spreadsheet-safe]
+    (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
+The terminal belongs to the conversation: logs go there only as warnings (one line each)
+unless ``--verbose``. Every failure is one line on stderr (``main`` is the one error
+boundary): invalid input exits 2; an unexpected error says what to report, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from duet_core import cli_lab, cli_prompts, events
 from duet_core.errors import ConfigError, DuetError
-from duet_core.exports import EXPORT_FORMATS, export_run
+from duet_core.exports import EXPORT_FORMATS, export_text, turns_csv
+from duet_core.logs import setup_cli_logging
 from duet_core.manager import RunManager
-from duet_core.models import RunConfig, RunStatus, validated
+from duet_core.models import Run, RunConfig, RunStatus, describe_validation_error, validated
+from duet_core.redact import redact
 from duet_core.settings import Settings, load_settings
 from duet_core.store import RunQuery, Store
+
+REPORT = "This is a bug in Duet: please report it with the command you ran"
+log = logging.getLogger("duet.cli")
 
 
 class UsageError(Exception):
@@ -33,32 +47,124 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _logging_options(parser: argparse.ArgumentParser, default=None) -> None:
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", default=default, help="log to stderr as JSON"
+    )
+    parser.add_argument("--log-file", default=default, help="also keep every log line in FILE")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="python -m duet_core", description="Two AI bots in conversation.")
+    _logging_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a conversation from a config file")
     run.add_argument("config", help="RunConfig as .json or .yaml")
     run.add_argument("--topic", help="override the topic")
-    run.add_argument("--turns", type=int, help="override max_turns")
+    run.add_argument("--turns", type=positive_int, help="override max_turns")
     run.add_argument("--db", help="database URL (default DUET_DATABASE_URL)")
     run.add_argument("--export", help=f"write the transcript ({', '.join(EXPORT_FORMATS)})")
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--db")
-    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--limit", type=positive_int, default=50)
     export = sub.add_parser("export", help="export a saved run")
     export.add_argument("run_id")
     export.add_argument("--out", required=True)
     export.add_argument("--db")
+    for p in (run, export):
+        p.add_argument(
+            "--spreadsheet-safe",
+            action="store_true",
+            help="CSV: a cell a spreadsheet would run as a formula starts with an apostrophe",
+        )
+    for p in (run, runs, export):
+        _logging_options(p, default=argparse.SUPPRESS)  # after the command too
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
     return parser
 
 
-def check_export_path(path: str | None) -> None:
-    if path and Path(path).suffix.lower() not in EXPORT_FORMATS:
+def check_export_path(path: str | None, spreadsheet_safe: bool = False) -> None:
+    """Refuse an export destination before any work: unknown format, a folder, a folder that
+    does not exist or is a file, or a place that cannot be written."""
+    if not path:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in EXPORT_FORMATS:
         raise ConfigError(
-            f"Unknown export format '{Path(path).suffix}': use {', '.join(EXPORT_FORMATS)}"
+            f"Unknown export format '{target.suffix}': use {', '.join(EXPORT_FORMATS)}"
         )
+    if spreadsheet_safe and target.suffix.lower() != ".csv":
+        raise ConfigError("--spreadsheet-safe applies to .csv exports only.")
+    if target.is_dir():
+        raise ConfigError(f"Cannot write {path}: it is a folder; give a file name.")
+    parent = target.parent
+    if not parent.exists():
+        raise ConfigError(f"Cannot write {path}: the folder {parent} does not exist.")
+    if not parent.is_dir():
+        raise ConfigError(f"Cannot write {path}: {parent} is a file, not a folder.")
+    existed = target.exists()
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"Cannot write {path}: {e.strerror or e}.") from None
+    if not existed:
+        target.unlink(missing_ok=True)
+
+
+def write_export(run: Run, path: str, spreadsheet_safe: bool = False) -> None:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv" and spreadsheet_safe:
+        text = turns_csv([run], spreadsheet_safe=True)
+    else:
+        text = export_text(run, suffix)
+    try:
+        Path(path).write_text(text, encoding="utf-8", newline="")
+    except OSError as e:
+        raise ConfigError(f"Cannot write {path}: {e.strerror or e}.") from None
+
+
+class RedactingOut:
+    """The terminal, with API keys redacted from the streamed conversation. The last two
+    words are held back until more text follows, so a key split across stream chunks (or a
+    ``Bearer`` and its token) is still caught whole."""
+
+    def __init__(self, out: TextIO):
+        self._out = out
+        self._held = ""
+
+    def write(self, text: str) -> None:
+        text = self._held + text
+        cut = len(text.rstrip(" \t\n"))
+        for _ in range(2):  # keep the last two words
+            cut = max(text.rfind(c, 0, cut) for c in " \t\n")
+            if cut < 0:
+                break
+        if cut < 0:
+            self._held = text
+            return
+        self._held = text[cut + 1 :]
+        self._out.write(redact(text[: cut + 1]))
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        if self._held:
+            self._out.write(redact(self._held))
+            self._held = ""
+        self._out.flush()
 
 
 def load_config(args: argparse.Namespace) -> RunConfig:
@@ -73,8 +179,9 @@ def load_config(args: argparse.Namespace) -> RunConfig:
     return config
 
 
-def print_events(sub: events.Subscription, out: TextIO) -> RunStatus:
-    """Print the conversation as it streams, until the run ends; return its final status."""
+def print_events(sub: events.Subscription, out: TextIO, err: TextIO | None = None) -> RunStatus:
+    """Print the conversation as it streams, until the run ends; return its final status.
+    A failure goes to ``err`` (stderr)."""
     while True:
         event = sub.get(timeout=1.0)
         if isinstance(event, events.Snapshot):  # the run so far; it may already have ended
@@ -96,16 +203,17 @@ def print_events(sub: events.Subscription, out: TextIO) -> RunStatus:
             out.write("\n")
         elif isinstance(event, events.StatusChanged) and not event.status.live:
             out.write(f"\n[{event.status.value}: {event.stop_reason or ''}]\n")
-            if event.error:
-                out.write(f"Error: {event.error}\n")
             out.flush()
+            if event.error:
+                print(f"duet: {redact(event.error)}", file=err or sys.stderr, flush=True)
             return event.status
         out.flush()
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    # every check before the first provider call: config, export destination, database
     config = load_config(args)
-    check_export_path(args.export)
+    check_export_path(args.export, args.spreadsheet_safe)
     store = Store(args.db or settings.database_url)
     manager = RunManager(store, settings)
     manager.recover_interrupted()
@@ -113,23 +221,27 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         out.write(f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n")
     live = manager.start(config, owner=getpass.getuser() or "cli", rate_limited=False)
     sub = live.subscribe(abandon_after=float("inf"))
-    out.write(f"Run {live.id}: {config.topic}\n")
+    out.write(f"Run {live.id}: {redact(config.topic)}\n")
+    terminal = RedactingOut(out)
     try:
-        status = print_events(sub, out)
+        status = print_events(sub, terminal)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         live.stop()
         live.join(5)
         status = RunStatus.STOPPED
+    finally:
+        terminal.close()
     live.join(5)
+    manager.close()
     if args.export:
-        export_run(store.get_run(live.id), args.export)
+        write_export(store.get_run(live.id), args.export, args.spreadsheet_safe)
         out.write(f"Saved {args.export}\n")
     store.close()
     return {RunStatus.COMPLETED: 0, RunStatus.ERROR: 1}.get(status, 130)
 
 
 def cmd_runs(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    store = Store(args.db or settings.database_url)
+    store = Store(args.db or settings.database_url, must_exist=True)
     page = store.list_runs(RunQuery(limit=args.limit))
     out.write(f"{'id':12}  {'created':16}  {'status':11}  {'turns':>5}  topic\n")
     for r in page.items:
@@ -143,13 +255,13 @@ def cmd_runs(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    check_export_path(args.out)
-    store = Store(args.db or settings.database_url)
+    check_export_path(args.out, args.spreadsheet_safe)
+    store = Store(args.db or settings.database_url, must_exist=True)
     run = store.get_run(args.run_id)
     store.close()
     if run is None:
         raise ConfigError(f"No run with id {args.run_id}")
-    export_run(run, args.out)
+    write_export(run, args.out, args.spreadsheet_safe)
     out.write(f"Saved {args.out}\n")
     return 0
 
@@ -164,14 +276,47 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """The command line's one error boundary: every failure is one line on stderr."""
     out = out or sys.stdout
+    verbose = False
     try:
         args = build_parser().parse_args(argv)
+        verbose = bool(getattr(args, "verbose", False))
         settings = load_settings()
+        setup_cli_logging(verbose, settings.log_level, getattr(args, "log_file", None))
         return COMMANDS[args.command](args, settings, out)
-    except (UsageError, ConfigError) as e:
-        print(f"duet: {e}", file=sys.stderr)
-        return 2
-    except DuetError as e:
-        print(f"duet: {e}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as e:  # this is the boundary
+        code, message = describe_failure(e)
+        if code == 3 and verbose:  # the traceback only when asked for, in the JSON log
+            log.error("unexpected error", exc_info=e)
+        if message:
+            print(f"duet: {message}", file=sys.stderr, flush=True)
+        return 1 if code == 3 else code
+
+
+def describe_failure(e: BaseException) -> tuple[int, str]:
+    """(exit code, one line) for any exception; 3 marks an unexpected one (exit 1)."""
+    if isinstance(e, SystemExit):  # argparse's --help
+        return (e.code if isinstance(e.code, int) else 0), ""
+    if isinstance(e, UsageError | ConfigError):
+        return 2, _one_line(str(e))
+    if isinstance(e, ValidationError):  # settings from the environment
+        return 2, _one_line(f"invalid setting: {describe_validation_error(e)}")
+    if isinstance(e, DuetError):
+        return 1, _one_line(str(e))
+    if isinstance(e, BrokenPipeError):  # the output was closed (| head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1, ""
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        return 2, _one_line(f"{where}{e.strerror or e}")
+    if isinstance(e, RecursionError | MemoryError):
+        return 2, "the input is too large or too deeply nested."
+    detail = _one_line(f"{type(e).__name__}: {e}")[:300]
+    return 3, f"unexpected error ({detail}). {REPORT} (run with --verbose for the details)."
+
+
+def _one_line(text: str) -> str:
+    return redact(" ".join(str(text).split()))

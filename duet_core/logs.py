@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 
+from duet_core.errors import ConfigError
+from duet_core.redact import redact
+
 LOGGER_NAME = "duet"
 PROMPT_CHARS = 50
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,})")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -20,8 +22,14 @@ def cut_prompt(text: str) -> str:
     return text if len(text) <= PROMPT_CHARS else text[:PROMPT_CHARS] + "…"
 
 
-def redact(text: str) -> str:
-    return _KEY_PATTERN.sub("[redacted key]", text)
+def log_level(level: str) -> str:
+    """``level`` upper-cased, or ConfigError naming the levels there are."""
+    name = str(level).strip().upper()
+    if name not in LEVELS:
+        raise ConfigError(
+            f"DUET_LOG_LEVEL={level!r} is not a log level: use one of {', '.join(LEVELS)}."
+        )
+    return name
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,7 +53,7 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: str = "INFO", stream=None) -> logging.Logger:
     """Send the ``duet`` logger's records to ``stream`` (stderr) as JSON lines. Idempotent."""
     logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(level.upper())
+    logger.setLevel(log_level(level))
     logger.propagate = False
     if not any(getattr(h, "_duet", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream or sys.stderr)
@@ -65,3 +73,47 @@ class RunLogger(logging.LoggerAdapter):
 
 def run_logger(run_id: str, user: str) -> RunLogger:
     return RunLogger(logging.getLogger(f"{LOGGER_NAME}.run"), {"run_id": run_id, "user": user})
+
+
+def setup_cli_logging(verbose: bool, level: str = "INFO", file: str | None = None) -> None:
+    """The terminal belongs to the conversation: only warnings reach stderr, as one readable
+    line each, unless ``verbose`` (then the JSON lines at ``level``). ``file`` also keeps
+    every record at ``level`` as JSON lines."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.propagate = False
+    for handler in [h for h in logger.handlers if getattr(h, "_duet", False)]:
+        logger.removeHandler(handler)
+    wanted = log_level(level)
+    terminal = logging.StreamHandler(sys.stderr)
+    if verbose:
+        terminal.setFormatter(JsonFormatter())
+        terminal.setLevel(wanted)
+    else:
+        terminal.setFormatter(TerminalFormatter())
+        terminal.setLevel(logging.WARNING)
+        terminal.addFilter(_not_run_warnings)
+    handlers: list[logging.Handler] = [terminal]
+    if file:
+        try:
+            to_file = logging.FileHandler(file, encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"Cannot write the log file {file}: {e.strerror or e}") from None
+        to_file.setFormatter(JsonFormatter())
+        handlers.append(to_file)
+    for handler in handlers:
+        handler._duet = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(wanted)
+
+
+def _not_run_warnings(record: logging.LogRecord) -> bool:
+    """A run's own warnings (``run failed: ...``) repeat what the command prints itself."""
+    return not (record.name.startswith(f"{LOGGER_NAME}.run") and record.levelno < logging.ERROR)
+
+
+class TerminalFormatter(logging.Formatter):
+    """``duet: warning: message`` on one line, keys redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = " ".join(redact(record.getMessage()).split())
+        return f"duet: {record.levelname.lower()}: {message}"

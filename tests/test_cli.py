@@ -49,6 +49,7 @@ def test_run_streams_saves_and_exports(env, tmp_path):
         "Tea or coffee?",
         "--export",
         str(out),
+        "--verbose",  # logs reach the terminal only when asked for
     )
     assert r.returncode == 0, r.stderr
     assert "Ada (duet-demo):" in r.stdout and "Bob (duet-demo):" in r.stdout
@@ -77,7 +78,7 @@ def test_run_streams_saves_and_exports(env, tmp_path):
 def test_a_failed_run_exits_1_and_keeps_what_was_saved(env, tmp_path):
     r = duet(env, "run", "examples/openai-vs-claude.json", "--turns", "2")
     assert r.returncode == 1
-    assert "OPENAI_API_KEY" in r.stdout
+    assert "OPENAI_API_KEY" in r.stderr and "OPENAI_API_KEY" not in r.stdout  # errors: stderr
     assert "Traceback" not in r.stdout + r.stderr
     listed = duet(env, "runs")
     assert "error" in listed.stdout
@@ -87,10 +88,10 @@ def test_a_failed_run_exits_1_and_keeps_what_was_saved(env, tmp_path):
     ("args", "message"),
     [
         (["run", "missing.yaml"], "Cannot read missing.yaml"),
-        (["run", "examples/demo.yaml", "--turns", "zero"], "invalid int value"),
-        (["run", "examples/demo.yaml", "--turns", "0"], "max_turns"),
+        (["run", "examples/demo.yaml", "--turns", "zero"], "not a whole number"),
+        (["run", "examples/demo.yaml", "--turns", "0"], "must be 1 or more"),
         (["run", "examples/demo.yaml", "--export", "out.pdf"], "Unknown export format '.pdf'"),
-        (["export", "nope", "--out", "x.json"], "No run with id nope"),
+        (["export", "nope", "--out", "x.json"], "No database at"),
         (["export", "nope", "--out", "x.txt"], "Unknown export format"),
         (["frobnicate"], "invalid choice"),
     ],
