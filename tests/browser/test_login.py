@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from playwright.sync_api import Page, expect
 
 from tests.browser import ui
-from tests.browser.conftest import PASSWORD, USER, AppServer
+from tests.browser.conftest import PASSWORD, TIMEOUT, USER, AppServer
 
 pytestmark = pytest.mark.browser
 
@@ -51,3 +54,41 @@ def test_another_url_opened_right_after_login_is_logged_in(
     expect(second.get_by_text("Signed in as")).to_be_visible()
     expect(second.get_by_role("heading", name="📜 History")).to_be_visible()
     expect(second.get_by_label("Username")).to_have_count(0)
+
+
+def test_a_remembered_user_who_was_removed_gets_the_login_form(
+    browser, login_server: AppServer
+) -> None:
+    """The remember-me cookie of an account deleted from the auth file: the library refuses it
+    on every login() call; the gate then ignores the cookie and shows the form."""
+    auth_file = Path(login_server.env["DUET_AUTH_FILE"])
+    original = auth_file.read_text()
+    config = yaml.safe_load(original)
+    config["credentials"]["usernames"]["temp"] = {
+        "first_name": "Temp",
+        "password": "temp-password-1",  # plain: the server hashes it when it reads the file
+        "roles": ["user"],
+    }
+    auth_file.write_text(yaml.safe_dump(config))
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT)
+    try:
+        page = context.new_page()
+        page.goto(login_server.url)
+        log_in(page, "temp", "temp-password-1")
+        expect(page.get_by_text("Signed in as")).to_be_visible()
+        assert "duet_auth" in {c["name"] for c in context.cookies()}
+
+        config = yaml.safe_load(auth_file.read_text())
+        del config["credentials"]["usernames"]["temp"]
+        auth_file.write_text(yaml.safe_dump(config))
+        later = context.new_page()
+        later.goto(login_server.url)
+        expect(later.get_by_label("Username")).to_be_visible()
+        expect(later.get_by_text("Signed in as")).to_have_count(0)
+        expect(later.get_by_text("Traceback")).to_have_count(0)
+        log_in(later, USER, PASSWORD)  # and the form works
+        expect(later.get_by_text("Signed in as")).to_be_visible()
+    finally:
+        context.close()
+        auth_file.write_text(original)
