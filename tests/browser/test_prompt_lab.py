@@ -1,0 +1,120 @@
+"""The Prompt Lab in Chromium: a facilitator regenerates turn 2 with two variants at another
+temperature, watches both stream side by side, saves one as a branch, continues it live on
+the Conversation page and finds it under its parent in History; a plain user cannot reach it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from duet_core.engine import LiveRun
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus
+from duet_core.providers.demo import DemoProvider
+from duet_core.store import Store
+from duet_ui.lab_view import turn_label
+from tests.browser import ui
+from tests.browser.conftest import AppServer, write_auth_file
+from tests.browser.test_login import log_in
+
+pytestmark = pytest.mark.browser
+FACILITATOR, USER = ("fran", "fran-lab-secret-1"), ("ulla", "ulla-user-secret-1")
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer, Run]]:
+    """Login required; a facilitator and a user; a finished demo run of four turns by fran."""
+    tmp = tmp_path_factory.mktemp("lab")
+    auth_file = tmp / "auth.yaml"
+    write_auth_file(
+        auth_file, {FACILITATOR[0]: (FACILITATOR[1], "facilitator"), USER[0]: (USER[1], "user")}
+    )
+    url = f"sqlite:///{tmp / 'duet.db'}"
+    with Store(url) as store:
+        bots = [
+            BotConfig(name="Ann", temperature=0.7, system_prompt="You are Ann, a tea lover."),
+            BotConfig(name="Bob", temperature=0.7, system_prompt="You are Bob, a coffee fan."),
+        ]
+        run = Run(
+            owner=FACILITATOR[0], config=RunConfig(topic="Tea or coffee?", max_turns=4, bots=bots)
+        )
+        store.create_run(run)
+        live = LiveRun(run, lambda bot: DemoProvider(tokens_per_second=0), store).start()
+        assert live.join(30) and live.status is RunStatus.COMPLETED
+        parent = store.get_run(run.id)
+    server = AppServer(
+        {
+            "DUET_DEV_MODE": "0",
+            "DUET_AUTH_FILE": str(auth_file),
+            "DUET_DATABASE_URL": url,
+            "DUET_DEMO_TOKENS_PER_SECOND": "15",  # a variant takes a few seconds: visibly streams
+        },
+        tmp / "streamlit.log",
+    )
+    server.start()
+    yield server, parent
+    server.stop()
+
+
+def both_streaming(page: Page) -> None:
+    """Wait for a moment when both variants show part of their text, neither finished."""
+    page.wait_for_function(
+        "() => [0, 1].every(v => { const el = document.querySelector('.st-key-lab_text_' + v);"
+        " return el !== null && el.innerText.length > 20 && el.innerText.includes('▌'); })"
+    )
+
+
+def test_facilitator_regenerates_saves_a_branch_and_continues_it(page: Page, lab_server) -> None:
+    server, parent = lab_server
+    page.goto(server.url)
+    log_in(page, *FACILITATOR)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(page.get_by_role("link", name="Prompt Lab")).to_be_visible()  # in the navigation
+    page.goto(f"{server.url}/prompt_lab?run={parent.id}")
+    expect(ui.combobox(page, "lab_run")).to_have_value(
+        f"Tea or coffee? · {parent.id} · {parent.created_at:%Y-%m-%d %H:%M}"
+    )
+    ui.select_option(page, "lab_turn", turn_label(parent.turns[1]))  # "Turn 2 · Bob: ..."
+    for v in (0, 1):
+        ui.slide_to(page, f"lab_v{v}_temperature", 1.3)
+    ui.wait_idle(page)
+    page.locator(ui.key("lab_go")).get_by_role("button").click()
+
+    both_streaming(page)  # side by side, at the same time
+    for v in (0, 1):
+        expect(page.locator(ui.key(f"lab_variant_{v}"))).to_contain_text("temperature 1.3")
+        expect(page.locator(ui.key(f"lab_figures_{v}"))).to_contain_text("TTFT", timeout=30_000)
+        expect(page.locator(ui.key(f"lab_text_{v}"))).not_to_contain_text("▌")
+    variant_text = page.locator(ui.key("lab_text_0")).inner_text()
+
+    page.locator(ui.key("lab_save_0")).get_by_role("button").click()
+    page.wait_for_function(
+        "parent => { const u = new URL(location.href); const r = u.searchParams.get('run');"
+        " return r !== null && r !== parent && !u.pathname.includes('prompt_lab'); }",
+        arg=parent.id,
+    )
+    branch = ui.run_id(page)
+    expect(page.locator("body")).to_contain_text(variant_text.strip()[-40:])  # the variant is its turn 2
+    page.locator(ui.key("continue")).get_by_role("button").click()
+    expect(ui.header(page)).to_contain_text("running")
+    expect(ui.header(page)).to_contain_text("completed", timeout=60_000)
+
+    page.goto(f"{server.url}/history?run={parent.id}")
+    branches = page.locator(ui.key("run_branches"))
+    expect(branches).to_contain_text(f"{branch} · from turn 2 · 4 turns")
+    branches.get_by_role("link").filter(has_text=branch).click()
+    expect(page.get_by_text(f"Branch of run {parent.id} at turn 2")).to_be_visible()
+
+
+def test_a_plain_user_cannot_reach_the_lab(page: Page, lab_server) -> None:
+    server, _ = lab_server
+    page.goto(server.url)
+    log_in(page, *USER)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(page.get_by_role("link", name="Prompt Lab")).to_have_count(0)
+    page.goto(f"{server.url}/prompt_lab")
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    expect(page.locator(ui.key("lab_go"))).to_have_count(0)
+    expect(page.locator(ui.key("lab_source_kind"))).to_have_count(0)
