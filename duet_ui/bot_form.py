@@ -19,6 +19,7 @@ from duet_core.models import BotConfig, validated
 from duet_core.providers import provider_available
 from duet_core.settings import Settings
 from duet_core.vocabulary import bot_colour
+from duet_ui import prompt_picker
 from duet_ui.transcript import escape_markdown
 
 FIELDS = (
@@ -75,6 +76,7 @@ def widget_values(bot: BotConfig) -> dict[str, Any]:
         "max_tokens": int(bot.max_tokens),
         "thinking_budget": int(bot.thinking_budget),
         "base_url": bot.base_url or "",
+        **prompt_picker.widget_values(bot),  # persona: text, saved template or messages
     }
 
 
@@ -92,7 +94,7 @@ def config_from_values(values: Mapping[str, Any], base: BotConfig | None = None)
         avatar=values["avatar"] or "🤖",
         provider=provider,
         model=model,
-        system_prompt=values["system_prompt"],
+        **prompt_picker.persona_fields(values),  # system_prompt, persona, prompt
         max_tokens=int(values["max_tokens"]),
         temperature=round(float(values["temperature"]), 2) if k.temperature else None,
         top_p=round(float(values["top_p"]), 2) if k.top_p and values["top_p"] < 1.0 else None,
@@ -169,10 +171,11 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
             placeholder="http://localhost:11434/v1",
             **keep,
         )
-    st.text_area("Persona (system prompt)", key=key(i, "system_prompt"), height=90, **keep)
+    persona_values = prompt_picker.persona_field(i, keep)
     _knobs(i, provider, model, keep)
 
     values = {f: state.get(key(i, f)) for f in FIELDS}
+    values.update(persona_values)
     try:
         config = config_from_values(values, defaults)
     except ConfigError as e:

@@ -36,7 +36,7 @@ FIELD_LABELS = {
     "base_url": "base URL",
     "context_tokens": "context tokens",
 }
-LONG_FIELDS = ("system_prompt",)  # shown as "changed", not old → new
+LONG_FIELDS = ("system_prompt", "persona")  # shown as "changed", not old → new
 QUIET_FIELDS = ("avatar",)  # cosmetic: no note
 VALUE_WIDTH = 40
 
@@ -109,6 +109,8 @@ def turn_caption(turn: Turn, run_config: RunConfig | None = None) -> str:
             parts.append(f"temperature {_number(config.temperature)}")
         elif config.effort is not None:
             parts.append(f"effort {config.effort}")
+    if turn.prompt is not None:  # the saved template behind the persona
+        parts.append(f"template {turn.prompt.label}")
     if turn.input_tokens is not None or turn.output_tokens is not None:
         tin = "?" if turn.input_tokens is None else f"{turn.input_tokens:,}"
         tout = "?" if turn.output_tokens is None else f"{turn.output_tokens:,}"
@@ -127,6 +129,8 @@ def turn_caption(turn: Turn, run_config: RunConfig | None = None) -> str:
 def _value(value: Any) -> str:
     if value is None:
         return "default"
+    if isinstance(value, dict) and "name" in value:  # a template: "debater v2"
+        return f"{value['name']} v{value.get('version') or 'latest'}"
     if isinstance(value, float):
         return _number(value)
     text = str(value)
