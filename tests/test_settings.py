@@ -102,6 +102,10 @@ def test_no_secrets_file_is_fine_and_settings_alone_never_read_one(tmp_path, mon
         ),
         ("DUET_PRICES_FILE", "/no/such/prices.json", "'/no/such/prices.json': no such file"),
         ("DUET_DEV_MODE", "maybe", "DUET_DEV_MODE='maybe': should be 1/0, true/false"),
+        ("DUET_STALL_TIMEOUT", "nan", "DUET_STALL_TIMEOUT='nan': should be a finite number"),
+        ("DUET_REQUEST_TIMEOUT", "inf", "DUET_REQUEST_TIMEOUT='inf': should be a finite number"),
+        ("DUET_LEASE_SECONDS", "0", "DUET_LEASE_SECONDS='0': should be more than 0"),
+        ("DUET_LOCAL_MODEL", "/no/model.gguf", "DUET_LOCAL_MODEL='/no/model.gguf': no such file"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it(monkeypatch, tmp_path, name, value, message):
@@ -109,6 +113,15 @@ def test_a_bad_variable_is_one_line_naming_it(monkeypatch, tmp_path, name, value
     with pytest.raises(ConfigError) as e:
         load_settings(tmp_path / "none.toml")
     assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_two_bad_variables_are_still_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("DUET_MAX_TURNS", "lots")
+    monkeypatch.setenv("DUET_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError) as e:
+        load_settings(tmp_path / "none.toml")
+    assert "DUET_MAX_TURNS='lots'" in str(e.value) and "DUET_LOG_LEVEL='LOUD'" in str(e.value)
     assert "\n" not in str(e.value)
 
 
