@@ -30,6 +30,7 @@ from duet_core.exports import EXPORT_FORMATS, export_text, turns_csv
 from duet_core.logs import setup_cli_logging
 from duet_core.manager import RunManager
 from duet_core.models import Run, RunConfig, RunStatus, describe_validation_error, validated
+from duet_core.pdf import transcript_pdf
 from duet_core.redact import redact
 from duet_core.settings import Settings, load_settings
 from duet_core.store import RunQuery, Store
@@ -126,11 +127,13 @@ def check_export_path(path: str | None, spreadsheet_safe: bool = False) -> None:
 def write_export(run: Run, path: str, spreadsheet_safe: bool = False) -> None:
     suffix = Path(path).suffix.lower()
     if suffix == ".csv" and spreadsheet_safe:
-        text = turns_csv([run], spreadsheet_safe=True)
+        data = turns_csv([run], spreadsheet_safe=True).encode()
+    elif suffix == ".pdf":
+        data = transcript_pdf(run)
     else:
-        text = export_text(run, suffix)
+        data = export_text(run, suffix).encode()
     try:
-        Path(path).write_text(text, encoding="utf-8", newline="")
+        Path(path).write_bytes(data)
     except OSError as e:
         raise ConfigError(f"Cannot write {path}: {e.strerror or e}.") from None
 

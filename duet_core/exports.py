@@ -47,7 +47,7 @@ CSV_FIELDS = {"turn": "index"}  # a CSV column named apart from its turn field
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-EXPORT_FORMATS = (".json", ".csv", ".jsonl", ".md")
+EXPORT_FORMATS = (".json", ".csv", ".jsonl", ".md", ".pdf")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -325,11 +325,17 @@ def export_text(run: Run, suffix: str) -> str:
         return training_jsonl(run)
     if suffix == ".md":
         return transcript_markdown(run)
-    raise ConfigError(f"Unknown export format '{suffix}': use .json, .csv, .jsonl or .md")
+    raise ConfigError(f"Unknown export format '{suffix}': use .json, .csv, .jsonl, .md or .pdf")
 
 
 def export_run(run: Run, path: str | Path) -> None:
-    """Write the run to ``path`` in the format its extension names (UTF-8)."""
+    """Write the run to ``path`` in the format its extension names (UTF-8 text; ``.pdf``
+    a PDF)."""
     path = Path(path)
+    if path.suffix.lower() == ".pdf":
+        from duet_core.pdf import transcript_pdf  # WeasyPrint loads only for a PDF
+
+        path.write_bytes(transcript_pdf(run))
+        return
     text = export_text(run, path.suffix)
     path.write_text(text, encoding="utf-8", newline="")

@@ -90,7 +90,7 @@ def test_a_failed_run_exits_1_and_keeps_what_was_saved(env, tmp_path):
         (["run", "missing.yaml"], "Cannot read missing.yaml"),
         (["run", "examples/demo.yaml", "--turns", "zero"], "not a whole number"),
         (["run", "examples/demo.yaml", "--turns", "0"], "must be 1 or more"),
-        (["run", "examples/demo.yaml", "--export", "out.pdf"], "Unknown export format '.pdf'"),
+        (["run", "examples/demo.yaml", "--export", "out.xlsx"], "Unknown export format '.xlsx'"),
         (["export", "nope", "--out", "x.json"], "No database at"),
         (["export", "nope", "--out", "x.txt"], "Unknown export format"),
         (["frobnicate"], "invalid choice"),

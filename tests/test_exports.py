@@ -311,7 +311,7 @@ def test_export_run_csv_loads_back(run, tmp_path):
 def test_export_run_refuses_an_unknown_extension(run, tmp_path, name, suffix):
     with pytest.raises(ConfigError) as e:
         export_run(run, tmp_path / name)
-    assert str(e.value) == f"Unknown export format '{suffix}': use .json, .csv, .jsonl or .md"
+    assert str(e.value) == f"Unknown export format '{suffix}': use .json, .csv, .jsonl, .md or .pdf"
     assert not (tmp_path / name).exists()
 
 
