@@ -12,6 +12,7 @@ from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, USER, has_role
 from duet_core.errors import DuetError
 from duet_core.logs import setup_logging
 from duet_core.manager import RunManager
+from duet_core.providers import warm_up
 from duet_core.settings import Settings, load_settings
 from duet_core.store import Store
 
@@ -25,14 +26,15 @@ class Services:
 
 @st.cache_resource(show_spinner=False)
 def services() -> Services:
-    """One settings object, log set-up, store and run manager per server process.
-    A bad setting raises ConfigError (one line); app.py shows it."""
+    """One settings object, log set-up, store, run manager and provider warm-up per server
+    process. A bad setting raises ConfigError (one line); app.py shows it."""
     settings = load_settings()
     setup_logging(settings.log_level)
     store = Store(settings.database_url)
     manager = RunManager(store, settings)
     manager.recover_interrupted()
     atexit.register(manager.stop_all)
+    warm_up(settings, background=True)  # SDK imports and clients now, not in the first turn
     return Services(settings, store, manager)
 
 
