@@ -106,8 +106,7 @@ class AnthropicProvider(SDKProvider):
                     input_tokens=getattr(usage, "input_tokens", None) or input_tokens,
                     output_tokens=usage.output_tokens,
                 )
-            elif event.type == "message_stop":
-                break
+            # message_stop: the loop ends with the body, which leaves the connection reusable
         # A clean close before message_delta/message_stop ends the SDK's loop quietly.
         if stop_reason is None:
             raise interrupted(self.where)

@@ -248,9 +248,16 @@ class Recorded:
 
 
 class FakeServer:
-    """Serves plain HTTP, or HTTPS when given a server-side ``tls`` context."""
+    """Serves plain HTTP, or HTTPS when given a server-side ``tls`` context.
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    With ``keep_alive`` a reply that ends cleanly leaves its connection open for the next
+    request (as real providers do); otherwise every reply says ``Connection: close``.
+    ``connections`` counts the TCP connections accepted.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None, *, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive
+        self.connections = 0
         self.requests: list[Recorded] = []
         self.replies: deque[Reply] = deque()
         self.closing = threading.Event()
@@ -297,6 +304,11 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            with server._lock:
+                server.connections += 1
+
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
@@ -308,7 +320,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 body = raw.decode(errors="replace")
             headers = {k.lower(): v for k, v in self.headers.items()}
             reply = server.record(Recorded("POST", self.path, headers, body))
-            self.close_connection = True
+            self.close_connection = not self._kept_alive(reply)
             try:
                 self._answer(reply)
             except (BrokenPipeError, ConnectionResetError):  # the client went away mid-reply
@@ -340,10 +352,14 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self._hang(reply)
             # "cut": return without the final chunk; the server then closes the socket
 
+        def _kept_alive(self, reply: Reply) -> bool:
+            return server.keep_alive and reply.ending == "end" and not reply.hang_before_headers
+
         def _finish_headers(self, reply: Reply) -> None:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
-            self.send_header("Connection", "close")
+            if not self._kept_alive(reply):
+                self.send_header("Connection", "close")
             self.end_headers()
 
         def _hang(self, reply: Reply) -> None:
