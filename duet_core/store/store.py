@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,7 @@ class Store:
                     conn.execute(insert(turns), [_turn_values(run.id, t) for t in run.turns])
                 _refresh_aggregates(conn, run.id)
         except IntegrityError as e:
-            raise ValueError(f"Cannot save run {run.id!r}: {e.orig}") from e
+            raise ValueError(f"Cannot save run {run.id!r}: {e.orig}") from None
 
     def save_turn(self, run_id: str, turn: Turn, lease_owner: str | None = None) -> None:
         """Insert the turn, or replace the one with the same index; committed at once.
@@ -533,10 +533,12 @@ def _json(value: Any) -> Any:
 @contextmanager
 def _safe_errors() -> Iterator[None]:
     """A database failure as a StoreError naming it, without the statement or its values
-    (they may hold a whole reply). IntegrityError passes through for its callers."""
+    (they may hold a whole reply). An IntegrityError stays one (callers retry or explain
+    it) but loses its statement and values."""
     try:
         yield
-    except IntegrityError:
+    except IntegrityError as e:
+        e.statement, e.params = None, None  # type: ignore[assignment]
         raise
     except DBAPIError as e:
         reason = type(e.orig).__name__ if e.orig is not None else type(e).__name__
@@ -571,19 +573,19 @@ def _refresh_aggregates(conn: Connection, run_id: str) -> None:
 
 def _run_values(run: Run) -> dict[str, Any]:
     bots = run.config.bots
-    return {
+    values = {
         "id": run.id,
         "owner": run.owner,
         "status": RunStatus(run.status).value,
-        "stop_reason": _text(run.stop_reason),
-        "error": _text(run.error),
+        "stop_reason": run.stop_reason,
+        "error": run.error,
         "created_at": run.created_at,
         "finished_at": run.finished_at,
         "updated_at": utcnow(),
-        "topic": _text(run.config.topic),
+        "topic": run.config.topic,
         "max_turns": run.config.max_turns,
-        "config": _json(run.config.model_dump(mode="json")),
-        **{f"bot{i}_name": _text(bots[i].name) for i in (0, 1)},
+        "config": run.config.model_dump(mode="json"),
+        **{f"bot{i}_name": bots[i].name for i in (0, 1)},
         **{f"bot{i}_provider": bots[i].provider for i in (0, 1)},
         **{f"bot{i}_model": bots[i].model for i in (0, 1)},
         "turn_count": 0,
@@ -594,6 +596,7 @@ def _run_values(run: Run) -> dict[str, Any]:
         "parent_id": run.parent_id,
         "fork_turn": run.fork_turn,
     }
+    return {k: _json(v) for k, v in values.items()}  # text without NUL, keys redacted
 
 
 # the turn's fields that are columns of ``turns`` (all of TURN_FIELDS but temperature)
