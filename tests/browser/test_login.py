@@ -92,3 +92,10 @@ def test_a_remembered_user_who_was_removed_gets_the_login_form(
     finally:
         context.close()
         auth_file.write_text(original)
+
+
+def test_a_deep_link_leads_to_its_page_after_login(page: Page, login_server: AppServer) -> None:
+    page.goto(f"{login_server.url}/history")
+    log_in(page, USER, PASSWORD)
+    expect(page.get_by_role("heading", name="📜 History")).to_be_visible()
+    assert page.url.startswith(f"{login_server.url}/history")
