@@ -2,6 +2,10 @@
 
 ``turn_caption`` and ``change_notes`` are pure (no Streamlit calls) and unit-tested;
 ``render_turn`` / ``render_turns`` draw. Model output is rendered as markdown, never as HTML.
+
+Untrusted text (model output, thinking, provider errors, what people type) is drawn only
+through ``render_markdown`` / ``render_error`` (or ``st.markdown(shown(text))``): keys are
+redacted and images become plain links, so drawing it never makes the browser fetch a URL.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import streamlit as st
 from streamlit.string_util import is_emoji
 
 from duet_core.models import BotConfig, RunConfig, Turn
+from duet_core.redact import redact
+from duet_core.safe_markdown import safe_markdown
 
 BOT_COLOURS = ("blue", "orange")
 PERSON_COLOUR = "gray"
@@ -41,6 +47,23 @@ QUIET_FIELDS = ("avatar",)  # cosmetic: no note
 VALUE_WIDTH = 40
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def shown(text: str | None) -> str:
+    """Model output, thinking, an error or a person's text, ready for ``st.markdown``: API
+    keys redacted and images turned into plain links, so drawing it fetches nothing."""
+    return safe_markdown(redact(text or ""))
+
+
+def render_markdown(text: str | None, target: Any = None, **kwargs: Any) -> None:
+    """Draw untrusted text as markdown (into ``target``, e.g. an ``st.empty()``, or here).
+    Every renderer of model output, thinking or user text goes through this."""
+    (target or st).markdown(shown(text), **kwargs)
+
+
+def render_error(text: str | None, target: Any = None, **kwargs: Any) -> None:
+    """``st.error`` for a message that may quote a provider or a model (see ``shown``)."""
+    (target or st).error(shown(text), **kwargs)
 
 
 def escape_markdown(text: str) -> str:
@@ -175,9 +198,9 @@ def render_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
         st.markdown(f"**:{colour}[{escape_markdown(label)}]**")
         if turn.thinking.strip():
             with st.expander("Thinking", expanded=False):
-                st.markdown(turn.thinking)
+                render_markdown(turn.thinking)
         if turn.content.strip():
-            st.markdown(turn.content)
+            render_markdown(turn.content)
         else:
             st.caption("(no reply)")
         caption = turn_caption(turn, run_config)
