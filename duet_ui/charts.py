@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from duet_core.models import Run
+from duet_core.vocabulary import BOT_COLOURS
 
-BOT_HEX = ("#1c83e1", "#ff8700")  # Streamlit's blue and orange, as in the transcript
+BOT_HEX = tuple(c.hex for c in BOT_COLOURS)  # as in the transcript
 
 
 def bot_labels(run: Run) -> list[str]:
@@ -55,8 +56,24 @@ def timings_long(metrics: pd.DataFrame) -> pd.DataFrame:
     return long[["turn", "series", "ms"]]
 
 
+def _run_key(run: Run) -> tuple:
+    """Changes whenever the run's charts would: its id, turn count and last turn's end."""
+    last = run.turns[-1] if run.turns else None
+    return (run.id, len(run.turns), last.finished_at if last else None)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_metrics(key: tuple, _run: Run) -> pd.DataFrame:
+    return turn_metrics(_run)
+
+
+def cached_metrics(run: Run) -> pd.DataFrame:
+    """``turn_metrics``, computed once per run and turn count (reruns reuse it)."""
+    return _cached_metrics(_run_key(run), run)
+
+
 def render_run_charts(run: Run) -> None:
-    metrics = turn_metrics(run)
+    metrics = cached_metrics(run)
     if metrics.empty:
         return
     labels = bot_labels(run)

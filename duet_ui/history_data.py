@@ -3,22 +3,25 @@ table of runs, who may open which run, and the downloads. No Streamlit calls her
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from time import monotonic
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from duet_core import exports
+from duet_core import exports, exports_bulk
 from duet_core.errors import AccessDenied, ConfigError
 from duet_core.models import Run, RunStatus
-from duet_core.store import RunNotFound, RunQuery, RunSummary, Store
+from duet_core.pdf import transcript_pdf
+from duet_core.store import RunNotFound, RunPage, RunQuery, RunSummary, Store
 from duet_ui.services import Viewer
 
 PAGE_SIZE = 50
 TOPIC_WIDTH = 80
-CONTINUABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.ERROR)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,45 @@ def run_query(
         limit=PAGE_SIZE,
         offset=(max(page, 1) - 1) * PAGE_SIZE,
     )
+
+
+LISTING_KEY = "_history_listing"
+TURNS_KEY = "_history_turn_count"
+LISTING_SECONDS = 20.0  # a listing is read again after this long, or when the query changes
+
+
+def cached_listing(
+    state: MutableMapping[str, Any], store: Store, query: RunQuery, now: float | None = None
+) -> RunPage:
+    """The page of runs for ``query``, kept in ``state`` (the session) so that a rerun that
+    does not change the query (a row clicked, a toggle) asks the database nothing."""
+    now = monotonic() if now is None else now
+    kept = state.get(LISTING_KEY)
+    if kept is not None and kept[0] == query and now - kept[1] < LISTING_SECONDS:
+        return kept[2]
+    listing = store.list_runs(query)
+    state[LISTING_KEY] = (query, now, listing)
+    return listing
+
+
+def cached_turn_count(
+    state: MutableMapping[str, Any], store: Store, query: RunQuery, now: float | None = None
+) -> int:
+    """How many turns the runs matching ``query`` have (all pages), kept like the listing."""
+    now = monotonic() if now is None else now
+    whole = export_query(query).model_copy(update={"limit": 1})
+    kept = state.get(TURNS_KEY)
+    if kept is not None and kept[0] == whole and now - kept[1] < LISTING_SECONDS:
+        return kept[2]
+    turns = store.export_size(whole)[1]
+    state[TURNS_KEY] = (whole, now, turns)
+    return turns
+
+
+def forget_listing(state: MutableMapping[str, Any]) -> None:
+    """After a change (a run deleted): the next listing is read afresh."""
+    state.pop(LISTING_KEY, None)
+    state.pop(TURNS_KEY, None)
 
 
 def page_count(total: int) -> int:
@@ -120,6 +162,21 @@ def runs_frame(
     return frame
 
 
+COMPARE_MAX = 4
+
+
+def compare_ids(text: str) -> list[str]:
+    """The run ids of a ``?runs=a,b,c`` parameter: distinct, in order, at most
+    ``COMPARE_MAX``."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    return list(dict.fromkeys(ids))[:COMPARE_MAX]
+
+
+def picked_runs(rows: Sequence[int], run_ids: Sequence[str]) -> list[str]:
+    """The run ids of the selected table rows, in table order."""
+    return [run_ids[r] for r in sorted(rows) if 0 <= r < len(run_ids)]
+
+
 @dataclass(frozen=True)
 class Pick:
     """What a table selection means. ``run_id``: the run picked (None: none);
@@ -168,6 +225,10 @@ def delete_run(store: Store, run_id: str, viewer: Viewer) -> None:
 
 # --- downloads ---------------------------------------------------------------------------
 
+# A bulk export of more turns than this is written by a background job with a progress bar;
+# a smaller one is built when its button is pressed.
+BULK_INLINE_TURNS = 2_000
+
 
 @dataclass(frozen=True)
 class Download:
@@ -175,37 +236,57 @@ class Download:
     label: str
     file_name: str
     mime: str
-    data: str
+    data: Callable[[], str | bytes]  # built when the button is pressed, never on a rerun
 
 
 def run_downloads(run: Run, spreadsheet_safe: bool = False) -> list[Download]:
-    """The one run as transcript JSON, turns CSV, training JSONL and Markdown."""
+    """The one run as transcript JSON, turns CSV, training JSONL, Markdown and PDF."""
     name = f"duet-{run.id}"
-    csv = exports.turns_csv([run], spreadsheet_safe=spreadsheet_safe)
     return [
         Download("download_json", "Transcript JSON", f"{name}.json", "application/json",
-                 exports.transcript_json(run)),
-        Download("download_csv", "Turns CSV", f"{name}.csv", "text/csv", csv),
+                 lambda: exports.transcript_json(run)),
+        Download("download_csv", "Turns CSV", f"{name}.csv", "text/csv",
+                 lambda: exports.turns_csv([run], spreadsheet_safe=spreadsheet_safe)),
         Download("download_jsonl", "Training JSONL", f"{name}.jsonl", "application/jsonl",
-                 exports.training_jsonl(run)),
+                 lambda: exports.training_jsonl(run)),
         Download("download_md", "Markdown", f"{name}.md", "text/markdown",
-                 exports.transcript_markdown(run)),
+                 lambda: exports.transcript_markdown(run)),
+        Download("download_pdf", "PDF", f"{name}.pdf", "application/pdf",
+                 lambda: transcript_pdf(run)),
     ]  # fmt: skip
 
 
 def export_query(query: RunQuery) -> RunQuery:
-    """The same filters, every page (``runs_for_export`` ignores limit and offset)."""
+    """The same filters, every page (bulk exports ignore limit and offset)."""
     return query.model_copy(update={"offset": 0})
 
 
+def bulk_export(
+    store: Store, query: RunQuery, fmt: str, spreadsheet_safe: bool = False
+) -> Callable[[], bytes]:
+    """Builds the file of every matching run (``csv``, ``json`` or ``jsonl``), when called,
+    straight from the database rows (``duet_core.exports_bulk``)."""
+
+    def build() -> bytes:
+        out = io.BytesIO()
+        exports_bulk.write_export(
+            store, export_query(query), fmt, out, spreadsheet_safe=spreadsheet_safe
+        )
+        return out.getvalue()
+
+    return build
+
+
 def bulk_csv(store: Store, query: RunQuery, spreadsheet_safe: bool = False) -> Callable[[], str]:
-    """Builds the CSV of every turn of every matching run, when called (on click)."""
-    return lambda: exports.turns_csv(store.runs_for_export(export_query(query)), spreadsheet_safe)
+    """The CSV of every turn of every matching run, when called."""
+    build = bulk_export(store, query, "csv", spreadsheet_safe)
+    return lambda: build().decode("utf-8")
 
 
 def bulk_json(store: Store, query: RunQuery) -> Callable[[], str]:
-    """Builds a JSON list of the transcripts of every matching run, when called."""
-    return lambda: exports.runs_json(store.runs_for_export(export_query(query)))
+    """A JSON list of the transcripts of every matching run, when called."""
+    build = bulk_export(store, query, "json")
+    return lambda: build().decode("utf-8")
 
 
 def statuses() -> list[str]:

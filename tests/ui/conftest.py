@@ -17,6 +17,7 @@ import pytest
 import streamlit as st
 import streamlit_authenticator as stauth
 import yaml
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
@@ -208,15 +209,38 @@ class _KeptMediaStorage(MemoryMediaFileStorage):
         _KeptMediaStorage.made.append(self)
 
 
+@dataclass
+class DeferredFile:
+    """What a deferred download button (``data=`` a callable) serves once pressed."""
+
+    filename: str
+    content: bytes
+
+
 @pytest.fixture
 def downloaded(monkeypatch: pytest.MonkeyPatch):
-    """``downloaded(at, key)``: the file a download button serves (eager data only)."""
+    """``downloaded(at, key)``: the file a download button serves; for a deferred one (built
+    on click), its callable is called as a click would."""
     _KeptMediaStorage.made.clear()
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", _KeptMediaStorage)
+    deferred: dict[str, tuple[object, str | None]] = {}
+    add_deferred = MediaFileManager.add_deferred
 
-    def read(at: AppTest, key: str) -> MemoryFile:
-        url = at.download_button(key=key).proto.url
-        assert url, f"{key} has no eager data (deferred download?)"
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        file_id = add_deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
+        deferred[file_id] = (data_callable, file_name)
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+
+    def read(at: AppTest, key: str) -> MemoryFile | DeferredFile:
+        proto = at.download_button(key=key).proto
+        if proto.deferred_file_id:
+            build, name = deferred[proto.deferred_file_id]
+            data = build()
+            return DeferredFile(name or "", data.encode() if isinstance(data, str) else data)
+        url = proto.url
+        assert url, f"{key} has no data"
         filename = url.rsplit("/", 1)[-1]
         for storage in reversed(_KeptMediaStorage.made):
             try:

@@ -1,0 +1,107 @@
+"""One saved run on the History page: header, downloads (built only when pressed), Continue,
+Delete, charts (cached) and the transcript (its last ``SHOW_LAST`` turns unless asked)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from duet_core.errors import DuetError
+from duet_core.models import Run, RunStatus
+from duet_core.vocabulary import can_continue
+from duet_ui import history_data as hd
+from duet_ui.bot_form import pasted_keys
+from duet_ui.charts import render_run_charts
+from duet_ui.services import Services, Viewer
+from duet_ui.transcript import (
+    change_notes,
+    escape_markdown,
+    render_change_notes,
+    render_turn,
+)
+
+SHOW_LAST = 40
+
+
+def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
+    """JSON, CSV, JSONL, Markdown and PDF of the run; each file is made on click."""
+    downloads = hd.run_downloads(run, spreadsheet_safe=spreadsheet_safe)
+    for column, d in zip(st.columns(len(downloads)), downloads, strict=True):
+        column.download_button(
+            d.label,
+            data=d.data,
+            file_name=d.file_name,
+            mime=d.mime,
+            on_click="ignore",
+            key=d.key,
+        )
+
+
+def render_transcript(run: Run, show_all: bool) -> None:
+    """The turns with their ⚙ settings notes; only the last ``SHOW_LAST`` unless
+    ``show_all`` (the notes are worked out over the whole run either way)."""
+    notes = change_notes(run.turns)
+    shown = run.turns if show_all else run.turns[-SHOW_LAST:]
+    for turn in shown:
+        if turn.index in notes:
+            render_change_notes(notes[turn.index])
+        render_turn(turn, run.config)
+
+
+def show_run(
+    run: Run,
+    svc: Services,
+    viewer: Viewer,
+    *,
+    spreadsheet_safe: bool = False,
+    family: Callable[[Run], None] | None = None,
+) -> None:
+    status = RunStatus(run.status)
+    st.subheader(escape_markdown(hd.short(run.config.topic, 120)))
+    bots = " · ".join(
+        f"**{escape_markdown(b.name)}** ({b.provider}/{escape_markdown(b.model)})"
+        for b in run.config.bots
+    )
+    stop = f" ({run.stop_reason})" if run.stop_reason else ""
+    st.markdown(f"{bots}  \nStatus: **{status.value}**{stop} · run `{run.id}` · {run.owner}")
+    if run.error:
+        st.error(run.error)
+    if family is not None:
+        family(run)  # the run it branched from, its branches (Prompt Lab)
+
+    download_buttons(run, spreadsheet_safe)
+
+    act1, act2, act3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+    if can_continue(status) and act1.button("▶ Continue", key="continue_run"):
+        try:
+            svc.manager.continue_run(
+                run.id,
+                viewer.username,
+                keys=pasted_keys(),
+                is_admin=viewer.is_admin,
+                rate_limited=not svc.settings.dev_mode,
+            )
+        except DuetError as e:
+            st.error(str(e))
+        else:
+            st.switch_page("app_pages/conversation.py", query_params={"run": run.id})
+    sure = act2.checkbox("Yes, delete this run for good", key="confirm_delete")
+    if act3.button("🗑 Delete", key="delete_run", disabled=not sure):
+        try:
+            hd.delete_run(svc.store, run.id, viewer)
+        except DuetError as e:
+            st.error(str(e))
+        else:
+            st.session_state.pop("confirm_delete", None)
+            hd.forget_listing(st.session_state)  # the table must show it gone
+            st.query_params.pop("run", None)
+            st.toast(f"Deleted run {run.id}.")
+            st.rerun()
+
+    render_run_charts(run)
+    hidden = len(run.turns) - SHOW_LAST
+    show_all = hidden > 0 and st.toggle(
+        f"Show the {hidden} earlier turns", key="history_show_all_turns"
+    )
+    render_transcript(run, show_all)

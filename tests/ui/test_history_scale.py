@@ -1,0 +1,118 @@
+"""History at scale: reruns reuse the listing, a run's files are made only on click, a long
+run draws its last turns, big exports run in the background, and runs compare side by side."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from duet_core.store import Store
+from duet_ui import history_data as hd
+from duet_ui import history_export
+from duet_ui.history_run import SHOW_LAST
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_rerun_that_keeps_the_query_asks_the_database_nothing(seed, logged_in, monkeypatch):
+    seed("alice")
+    calls = []
+    list_runs = Store.list_runs
+    monkeypatch.setattr(Store, "list_runs", lambda s, q=None: calls.append(q) or list_runs(s, q))
+    at = logged_in("alice", "history")
+    assert len(calls) == 1
+    at.toggle(key="csv_spreadsheet_safe").set_value(True).run()  # any rerun, same query
+    assert len(calls) == 1
+    at.text_input(key="history_search").input("cats").run()  # a new query is read
+    assert len(calls) == 2 and calls[-1].search == "cats"
+
+
+def test_run_files_are_made_on_click_pdf_included(seed, logged_in, downloaded):
+    run = seed("alice", topic="Cats or dogs?", turns=2)
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    keys = ("download_json", "download_csv", "download_jsonl", "download_md", "download_pdf")
+    for key in keys:
+        proto = at.download_button(key=key).proto
+        assert proto.deferred_file_id and not proto.url, key
+    pdf = downloaded(at, "download_pdf")
+    assert pdf.filename == f"duet-{run.id}.pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_a_long_run_draws_its_last_turns_until_asked_for_all(seed, logged_in):
+    run = seed("alice", turns=SHOW_LAST + 5)
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    assert len(at.chat_message) == SHOW_LAST
+    assert at.chat_message[-1].markdown[-1].value == f"Reply {SHOW_LAST + 5}"
+    at.toggle(key="history_show_all_turns").set_value(True).run()
+    assert len(at.chat_message) == SHOW_LAST + 5
+
+
+def test_a_big_export_runs_in_the_background_and_offers_the_file(
+    seed, store, logged_in, downloaded, monkeypatch
+):
+    runs = [seed("alice", created_at=T0 + timedelta(minutes=i)) for i in range(3)]
+    seed("bob")
+    monkeypatch.setattr(hd, "BULK_INLINE_TURNS", 1)  # every export counts as big here
+    at = logged_in("alice", "history")
+    assert not [b for b in at.download_button if b.key.startswith("download_all")]
+
+    at.toggle(key="export_compress").set_value(True).run()
+    at.button(key="export_start_csv").click().run()
+    job = history_export.export_jobs().get("alice")
+    assert job is not None and job.wait(30) and job.state == "done", job
+    at.run()
+    file = downloaded(at, "download_export_file")
+    assert file.filename == "duet-runs.csv.gz"
+    rows = pd.read_csv(io.BytesIO(gzip.decompress(file.content)))
+    assert set(rows["run_id"]) == {r.id for r in runs} and len(rows) == 6
+
+    at.toggle(key="export_compress").set_value(False).run()
+    at.button(key="export_start_jsonl").click().run()
+    job = history_export.export_jobs().get("alice")
+    assert job.wait(30) and job.state == "done"
+    at.run()
+    lines = downloaded(at, "download_export_file").content.decode().splitlines()
+    assert [json.loads(x)["run"]["id"] for x in lines] == [r.id for r in reversed(runs)]
+
+    path = job.path
+    at.button(key="export_discard").click().run()
+    assert history_export.export_jobs().get("alice") is None and not path.exists()
+    assert "download_export_file" not in [b.key for b in at.download_button]
+
+
+def test_compare_shows_settings_totals_and_shared_charts(seed, logged_in):
+    a = seed("alice", topic="Tea?", turns=4)
+    b = seed("alice", topic="Coffee?", turns=2)
+    theirs = seed("bob", topic="Secret")
+    at = logged_in("alice", "compare")
+    assert [i.value for i in at.info] == ["Tick 2–4 rows in History, then press Compare."]
+
+    at.query_params["runs"] = f"{a.id},{b.id},{theirs.id}"
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"{theirs.id}: Access denied: this run is not yours or does not exist."
+    ]
+    totals = at.dataframe[0].value
+    assert list(totals["run"]) == [f"#1 {a.id}", f"#2 {b.id}"]
+    assert list(totals["turns"]) == [4, 2]
+    assert list(totals["output tokens"]) == [20 + 21 + 22 + 23, 20 + 21]
+    settings = at.dataframe[1].value
+    assert list(settings.columns) == [f"#1 {a.id} · Ann", f"#1 {a.id} · Bob",
+                                      f"#2 {b.id} · Ann", f"#2 {b.id} · Bob"]  # fmt: skip
+    assert settings.loc["temperature"].tolist() == ["0.7"] * 4
+    charts = [e for e in at.main if e.type == "vega_lite_chart"]
+    assert len(charts) == 4  # output tokens, latency, TTFT, cost: each with every run
+
+
+def test_compare_ids_and_picked_rows():
+    assert hd.compare_ids(" a, b,,a ,c,d,e ") == ["a", "b", "c", "d"]
+    assert hd.picked_runs([2, 0, 9], ["x", "y", "z"]) == ["x", "z"]
