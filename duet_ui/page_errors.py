@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-
 from duet_core.errors import DuetError
 from duet_ui.transcript import render_error
 
