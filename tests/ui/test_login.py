@@ -166,3 +166,17 @@ def test_require_role_for_a_facilitators_page(env, roles, allowed):
     else:
         assert [e.value for e in at.error] == ["Access denied: the Prompt Lab is for facilitators."]
         assert not at.markdown
+
+
+def test_with_no_remember_me_cookie_the_page_shows_at_once(env, accounts, app):
+    """cookie.expiry_days 0: nothing is written in the browser, so nothing to wait for."""
+    config = yaml.safe_load(env.auth_file.read_text())
+    config["cookie"]["expiry_days"] = 0
+    env.auth_file.write_text(yaml.safe_dump(config))
+    app.run()
+    app.text_input[0].input("alice")
+    app.text_input[1].input(accounts["alice"])
+    next(b for b in app.button if b.label == "Login").click().run()
+    assert not app.exception
+    assert app.session_state["authentication_status"] is True
+    assert app.sidebar.button(key="logout_button").label == "Log out"
