@@ -29,7 +29,6 @@ if target is None:
     st.stop()
 asked = target.asked(source)
 if st.session_state.get("_lab_asked") != asked:  # another turn or source: fresh forms
-    st.session_state["_lab_asked"] = asked
     for v in range(MAX_VARIANTS):
         lab_form.reset(v, target.base)
 
@@ -39,6 +38,9 @@ forms = []
 for v, column in enumerate(st.columns(count)):
     with column, st.expander(f"Variant {v + 1} settings", expanded=True):
         forms.append(lab_form.variant_form(v, target.base, svc.settings, keys, library.names()))
+# marked done only once the forms are drawn: a run cut short by a quick second click resets
+# them again, instead of keeping the values the browser still showed from before
+st.session_state["_lab_asked"] = asked
 with st.sidebar:
     api_key_fields({f.bot.provider for f in forms if f.bot is not None}, svc.settings)
 
@@ -73,7 +75,7 @@ if go:
     else:
         labels = [lab_view.variant_label(v, r.bot) for v, r in enumerate(requests)]
         lab_results.start(lab_results.Shown(experiment, source, asked, labels))
-        shown = lab_results.current(asked)
+        st.rerun()  # draw the page as it is while the variants stream (Stop enabled)
 
 if shown is not None:
     lab_results.show(shown, viewer, svc)

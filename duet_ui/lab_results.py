@@ -104,7 +104,7 @@ def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures
     if thinking:
         with (
             thinking_slot.container(),
-            st.expander("Thinking", expanded=True, icon=":material/psychology:"),
+            st.expander("Thinking", expanded=True),
             st.container(height=180, border=False, autoscroll=True),
         ):
             st.markdown(thinking + ("" if state.text or state.finished else CURSOR))
