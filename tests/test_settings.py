@@ -4,6 +4,8 @@ pydantic-settings' TOML source), and one clear line for a bad value."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from duet_core.errors import ConfigError
 from duet_core.settings import SECRETS_FILE, Settings, load_settings
@@ -144,3 +146,24 @@ def test_a_broken_secrets_file_is_one_line(secrets):
             load_settings(path)
         assert str(e.value).startswith(f"Cannot read {path}:")
         assert "\n" not in str(e.value)
+
+
+NAMES = ["DUET_MAX_TURNS", "DUET_REQUEST_TIMEOUT", "DUET_STALL_TIMEOUT", "DUET_LOG_LEVEL"]
+VALUES = st.text(alphabet=st.characters(exclude_characters="\x00"), max_size=12)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=st.sampled_from(NAMES), value=VALUES)
+def test_any_value_is_taken_or_refused_in_one_line(tmp_path, name, value):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(name, value)
+        try:
+            s = load_settings(tmp_path / "none.toml")
+        except ConfigError as e:
+            assert str(e).startswith(f"Invalid setting {name}=") and "\n" not in str(e)
+        else:
+            assert s.max_turns >= 1 and 0 < s.request_timeout < float("inf")
+            assert 0 < s.stall_timeout < float("inf")
+            assert s.log_level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
