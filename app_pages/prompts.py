@@ -1,6 +1,8 @@
 """Prompts: the library of persona templates. List, edit as a table, save a new version with a
 note, history, diff two versions, and try a version with variables."""
 
+import zlib
+
 import streamlit as st
 
 from duet_core.errors import DuetError
@@ -65,7 +67,8 @@ with edit:
         to_frame(base),
         num_rows="dynamic",
         hide_index=True,
-        key=f"prompts_editor_{picked}_{latest.version if latest else 0}",
+        # a fresh editor per template and version (the key is CSS-safe: .st-key-prompts_editor_*)
+        key=f"prompts_editor_{zlib.crc32(picked.encode()):08x}_{latest.version if latest else 0}",
         column_config={
             "role": st.column_config.SelectboxColumn(
                 "Role", options=["system", "human", "ai"], required=True, width="small"
