@@ -3,8 +3,8 @@
 Without it the first turn pays for importing the SDKs, building their clients (an SSL
 context), starting the provider event loop, the first streamed response's lazy imports and
 parser set-up, and loading a local model: over a second that used to land in turn 1's time to
-first token. ``warm_up`` does all of that without any network access: each SDK streams one
-canned reply from an in-memory transport through the same code path a turn takes.
+first token. ``warm_up`` does all of that without leaving the machine: each SDK streams one
+canned reply from a loopback server through the same code path a turn takes.
 
 Call it once when a process starts (the app, ``python -m duet_core run``); with
 ``background=True`` it returns at once and warms on a daemon thread.
@@ -12,6 +12,7 @@ Call it once when a process starts (the app, ``python -m duet_core run``); with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -56,33 +57,57 @@ _ANTHROPIC_SSE = b"".join(
 )
 
 
-def _canned(body: bytes) -> Any:
-    import httpx2
+async def _serve_once(body: bytes) -> tuple[asyncio.Server, str]:
+    """A loopback HTTP server on the provider loop that answers every request with ``body``."""
 
-    def reply(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
 
-    return httpx2.AsyncClient(transport=httpx2.MockTransport(reply))
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
 
 
 def _warm_sdk(provider_name: str) -> None:
-    """Stream one canned reply through ``provider_name``'s real provider class."""
+    """Stream one canned reply through ``provider_name``'s real provider class and the real
+    HTTP stack (a loopback server on the provider loop), so nothing is imported or built
+    lazily on the first real turn."""
     from duet_core.models import BotConfig
+    from duet_core.providers import event_loop
 
-    if provider_name == "anthropic":
-        from duet_core.providers.anthropic_format import AnthropicProvider
+    body = _ANTHROPIC_SSE if provider_name == "anthropic" else _OPENAI_SSE
+    server, url = event_loop.run_sync(_serve_once(body), timeout=10)
+    try:
+        if provider_name == "anthropic":
+            from duet_core.providers.anthropic_format import AnthropicProvider
 
-        provider: Any = AnthropicProvider("warm-up", "http://warm-up.invalid")
-        provider.client = provider.client.with_options(http_client=_canned(_ANTHROPIC_SSE))
-        bot = BotConfig(provider="anthropic", model="claude-sonnet-5-5")
-    else:
-        from duet_core.providers.openai_format import OpenAIChatProvider
+            provider: Any = AnthropicProvider("warm-up", url, timeout=10, max_retries=0)
+            bot = BotConfig(provider="anthropic", model="claude-sonnet-5-5")
+        else:
+            from duet_core.providers.openai_format import OpenAIChatProvider
 
-        provider = OpenAIChatProvider("warm-up", "http://warm-up.invalid/v1")
-        provider.client = provider.client.with_options(http_client=_canned(_OPENAI_SSE))
-        bot = BotConfig(provider="openai", model="gpt-4.1-mini")
-    for _ in provider.open("warm-up", [{"role": "user", "content": "hi"}], bot):
-        pass
+            provider = OpenAIChatProvider("warm-up", url + "/v1", timeout=10, max_retries=0)
+            bot = BotConfig(provider="openai", model="gpt-4.1-mini")
+        for _ in provider.open("warm-up", [{"role": "user", "content": "hi"}], bot):
+            pass
+        event_loop.run_sync(provider.client.close(), timeout=10)
+    finally:
+        server.close()
 
 
 def _warm(settings: Any, providers: Iterable[str] | None) -> None:
