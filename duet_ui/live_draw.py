@@ -22,6 +22,8 @@ from duet_ui.transcript import (
     escape_markdown,
     format_cost,
     render_change_notes,
+    render_error,
+    render_markdown,
     render_turn,
 )
 
@@ -106,7 +108,7 @@ class WritingTurn:
             st.markdown(f"**:{colour}[{name}]** :gray[· {model} is writing…]")
             self._thinking = st.empty()
             self._text = st.empty()
-            self._text.markdown(CURSOR)
+            render_markdown(CURSOR, self._text)
 
     def update(self, state: RunState) -> None:
         """Show the text so far (a no-op when nothing new arrived)."""
@@ -115,10 +117,10 @@ class WritingTurn:
             if self._thinking_text is None:
                 with self._thinking.container():
                     self._thinking_text = st.expander("Thinking", expanded=False).empty()
-            self._thinking_text.markdown("".join(state.thinking))
+            render_markdown("".join(state.thinking), self._thinking_text)
         if len(state.text) != self._text_len:
             self._text_len = len(state.text)
-            self._text.markdown("".join(state.text) + CURSOR)
+            render_markdown("".join(state.text) + CURSOR, self._text)
 
 
 def draw_waiting(state: RunState, pause_requested: bool) -> None:
@@ -137,7 +139,7 @@ def draw_waiting(state: RunState, pause_requested: bool) -> None:
 def draw_outcome(state: RunState, other_process: bool) -> None:
     run = state.run
     if run.status is RunStatus.ERROR:
-        st.error(f"The run stopped with an error: {run.error or 'unknown error'}", icon="⚠️")
+        render_error(f"The run stopped with an error: {run.error or 'unknown error'}", icon="⚠️")
     elif run.status is RunStatus.STOPPED:
         st.info("Stopped.", icon="⏹️")
     elif run.status is RunStatus.COMPLETED:

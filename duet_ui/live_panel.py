@@ -25,6 +25,7 @@ from duet_ui.live_draw import (
     shown_turns,
 )
 from duet_ui.live_session import VIEW_KEY, LiveView
+from duet_ui.page_errors import guarded
 from duet_ui.transcript import change_notes
 
 HEARTBEAT = 1.0  # seconds: the elapsed time on the header moves even when nothing arrives
@@ -34,6 +35,7 @@ def live_panel(view: LiveView, show_all: bool) -> None:
     """Draw the panel in the current container (call it last in the script: it may block)."""
 
     @st.fragment(run_every=stream_panel.KICK if view.is_live else None)
+    @guarded
     def panel() -> None:
         current: LiveView | None = st.session_state.get(VIEW_KEY)
         if current is not None:
