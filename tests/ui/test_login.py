@@ -180,3 +180,12 @@ def test_with_no_remember_me_cookie_the_page_shows_at_once(env, accounts, app):
     assert not app.exception
     assert app.session_state["authentication_status"] is True
     assert app.sidebar.button(key="logout_button").label == "Log out"
+
+
+def test_the_login_workarounds_were_checked_against_this_version():
+    """duet_ui/login.py relies on 0.4.2's behaviour (docs/dependencies.md); the tests above and
+    tests/browser/test_login.py check it. Re-run them and re-read the library on upgrade."""
+    from importlib.metadata import version
+
+    assert version("streamlit-authenticator") == "0.4.2"
+    assert version("extra-streamlit-components") == "0.1.81"  # writes the cookie
