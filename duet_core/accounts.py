@@ -240,7 +240,9 @@ class AccountsFile:
         self._stat = self._file_stat()
 
     def _save(self) -> None:
-        data = {"cookie": self.cookie, "credentials": {"usernames": self.credentials["usernames"]}}
+        # a copy first: the library may add its bookkeeping to a user from a session thread
+        users = {name: dict(user) for name, user in list(self.credentials["usernames"].items())}
+        data = {"cookie": dict(self.cookie), "credentials": {"usernames": users}}
         try:
             write_yaml_atomically(self.path, data)
         except OSError as e:
