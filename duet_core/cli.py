@@ -32,6 +32,7 @@ from duet_core.manager import RunManager
 from duet_core.models import Run, RunConfig, RunStatus, describe_validation_error, validated
 from duet_core.pdf import transcript_pdf
 from duet_core.redact import redact
+from duet_core.run_state import RunState
 from duet_core.settings import Settings, load_settings
 from duet_core.store import RunQuery, Store
 
@@ -183,21 +184,32 @@ def load_config(args: argparse.Namespace) -> RunConfig:
 
 
 def print_events(sub: events.Subscription, out: TextIO, err: TextIO | None = None) -> RunStatus:
-    """Print the conversation as it streams, until the run ends; return its final status.
-    A failure goes to ``err`` (stderr)."""
+    """Print the conversation as it streams, with the run's progress ("[turn 2 of 6]"), until
+    the run ends; return its final status. A failure goes to ``err`` (stderr).
+
+    The events are folded by the same ``RunState`` the engine and the page use; this only
+    decides what each one prints."""
+    state: RunState | None = None
     while True:
         event = sub.get(timeout=1.0)
+        if event is None:
+            continue
         if isinstance(event, events.Snapshot):  # the run so far; it may already have ended
+            state = RunState.of(event.run)
+            state.apply(event)
             for turn in event.run.turns:
                 out.write(f"\n{turn.bot_name}:\n{turn.content}\n")
             if event.partial is not None:
-                out.write(f"\n{event.partial.bot_name}:\n{event.partial.content}")
+                out.write(f"\n{_progress(state)}{event.partial.bot_name}:\n{event.partial.content}")
             if not event.run.status.live:
                 event = events.StatusChanged(
                     event.run.status, event.run.stop_reason, event.run.error
                 )
+        elif state is not None:
+            state.apply(event)
         if isinstance(event, events.TurnStarted):
-            out.write(f"\n{event.bot_name} ({event.config.model}):\n")
+            prefix = _progress(state) if state is not None else ""
+            out.write(f"\n{prefix}{event.bot_name} ({event.config.model}):\n")
         elif isinstance(event, events.TextDelta):
             out.write(event.text)
         elif isinstance(event, events.TurnFinished) and event.turn.by_person:
@@ -206,11 +218,23 @@ def print_events(sub: events.Subscription, out: TextIO, err: TextIO | None = Non
             out.write("\n")
         elif isinstance(event, events.StatusChanged) and not event.status.live:
             out.write(f"\n[{event.status.value}: {event.stop_reason or ''}]\n")
+            if state is not None:
+                out.write(f"{_totals(state)}\n")
             out.flush()
             if event.error:
                 print(f"duet: {redact(event.error)}", file=err or sys.stderr, flush=True)
             return event.status
         out.flush()
+
+
+def _progress(state: RunState) -> str:
+    """ "[turn 2 of 6] " for the turn being written."""
+    return f"[turn {state.turn_number} of {state.run.config.max_turns}] "
+
+
+def _totals(state: RunState) -> str:
+    cost = "cost unknown" if state.cost is None else f"${state.cost:.4f}"
+    return f"{state.bot_turns} turns · {state.tokens:,} tokens · {cost}"
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
