@@ -215,7 +215,7 @@ def test_export_into_a_file_path_is_refused_before_the_run(capsys, tmp_path):
     (tmp_path / "folder.csv").mkdir()
     line = refused(capsys, "run", demo, "--export", str(tmp_path / "folder.csv"))
     assert "it is a folder" in line
-    line = refused(capsys, "run", demo, "--export", str(tmp_path / "x.pdf"))
+    line = refused(capsys, "run", demo, "--export", str(tmp_path / "x.docx"))
     assert "Unknown export format" in line
     assert not (tmp_path / "cli.db").exists()  # refused before even the database was opened
 
