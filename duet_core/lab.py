@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from duet_core import exports
 from duet_core.conversation import request_messages, split_request
 from duet_core.errors import ConfigError, DuetError
 from duet_core.lab_edits import Edits
@@ -153,12 +154,7 @@ def turn_json(turn: Turn | None) -> dict[str, Any] | None:
     """A turn as in the transcript JSON (with ``prompt`` and ``request_messages``)."""
     if turn is None:
         return None
-    from duet_core import exports
-
-    out = exports._turn_dict(turn)
-    out.setdefault("prompt", turn.prompt.model_dump(mode="json") if turn.prompt else None)
-    out.setdefault("request_messages", turn.request_messages)
-    return out
+    return exports.turn_json(exports.turn_record(turn))
 
 
 # --- running variants --------------------------------------------------------------------

@@ -151,8 +151,7 @@ def test_save_as_branch_writes_one_run_with_the_turns_before_the_fork(store, par
     assert saved.turns[2].request_messages == parent.turns[2].request_messages
     assert saved.bots_in_use()[0].temperature == 1.3  # Continue carries the variant's settings
     doc: dict[str, Any] = transcript_dict(saved)
-    if "parent_id" in doc["run"]:  # the transcript JSON names the parent and the fork
-        assert (doc["run"]["parent_id"], doc["run"]["fork_turn"]) == (parent.id, 2)
+    assert (doc["run"]["parent_id"], doc["run"]["fork_turn"]) == (parent.id, 2)  # named in JSON
 
 
 def test_cli_save_branch_prints_the_branch_last(store, parent, fake, db_url):
