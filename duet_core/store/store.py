@@ -198,9 +198,13 @@ class Store:
         """
         with self._write() as conn:
             _lock_run(conn, run_id, lease_owner)
-            conn.execute(delete(turns).where(turns.c.run_id == run_id, turns.c.index == turn.index))
+            same = and_(turns.c.run_id == run_id, turns.c.index == turn.index)
+            old = conn.execute(select(*_TOTALLED).where(same)).first()
+            if old is not None:
+                conn.execute(delete(turns).where(same))
             conn.execute(insert(turns), [_turn_values(run_id, turn)])
-            _refresh_aggregates(conn, run_id)
+            new = (turn.bot_index, turn.input_tokens, turn.output_tokens, turn.cost_usd)
+            _add_to_aggregates(conn, run_id, new, old)  # O(1): never a sum over the run
 
     def set_status(
         self,
@@ -545,6 +549,36 @@ def _safe_errors() -> Iterator[None]:
         text = str(e.orig).strip() if e.orig is not None else ""
         detail = f": {redact(text.splitlines()[0][:200])}" if text else ""
         raise StoreError(f"The database failed ({reason}{detail}).") from None
+
+
+_TOTALLED = (turns.c.bot_index, turns.c.input_tokens, turns.c.output_tokens, turns.c.cost_usd)
+
+
+def _totals_of(row: Any) -> tuple[int, int, int, float, int]:
+    """What one turn adds to its run's aggregates: count, tokens in/out, known cost, and
+    whether it is a bot turn without a price."""
+    bot_index, tokens_in, tokens_out, cost = row
+    unpriced = int(bot_index is not None and cost is None)
+    return 1, tokens_in or 0, tokens_out or 0, cost or 0.0, unpriced
+
+
+def _add_to_aggregates(conn: Connection, run_id: str, new: Any, old: Any | None) -> None:
+    """Move the run's aggregates by one saved turn (minus the one it replaced, if any)."""
+    delta = _totals_of(new)
+    if old is not None:
+        delta = tuple(a - b for a, b in zip(delta, _totals_of(old), strict=True))
+    count, tokens_in, tokens_out, cost, unpriced = delta
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            turn_count=func.coalesce(runs.c.turn_count, 0) + count,
+            input_tokens=func.coalesce(runs.c.input_tokens, 0) + tokens_in,
+            output_tokens=func.coalesce(runs.c.output_tokens, 0) + tokens_out,
+            cost_usd=func.coalesce(runs.c.cost_usd, 0.0) + cost,
+            unpriced_turns=func.coalesce(runs.c.unpriced_turns, 0) + unpriced,
+        )
+    )
 
 
 def _refresh_aggregates(conn: Connection, run_id: str) -> None:
