@@ -16,7 +16,7 @@ from duet_core.lab import Experiment, VariantState, save_branch
 from duet_core.lab_sources import LabSource
 from duet_ui import stream_panel
 from duet_ui.services import Services, Viewer
-from duet_ui.transcript import escape_markdown, turn_caption
+from duet_ui.transcript import escape_markdown, render_error, render_markdown, turn_caption
 
 SHOWN_KEY = "_lab_shown"
 CURSOR = " ▌"
@@ -107,11 +107,13 @@ def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures
             st.expander("Thinking", expanded=True),
             st.container(height=180, border=False, autoscroll=True),
         ):
-            st.markdown(thinking + ("" if state.text or state.finished else CURSOR))
+            render_markdown(thinking + ("" if state.text or state.finished else CURSOR))
     text = "".join(state.text)
     with text_slot.container():
-        if text or state.finished:
-            st.markdown(text + ("" if state.finished else CURSOR) if text else "*(no reply)*")
+        if text:
+            render_markdown(text + ("" if state.finished else CURSOR))
+        elif state.finished:
+            st.caption("(no reply)")
         else:
             st.caption("Thinking…" if thinking else "Waiting for the first token…")
     if state.finished:
@@ -119,7 +121,7 @@ def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures
             if state.turn is not None:
                 st.caption(escape_markdown(turn_caption(state.turn)))
             if state.error:
-                st.error(state.error, icon="⚠️")
+                render_error(state.error, icon="⚠️")
 
 
 def _actions(shown: Shown, v: int, state: VariantState, viewer: Viewer, svc: Services) -> None:
