@@ -10,7 +10,6 @@ import streamlit as st
 
 from duet_core.models import Run
 from duet_ui import history_data as hd
-from duet_ui.transcript import escape_markdown
 
 SETTINGS = (
     "provider",
@@ -51,10 +50,10 @@ def settings_frame(runs: Sequence[Run]) -> pd.DataFrame:
 
 
 def turns_frame(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per bot turn of every run: series ("#1 abc · Ada"), turn (1-based) and the
-    measures; cost is cumulative per run (a turn of unknown cost adds nothing)."""
+    """One row per bot turn of every run: run ("#1"), series ("#1 · Ada"), turn (1-based)
+    and the measures; cost is cumulative per run (a turn of unknown cost adds nothing)."""
     rows = []
-    for label, run in zip(run_labels(runs), runs, strict=True):
+    for i, run in enumerate(runs):
         spent = 0.0
         for t in run.turns:
             spent += t.cost_usd or 0.0
@@ -62,8 +61,8 @@ def turns_frame(runs: Sequence[Run]) -> pd.DataFrame:
                 continue
             rows.append(
                 {
-                    "run": label,
-                    "series": f"{label} · {t.bot_name}",
+                    "run": f"#{i + 1}",
+                    "series": f"#{i + 1} · {t.bot_name}",
                     "turn": t.index + 1,
                     "output tokens": t.output_tokens,
                     "latency (ms)": t.latency_ms,
@@ -84,7 +83,7 @@ def totals_frame(runs: Sequence[Run]) -> pd.DataFrame:
         rows.append(
             {
                 "run": label,
-                "topic": hd.short(run.config.topic, 60),
+                "topic": hd.short(run.config.topic, 40),
                 "status": str(run.status),
                 "turns": len(run.turns),
                 "input tokens": sum(t.input_tokens or 0 for t in run.turns),
@@ -110,8 +109,6 @@ def render_compare(runs: Sequence[Run]) -> None:
     )
     st.subheader("Settings")
     st.dataframe(settings_frame(runs))
-    for label, run in zip(run_labels(runs), runs, strict=True):
-        st.caption(f"{label}: {escape_markdown(hd.short(run.config.topic, 140))}")
 
     st.subheader("Per turn")
     frame = turns_frame(runs)
@@ -126,4 +123,5 @@ def render_compare(runs: Sequence[Run]) -> None:
             if data.empty:
                 st.caption("Not recorded.")
             else:
-                st.line_chart(data, x="turn", y=measure, color="series", height=260)
+                colour = "run" if measure == "cost so far (USD)" else "series"
+                st.line_chart(data, x="turn", y=measure, color=colour, height=260)
