@@ -152,3 +152,33 @@ def test_history_shows_a_runs_branches_and_a_branch_its_parent(
     app.run()
     links = [p.proto.label for p in app.get("page_link")]
     assert f"Branch of run {parent.id} at turn 3" in links
+
+
+def test_a_variant_with_a_saved_template_and_its_variables(app, login, facilitator, seed, store):
+    parent = seed("fran", turns=2)
+    store.prompts.save(
+        "critic", [{"role": "system", "content": "You are {{ my_name }}, a {{ mood }} critic."}]
+    )
+    at = lab_as(app, login, "fran", facilitator)
+    at.selectbox(key="lab_run").set_value(parent.id).run()
+    at.selectbox(key="lab_turn").set_value(1).run()
+    at.number_input(key="lab_variants").set_value(2).run()
+    at.radio(key="lab_v1_mode").set_value("template").run()
+    assert at.selectbox(key="lab_v1_template").value == "critic"
+    at.text_area(key="lab_v1_variables").input('{"mood": "grumpy"}').run()
+    finish(at.button(key="lab_go").click().run())
+    assert not at.exception and not at.error
+
+    variants = at.session_state["_lab_shown"].experiment.variants
+    assert variants[0].request.prompt is None  # untouched: the bot's own (empty) persona
+    assert variants[0].request.messages == variants[1].request.messages  # the same conversation
+    assert variants[1].request.system == "You are Bob, a grumpy critic."
+    assert variants[1].turn.prompt.label == "critic v1"
+    labels = [m.value for m in at.markdown if m.value.startswith("**Variant 2")]
+    assert labels == ["**Variant 2 · duet\\-demo · temperature 0\\.7 · critic v1**"]
+
+    at.text_area(key="lab_v1_variables").input("{not json").run()
+    assert [e.value for e in at.error] == [
+        "Variables: not valid JSON (Expecting property name enclosed in double quotes)."
+    ]
+    assert at.button(key="lab_go").disabled
