@@ -5,6 +5,7 @@ import streamlit as st
 from duet_core.errors import DuetError
 from duet_core.models import RunConfig
 from duet_ui import bot_form, live_controls, live_draw, live_session, live_sync, setup_file
+from duet_ui.lab_branches import show_family
 from duet_ui.live_panel import live_panel
 from duet_ui.services import current_viewer, services
 from duet_ui.transcript import escape_markdown
@@ -72,5 +73,6 @@ if view is not None:
     live_controls.interject_box(view, viewer)
     with st.container(horizontal=True):
         live_controls.downloads(view)
+    show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
     with panel:
         live_panel(view, show_all)
