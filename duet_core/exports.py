@@ -281,6 +281,8 @@ def _bot_line(i: int, run: Run) -> str:
         knobs.append(f"temperature {b.temperature}")
     if b.effort is not None:
         knobs.append(f"effort {b.effort}")
+    if b.prompt is not None:
+        knobs.append(f"template {b.prompt.label}")
     line = f"- **{b.name}** ({', '.join(knobs)})"
     if b.system_prompt.strip():
         line += "\n\n" + "\n".join("  " + s for s in _quote(b.system_prompt).splitlines())

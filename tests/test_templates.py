@@ -205,3 +205,12 @@ def test_a_placeholder_free_template_renders_the_same_with_any_variables(texts, 
 def test_a_placeholder_renders_its_value(name, value):
     expected = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     assert render_text(f"<{{{{ {name} }}}}>", {name: value}) == f"<{expected}>"
+
+
+def test_markdown_names_a_bots_template():
+    from duet_core.exports import transcript_markdown
+    from duet_core.models import Run, RunConfig
+
+    bots = [BotConfig(name="Ada", prompt={"name": "debater", "version": 2}), BotConfig(name="Bo")]
+    md = transcript_markdown(Run(config=RunConfig(topic="T", bots=bots)))
+    assert "template debater v2" in md
