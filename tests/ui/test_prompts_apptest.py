@@ -183,3 +183,21 @@ def test_a_bot_uses_a_saved_template_on_the_conversation_page(svc: Services):
     no_traceback(at)
     captions = [c.value.replace("\\", "") for c in at.caption]
     assert any("template debater v1" in c for c in captions)
+
+
+@pytest.mark.parametrize(
+    "persona",
+    [
+        {"system_prompt": "Be brief."},
+        {"prompt": {"name": "debater", "version": 3, "variables": {"style": "calm"}}},
+        {"prompt": {"name": "debater", "variables": {}}},
+        {"persona": [{"role": "system", "content": "Hi {{ my_name }}"}]},
+    ],
+)
+def test_the_bot_form_round_trips_every_persona_source(persona):
+    from duet_core.models import BotConfig
+    from duet_ui.bot_form import DEFAULT_BOTS, config_from_values
+    from duet_ui.bot_form import widget_values as form_values
+
+    bot = BotConfig(name="Ada", temperature=0.5, **persona)
+    assert config_from_values(form_values(bot), DEFAULT_BOTS[0]) == bot
