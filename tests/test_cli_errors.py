@@ -266,7 +266,7 @@ def test_bad_database_urls(capsys, tmp_path, monkeypatch):
         "this is not a url": "Not a database URL",
         "mysql://u:secretpw@localhost/duet": "driver",
         f"postgresql://u@127.0.0.1:{closed_port()}/duet": "Cannot open the database",
-        f"sqlite:///{plain}/x.db": "Cannot create the database",
+        f"sqlite:///{plain}/x.db": "is a file, not a folder",
     }
     for url, expected in cases.items():
         for argv in (["runs", "--db", url], ["run", str(ROOT / "examples/demo.yaml"), "--db", url]):

@@ -114,6 +114,13 @@ class Store:
                 raise DatabaseUnavailable(
                     f"No database at {file}: check --db or DUET_DATABASE_URL."
                 )
+        if self.url.get_backend_name() == "sqlite":
+            file = Path(self.url.database or "").expanduser()
+            blocker = next((p for p in file.parents if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise DatabaseUnavailable(
+                    f"Cannot create the database {shown}: {blocker} is a file, not a folder."
+                )
         try:
             self.engine = _create_engine(self.url)
         except OSError as e:
