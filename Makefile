@@ -1,11 +1,12 @@
 # make run: set up .venv and start the app (SQLite, offline demo provider when no keys are set).
 # make test: set up .venv and run every check (ruff, the whole pytest suite).
+# make local: add the optional local model (llama-cpp-python builds from source: minutes).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean local
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/streamlit run app.py
+
+local: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-local.txt
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,7 +16,7 @@ import streamlit as st
 from duet_core import catalog
 from duet_core.errors import ConfigError
 from duet_core.models import BotConfig, validated
-from duet_core.providers import provider_available
+from duet_core.providers import offline_provider, provider_available
 from duet_core.settings import Settings
 from duet_core.vocabulary import bot_colour
 from duet_ui import prompt_picker
@@ -38,20 +38,22 @@ FIELDS = (
 DEFAULT_EFFORT = "default"  # the effort select's "send nothing" choice
 KEYED_PROVIDERS = ("openai", "anthropic")
 
+# The local model when it is installed and no key is set, else the canned demo.
+OFFLINE_PROVIDER = offline_provider()
 DEFAULT_BOTS = (
     BotConfig(
         name="Ada",
         avatar="🦉",
-        provider="demo",
-        model="duet-demo",
+        provider=OFFLINE_PROVIDER,
+        model=catalog.DEFAULT_MODELS[OFFLINE_PROVIDER],
         temperature=0.7,
         system_prompt="You are a careful scientist who asks for evidence. Keep replies short.",
     ),
     BotConfig(
         name="Bob",
         avatar="🦊",
-        provider="demo",
-        model="duet-demo",
+        provider=OFFLINE_PROVIDER,
+        model=catalog.DEFAULT_MODELS[OFFLINE_PROVIDER],
         temperature=1.0,
         system_prompt="You are a playful optimist who loves bold ideas. Keep replies short.",
     ),

