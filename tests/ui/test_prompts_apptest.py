@@ -201,3 +201,44 @@ def test_the_bot_form_round_trips_every_persona_source(persona):
 
     bot = BotConfig(name="Ada", temperature=0.5, **persona)
     assert config_from_values(form_values(bot), DEFAULT_BOTS[0]) == bot
+
+
+def test_a_live_bot_switches_template_version_mid_run(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+):
+    from duet_core.events import Snapshot, TurnStarted
+
+    svc.store.prompts.save("debater", V1)
+    svc.store.prompts.save(
+        "debater", [{"role": "system", "content": "Version two, {{ my_name }}."}]
+    )
+    monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "40")  # a turn takes about a second
+    services.clear()
+    svc = services()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button_group(key="bot0_persona_source").set_value("template").run()
+    at.selectbox(key="bot0_prompt_name").set_value("debater").run()
+    at.selectbox(key="bot0_prompt_version").set_value(1).run()
+    at.number_input(key="max_turns").set_value(3)
+    at.button(key="start").click().run()
+    no_traceback(at)
+    live = svc.manager.get(at.query_params["run"])
+    sub = live.subscribe()
+    while True:  # wait until Ada's first turn has taken its settings
+        event = sub.get(timeout=10)
+        assert event is not None, "the run did not start"
+        if isinstance(event, TurnStarted) or (isinstance(event, Snapshot) and event.partial):
+            break
+    at.selectbox(key="bot0_prompt_version").set_value(2).run()
+    no_traceback(at)
+    assert live.bots()[0].prompt.version == 2
+    assert live.join(timeout=30)
+    turns = svc.store.get_run(live.id).turns
+    assert [(t.bot_name, t.prompt.version if t.prompt else None) for t in turns] == [
+        ("Ada", 1),
+        ("Bob", None),
+        ("Ada", 2),
+    ]
+    assert turns[2].request_messages[0] == {"role": "system", "content": "Version two, Ada."}
+    svc.manager.stop_all()
+    svc.store.close()
