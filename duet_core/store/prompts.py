@@ -8,6 +8,7 @@ version. A saved version never changes, so versions read once are cached.
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,8 +72,6 @@ class PromptSummary:
 
 
 def check_name(name: str) -> str:
-    import re
-
     name = (name or "").strip()
     if not re.fullmatch(TEMPLATE_NAME, name):
         raise ConfigError(f"Template name {name!r} is not allowed: use {_NAME_RULE} characters.")
