@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+from pathlib import Path
 from typing import Any, TextIO
 
 from duet_core import catalog, lab, lab_sources
@@ -58,11 +59,13 @@ class _Database:
         self.url = url
         self._store: Any = None
 
-    def get(self) -> Any:
+    def get(self, must_exist: bool = True) -> Any:
+        """The store; reading needs the database to exist already (a mistyped --db is an
+        error, not a new empty file); saving a branch may create it."""
         if self._store is None:
             from duet_core.store import Store
 
-            self._store = Store(self.url)
+            self._store = Store(self.url, must_exist=must_exist)
         return self._store
 
     def close(self) -> None:
@@ -89,7 +92,7 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     db = _Database(args.db or settings.database_url)
     try:
         try:
-            looks_like_file = args.source.lower().endswith(".json")
+            looks_like_file = args.source.lower().endswith(".json") or Path(args.source).is_file()
             source = lab_sources.resolve(
                 args.source,
                 None if looks_like_file else db.get(),
@@ -116,7 +119,7 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             if first.error is not None or first.turn is None:
                 printer.note("Variant 0 failed: no branch saved.")
                 return 1
-            branch = lab.save_branch(db.get(), source, first.turn, owner=user)
+            branch = lab.save_branch(db.get(must_exist=False), source, first.turn, owner=user)
             printer.branch(branch.id)
         return 1 if failed else 0
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from duet_core.lab_sources import list_fixtures, load_fixture
+from duet_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "examples" / "fixtures"
@@ -95,7 +96,15 @@ def test_continue_and_save_branch_prints_the_new_run_id(env):
     ],
 )
 def test_bad_input_exits_2_with_one_line(env, args, message):
+    Store(env["DUET_DATABASE_URL"]).close()  # an empty database
     r = duet(env, "lab", *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+
+
+def test_a_run_id_needs_an_existing_database(env, tmp_path):
+    missing = tmp_path / "nowhere" / "duet.db"
+    r = duet(env, "lab", "regenerate", "abc123", "--turn", "1", "--db", f"sqlite:///{missing}")
+    assert r.returncode == 2 and "No database at" in r.stderr
+    assert not missing.exists()
