@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/stop_latency.py [--repeat 20]
 
-Two cases, each repeated: the demo provider mid-stream (40 tokens/s), and the real OpenAI and
+Each case repeated: the demo provider mid-stream (40 tokens/s), and the real OpenAI and
 Anthropic SDKs reading a stream from a local fake server that has stalled after a few events
-(the hardest case: the thread is blocked in a socket read when Stop comes).
+(the hardest case: the thread is blocked in a socket read when Stop comes), and the local
+model (llama.cpp) mid-reply when it is installed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=20)
     n = parser.parse_args().repeat
+    try:  # as the app and command line do at start-up (absent from the code before it)
+        from duet_core.providers import warm_up
+    except ImportError:
+        pass
+    else:
+        warm_up()
 
     demo = DemoProvider(tokens_per_second=40, seed=1)
     report(
@@ -86,6 +93,21 @@ def main() -> None:
             assert stalled.disconnected.wait(5), "the server must see the disconnect"
         report(name, samples)
     server.stop()
+
+    try:
+        from duet_core.providers.local import local_model_status, local_provider
+    except ImportError:  # code from before the local provider
+        return
+    if not local_model_status()[0]:
+        print("local model: not installed (make local)")
+        return
+    local = local_provider()
+    local.load()
+    local_bot = BotConfig(provider="local", model="SmolLM2-135M-Instruct", max_tokens=400)
+    report(
+        "local model, mid-stream",
+        [stop_after_first_token(local_bot, lambda b: local) for _ in range(n)],
+    )
 
 
 if __name__ == "__main__":
