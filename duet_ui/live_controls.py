@@ -10,6 +10,7 @@ import streamlit as st
 
 from duet_core import exports
 from duet_core.errors import DuetError
+from duet_core.pdf import transcript_pdf
 from duet_core.vocabulary import RunStatus, can_continue
 from duet_ui.live_draw import SHOW_LAST
 from duet_ui.live_session import LiveView, continue_run
@@ -65,6 +66,15 @@ def downloads(view: LiveView) -> None:
         file_name=f"{name}.csv",
         mime="text/csv",
         key="run_download_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(  # made on click: duet_core/pdf.py
+        "Transcript PDF",
+        data=lambda: transcript_pdf(view.export_run()),
+        file_name=f"{name}.pdf",
+        mime="application/pdf",
+        key="run_download_pdf",
         icon=":material/download:",
         on_click="ignore",
     )
