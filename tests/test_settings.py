@@ -108,6 +108,7 @@ def test_no_secrets_file_is_fine_and_settings_alone_never_read_one(tmp_path, mon
         ("DUET_REQUEST_TIMEOUT", "inf", "DUET_REQUEST_TIMEOUT='inf': should be a finite number"),
         ("DUET_LEASE_SECONDS", "0", "DUET_LEASE_SECONDS='0': should be more than 0"),
         ("DUET_LOCAL_MODEL", "/no/model.gguf", "DUET_LOCAL_MODEL='/no/model.gguf': no such file"),
+        ("DUET_OFFLINE_PROVIDER", "gpt", "OFFLINE_PROVIDER='gpt': should be one of demo or local"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it(monkeypatch, tmp_path, name, value, message):
