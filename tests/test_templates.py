@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duet_core.errors import ConfigError
@@ -183,17 +183,20 @@ any_variables = st.dictionaries(
 any_text = st.text(alphabet=st.sampled_from(list("{} ab_1\n")) | st.characters(), max_size=80)
 
 
+@settings(deadline=None)  # a loaded shared CPU must not fail a property
 @given(no_placeholder_text, any_variables)
 def test_text_without_placeholders_is_returned_unchanged(text, variables):
     assert render_text(text, variables) == text
 
 
+@settings(deadline=None)  # a loaded shared CPU must not fail a property
 @given(any_text, any_variables)
 def test_rendering_never_raises(text, variables):
     out = render_messages([{"role": "human", "content": text}], variables)
     assert isinstance(out[0]["content"], str)
 
 
+@settings(deadline=None)  # a loaded shared CPU must not fail a property
 @given(st.lists(no_placeholder_text, min_size=1, max_size=4), any_variables, any_variables)
 def test_a_placeholder_free_template_renders_the_same_with_any_variables(texts, a, b):
     roles = ["system", "human", "ai"]
@@ -201,6 +204,7 @@ def test_a_placeholder_free_template_renders_the_same_with_any_variables(texts, 
     assert render_messages(template, a) == render_messages(template, b) == template
 
 
+@settings(deadline=None)  # a loaded shared CPU must not fail a property
 @given(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True), json_values)
 def test_a_placeholder_renders_its_value(name, value):
     expected = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
