@@ -9,7 +9,7 @@ from duet_core.errors import DuetError
 from duet_ui import history_data as hd
 from duet_ui.history_export import export_panel
 from duet_ui.history_run import show_run
-from duet_ui.lab_branches import show_family
+from duet_ui.lab_branches import nest_branches, show_family
 from duet_ui.services import current_viewer, services
 
 viewer = current_viewer()
@@ -54,6 +54,7 @@ if not listing.items and page > 1:  # the page emptied (runs deleted): show the 
     listing = hd.cached_listing(st.session_state, store, query)
 
 frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin)
+frame = nest_branches(store, frame, None if viewer.is_admin else viewer.username)  # ↳ branches
 table = st.dataframe(
     frame,
     key="history_table",

@@ -54,3 +54,62 @@ def branch_counts(store: Any, run_ids: list[str], owner: str | None = None) -> d
         stmt = stmt.where(runs.c.owner == owner)
     with store.engine.connect() as conn:
         return {parent: n for parent, n in conn.execute(stmt).all()}
+
+
+@dataclass(frozen=True)
+class Family:
+    """Where a run stands among branches: its parent (when it is a branch) and how many
+    branches it has."""
+
+    parent_id: str | None
+    fork_turn: int | None
+    branches: int
+
+
+def families(store: Any, run_ids: list[str], owner: str | None = None) -> dict[str, Family]:
+    """For each of ``run_ids`` that is a branch or has branches, its ``Family``."""
+    if not run_ids:
+        return {}
+    with store.engine.connect() as conn:
+        parents = {
+            r.id: (r.parent_id, r.fork_turn)
+            for r in conn.execute(
+                select(runs.c.id, runs.c.parent_id, runs.c.fork_turn).where(
+                    runs.c.id.in_(run_ids), runs.c.parent_id.is_not(None)
+                )
+            )
+        }
+    counts = branch_counts(store, run_ids, owner)
+    return {
+        run_id: Family(*parents.get(run_id, (None, None)), counts.get(run_id, 0))
+        for run_id in run_ids
+        if run_id in parents or run_id in counts
+    }
+
+
+def nest(run_ids: list[str], parent_of: dict[str, str | None]) -> list[str]:
+    """``run_ids`` reordered so each branch comes right under its parent when the parent is
+    among them (branches in their given order); the rest keep their order."""
+    present = set(run_ids)
+    children: dict[str, list[str]] = {}
+    for run_id in run_ids:
+        parent = parent_of.get(run_id)
+        if parent in present and parent != run_id:
+            children.setdefault(parent, []).append(run_id)
+    placed: list[str] = []
+    seen: set[str] = set()
+
+    def place(run_id: str) -> None:
+        if run_id in seen:
+            return
+        seen.add(run_id)
+        placed.append(run_id)
+        for child in children.get(run_id, []):
+            place(child)
+
+    for run_id in run_ids:
+        if parent_of.get(run_id) not in present or parent_of.get(run_id) == run_id:
+            place(run_id)
+    for run_id in run_ids:  # a cycle cannot happen with real ids, but never lose a row
+        place(run_id)
+    return placed

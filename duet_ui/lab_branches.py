@@ -44,3 +44,35 @@ def show_family(store, run: Run, viewer: Viewer, page: str = HISTORY) -> None:
             icon=":material/science:",
             query_params={"run": run.id},
         )
+
+
+def nest_branches(store, frame, owner: str | None):
+    """The History table with each branch right under its parent (when both are on the page),
+    its topic marked ``↳``, and a ``branches`` column; unchanged when no run on the page is a
+    branch or has one."""
+    from duet_core.lab_branches import families, nest
+
+    ids = list(frame["run"])
+    found = families(store, ids, owner)
+    if not found:
+        return frame
+    order = nest(ids, {i: f.parent_id for i, f in found.items()})
+    frame = frame.set_index("run", drop=False).loc[order].reset_index(drop=True)
+    present = set(ids)
+
+    def label(run_id: str) -> str:
+        f = found.get(run_id)
+        if f is None:
+            return ""
+        parts = []
+        if f.parent_id:
+            turn = f" at turn {f.fork_turn + 1}" if f.fork_turn is not None else ""
+            parts.append(f"↳ of {f.parent_id}{turn}")
+        if f.branches:
+            parts.append(f"{f.branches} branch{'es' if f.branches > 1 else ''}")
+        return " · ".join(parts)
+
+    frame["branches"] = [label(i) for i in frame["run"]]
+    nested = [bool(found.get(i) and found[i].parent_id in present) for i in frame["run"]]
+    frame["topic"] = [("↳ " + t) if n else t for t, n in zip(frame["topic"], nested, strict=True)]
+    return frame

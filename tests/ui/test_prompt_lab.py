@@ -182,3 +182,29 @@ def test_a_variant_with_a_saved_template_and_its_variables(app, login, facilitat
         "Variables: not valid JSON (Expecting property name enclosed in double quotes)."
     ]
     assert at.button(key="lab_go").disabled
+
+
+def test_the_history_table_puts_branches_under_their_parent(logged_in, seed, store):
+    from datetime import timedelta
+
+    from duet_core.lab import save_branch
+    from tests.ui.conftest import T0
+
+    parent = seed("alice", topic="Parent run", turns=3)
+    seed("alice", topic="Later run", created_at=T0 + timedelta(hours=1))
+    variant = parent.turns[1].model_copy(update={"content": "Another take."})
+    branch = save_branch(store, parent, variant, owner="alice")  # the newest run of all
+    at = logged_in("alice", "history")
+    frame = at.dataframe(key="history_table").value
+    assert list(frame["topic"]) == ["Later run", "Parent run", "↳ Parent run"]
+    assert list(frame["run"])[2] == branch.id
+    assert list(frame["branches"]) == ["", "1 branch", f"↳ of {parent.id} at turn 2"]
+
+
+def test_branch_nesting_keeps_every_row():
+    from duet_core.lab_branches import nest
+
+    ids = ["c", "b2", "a", "b1", "x"]
+    parents = {"b1": "a", "b2": "a", "c": "b1", "x": "gone"}
+    assert nest(ids, parents) == ["a", "b2", "b1", "c", "x"]
+    assert sorted(nest(ids, {"a": "a"})) == sorted(ids)
