@@ -2,8 +2,9 @@
 head: every old turn still loads, exports, and carries the exact request it was sent, so it
 can be replayed. SQLite and PostgreSQL.
 
-The old database is written by the baseline checkout (``/work/before``, or
-``DUET_BEFORE_DIR``) in a subprocess: its own models, store and ``bot_view``, migrated only to
+The old database is written by the code of commit ``BASELINE`` (the last one before migration
+0002), taken out of this repository's own history with ``git archive`` (or a checkout named by
+``DUET_BEFORE_DIR``), in a subprocess: its own models, store and ``bot_view``, migrated only to
 0001. The requests the old ``bot_view`` produced for each turn are the expected backfill.
 """
 
@@ -23,7 +24,8 @@ from duet_core.exports import export_text, transcript_dict, transcript_from_json
 from duet_core.store import Store
 from duet_core.store.migrate import head_revision
 
-BEFORE = Path(os.environ.get("DUET_BEFORE_DIR", "/work/before"))
+BASELINE = "042419d"  # the last commit whose schema was revision 0001
+REPO = Path(__file__).resolve().parents[2]
 
 OLD_WRITER = r"""
 import json, sys
@@ -72,17 +74,29 @@ print(json.dumps({"runs": runs, "expected": expected}))
 """
 
 
+@pytest.fixture(scope="session")
+def baseline_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The code as it was at ``BASELINE``: from ``DUET_BEFORE_DIR`` or the git history."""
+    if os.environ.get("DUET_BEFORE_DIR"):
+        return Path(os.environ["DUET_BEFORE_DIR"])
+    where = tmp_path_factory.mktemp("baseline")
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", BASELINE], capture_output=True, timeout=60
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"commit {BASELINE} is not in this checkout's history (set DUET_BEFORE_DIR)")
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+    return where
+
+
 @pytest.fixture
-def old_database(db_url: str) -> tuple[str, dict]:
-    if not (
-        BEFORE / "duet_core" / "store" / "migrations" / "versions" / "0001_initial.py"
-    ).is_file():
-        pytest.skip(f"no baseline checkout at {BEFORE} (set DUET_BEFORE_DIR)")
+def old_database(db_url: str, baseline_checkout: Path) -> tuple[str, dict]:
+    before = baseline_checkout
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUET_")}
     result = subprocess.run(
         [sys.executable, "-c", OLD_WRITER, db_url],
-        cwd=BEFORE,
-        env={**env, "PYTHONPATH": str(BEFORE)},
+        cwd=before,
+        env={**env, "PYTHONPATH": str(before)},
         capture_output=True,
         text=True,
         timeout=120,
