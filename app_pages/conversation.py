@@ -18,6 +18,7 @@ try:
 except DuetError as e:
     view = None
     st.error(e.message)
+page_run = view.begin_page_run() if view is not None else 0
 live_sync.sync_widgets(view, settings)  # before any widget draws
 
 keys = bot_form.pasted_keys()
@@ -26,7 +27,7 @@ with st.sidebar:
     for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
         with st.container(border=True, key=f"bot{i}_section"):
             forms.append(form := bot_form.bot_form(i, defaults, settings, keys))
-            problem = live_sync.push_bot_change(view, i, form)  # applies from its next turn
+            problem = live_sync.push_bot_change(view, i, form, page_run)  # from its next turn
             if problem:
                 st.error(problem)
             note = live_sync.pending_note(view, i)

@@ -37,6 +37,7 @@ class LiveView:
     synced_bots: list[BotConfig | None] = field(default_factory=lambda: [None, None])
     synced_values: list[dict | None] = field(default_factory=lambda: [None, None])
     noted: tuple[bool, bool] = (False, False)  # a "changes apply from ..." note is shown
+    page_runs: int = 0  # full script runs of the page that have begun (see ``newest``)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -90,6 +91,22 @@ class LiveView:
         self.live.unsubscribe(sub)
         if self.sub is sub:
             self.sub = None
+
+    def begin_page_run(self) -> int:
+        """Number this full script run of the page (call once, at its top)."""
+        with self._lock:
+            self.page_runs += 1
+            return self.page_runs
+
+    def newest(self, page_run: int, action) -> bool:
+        """Do ``action()`` only if ``page_run`` is still the newest run of the page; False
+        otherwise. A widget change starts a new run while the previous one is still being
+        stopped (``runner.fastReruns``): the old run must not push its older values."""
+        with self._lock:
+            if page_run != self.page_runs:
+                return False
+            action()
+            return True
 
     def export_run(self) -> Run:
         """The run as it is now, for a download (mid-run too)."""

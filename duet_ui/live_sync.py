@@ -38,20 +38,29 @@ def _show_bot(view: LiveView, i: int, bot: BotConfig) -> None:
     view.synced_values[i] = bot_form.widget_values(bot)
 
 
-def push_bot_change(view: LiveView | None, i: int, form: bot_form.BotForm) -> str | None:
+def push_bot_change(
+    view: LiveView | None, i: int, form: bot_form.BotForm, page_run: int
+) -> str | None:
     """After bot ``i``'s widgets draw: send its edited settings to the live run (they apply
-    from its next turn). Returns an error message to show, if any."""
+    from its next turn). ``page_run`` (``LiveView.begin_page_run``): an older run of the page
+    that is still being stopped sends nothing. Returns an error message to show, if any."""
     if view is None or not view.is_live:
         return None
     if form.config is None or form.values == view.synced_values[i]:
         return None
-    if form.config != view.live.bots()[i]:
-        try:
-            view.live.update_bot(i, form.config)  # its BotUpdated event reaches the view
-        except DuetError as e:
-            return e.message
-    view.synced_bots[i], view.synced_values[i] = form.config, form.values
-    return None
+    config, problem = form.config, []
+
+    def push() -> None:
+        if config != view.live.bots()[i]:
+            try:
+                view.live.update_bot(i, config)  # its BotUpdated event reaches the view
+            except DuetError as e:
+                problem.append(e.message)
+                return
+        view.synced_bots[i], view.synced_values[i] = config, form.values
+
+    view.newest(page_run, push)
+    return problem[0] if problem else None
 
 
 def pending_note(view: LiveView | None, i: int) -> str | None:

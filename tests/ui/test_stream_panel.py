@@ -1,0 +1,143 @@
+"""stream_panel.pump (the blocking loop) and the live view's subscription, without a browser.
+
+Streamlit pre-empts a running fragment by raising StopException / RerunException at a yield
+point (``touch`` here); the tests raise it the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+from duet_core.engine import LiveRun
+from duet_core.events import TextDelta
+from duet_core.models import BotConfig, Run, RunConfig
+from duet_core.providers.scripted import Hold, ScriptedProvider
+from duet_core.run_state import RunState
+from duet_ui.live_session import LiveView
+from duet_ui.stream_panel import pump
+
+
+class Batches:
+    """A source whose drains return prepared batches, then nothing."""
+
+    def __init__(self, *batches: list) -> None:
+        self.batches = list(batches)
+        self.timeouts: list[float] = []
+
+    def drain(self, max_events=None, timeout: float = 0.0) -> list:
+        self.timeouts.append(timeout)
+        return self.batches.pop(0) if self.batches else []
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_is_drawn_once_and_the_end_once_more() -> None:
+    applied, draws = [], []
+    source = Batches([1, 2, 3])
+    pump(
+        source,
+        apply=applied.extend,
+        draw=lambda: draws.append(list(applied)),
+        done=lambda: len(applied) == 3,
+        block=True,
+        touch=lambda: None,
+    )
+    assert applied == [1, 2, 3]
+    assert draws == [[], [1, 2, 3]]  # the state at once, then the final state (done)
+
+
+def test_events_within_a_frame_are_coalesced_and_idle_waits_are_short() -> None:
+    clock = Clock()
+    applied, draws, touches = [], [], []
+    batches = [[], [], [], [], [1], [2], [3], [], [], "stop"]
+
+    class Source:
+        def drain(self, max_events=None, timeout: float = 0.0) -> list:
+            assert timeout <= 0.1  # never blocks longer than Streamlit may wait
+            clock.now += 0.01  # each wait takes 10 ms
+            batch = batches.pop(0)
+            return [] if batch == "stop" else batch
+
+    pump(
+        Source(),
+        apply=applied.extend,
+        draw=lambda: draws.append((clock.now, list(applied))),
+        done=lambda: not batches,
+        frame=0.03,
+        block=True,
+        clock=clock,
+        touch=lambda: touches.append(clock.now),
+    )
+    # the first event after a quiet spell is drawn at once; 2 and 3 arrive within the next
+    # frame (30 ms) and are drawn together at its end
+    assert [d[1] for d in draws] == [[], [1], [1, 2, 3], [1, 2, 3]]
+    assert touches  # between draws the loop still yields to Streamlit
+
+
+def test_not_blocking_draws_once_and_keeps_the_subscription() -> None:
+    exits, draws = [], []
+    pump(
+        Batches([1]),
+        apply=lambda events: None,
+        draw=lambda: draws.append(1),
+        done=lambda: False,
+        on_exit=lambda: exits.append(1),
+        block=False,
+    )
+    assert draws == [1] and exits == []
+
+
+@pytest.fixture
+def live_run():
+    provider = ScriptedProvider()
+    hold = Hold()
+    provider.enqueue(["Hello ", hold, "world"])
+    bots = [BotConfig(name="Ada"), BotConfig(name="Bob")]
+    live = LiveRun(Run(config=RunConfig(topic="Tea?", max_turns=2, bots=bots)), lambda b: provider)
+    live.start()
+    assert hold.reached.wait(5)
+    yield live
+    live.stop()
+    assert live.join(5)
+
+
+def test_a_closed_tab_stops_the_loop_and_unsubscribes(live_run: LiveRun) -> None:
+    view = LiveView(RunState.of(live_run.snapshot().run), live_run)
+    sub = view.attach()
+    assert live_run.subscriber_count == 1
+    touched = threading.Event()
+
+    def touch() -> None:  # what Streamlit does at a yield point once the session closed
+        touched.set()
+        raise StopException()
+
+    with pytest.raises(StopException):
+        pump(
+            sub,
+            apply=view.apply,
+            draw=lambda: None,
+            done=lambda: not view.is_live,
+            on_exit=lambda: view.detach(sub),
+            block=True,
+            touch=touch,
+        )
+    assert touched.is_set()
+    assert live_run.subscriber_count == 0 and sub.dropped and view.sub is None
+    # a later run of the page subscribes again and starts from a snapshot
+    again = view.attach()
+    assert again is not sub and live_run.subscriber_count == 1
+    view.apply(again.drain())
+    assert view.state.partial_turn().content == "Hello "
+    view.apply([TextDelta(view.state.partial.index, "there")])
+    assert view.state.partial_turn().content == "Hello there"
+    view.close()
+    assert live_run.subscriber_count == 0
