@@ -1,0 +1,85 @@
+"""History in a real browser: a big export in the background offers its file; picked runs
+open the compare view; a long run draws its last turns."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
+from duet_core.store import Store
+from duet_ui.history_data import BULK_INLINE_TURNS
+from tests.browser import ui
+from tests.browser.conftest import AppServer
+
+pytestmark = pytest.mark.browser
+RUNS, TURNS = 21, 100  # more turns than an export builds on click: a background job
+
+
+@pytest.fixture(scope="module")
+def history_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    tmp = tmp_path_factory.mktemp("history")
+    url = f"sqlite:///{tmp / 'duet.db'}"
+    bots = [BotConfig(name="Ada", temperature=0.7), BotConfig(name="Bo", temperature=1.0)]
+    with Store(url) as store:
+        for r in range(RUNS):
+            start = utcnow() - timedelta(hours=RUNS - r)
+            run = Run(
+                owner="dev",
+                config=RunConfig(topic=f"Topic {r}", max_turns=TURNS, bots=bots),
+                status=RunStatus.COMPLETED,
+                created_at=start,
+                finished_at=start + timedelta(minutes=5),
+            )
+            run.turns = [
+                Turn(index=i, bot_index=i % 2, bot_name=bots[i % 2].name, config=bots[i % 2],
+                     content=f"Run {r} turn {i + 1}, said plainly.", started_at=start,
+                     finished_at=start, output_tokens=10 + i, latency_ms=500.0 + i)
+                for i in range(TURNS)
+            ]  # fmt: skip
+            store.create_run(run)
+    assert RUNS * TURNS > BULK_INLINE_TURNS
+    server = AppServer({"DUET_DEV_MODE": "1", "DUET_DATABASE_URL": url}, tmp / "streamlit.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+def open_history(page: Page, server: AppServer, query: str = "") -> None:
+    page.goto(f"{server.url}/history{query}")
+    expect(page.get_by_text(f"of {RUNS}", exact=False).first).to_be_visible()
+    ui.wait_idle(page)
+
+
+def test_a_big_export_runs_in_the_background_then_downloads(
+    page: Page, history_server: AppServer
+) -> None:
+    open_history(page, history_server)
+    page.get_by_text("Export all 21 filtered runs").click()
+    page.locator(ui.key("export_start_csv")).get_by_role("button").click()
+    button = page.locator(ui.key("download_export_file")).get_by_role("button")
+    expect(button).to_be_visible(timeout=60_000)
+    expect(button).to_contain_text("duet-runs.csv.gz")
+    with page.expect_download() as info:
+        button.click()
+    data = gzip.decompress(Path(info.value.path()).read_bytes())
+    rows = pd.read_csv(io.BytesIO(data))
+    assert len(rows) == RUNS * TURNS
+    assert rows["content"].iloc[0] == f"Run {RUNS - 1} turn 1, said plainly."
+
+
+def test_a_long_run_opens_with_its_last_turns(page: Page, history_server: AppServer) -> None:
+    with Store(history_server.env["DUET_DATABASE_URL"]) as store:
+        run_id = store.list_runs().items[0].id
+    open_history(page, history_server, f"?run={run_id}")
+    expect(page.get_by_text(f"Run {RUNS - 1} turn {TURNS}, said plainly.")).to_be_visible()
+    expect(page.get_by_text(f"Run {RUNS - 1} turn 1, said plainly.")).to_have_count(0)
+    page.locator(ui.key("history_show_all_turns")).get_by_text("earlier turns").click()
+    expect(page.get_by_text(f"Run {RUNS - 1} turn 1, said plainly.")).to_be_visible()
