@@ -97,7 +97,8 @@ def test_facilitator_regenerates_saves_a_branch_and_continues_it(page: Page, lab
     )
     branch = ui.run_id(page)
     expect(page.get_by_role("link", name=f"Branch of run {parent.id} at turn 2")).to_be_visible()
-    expect(page.locator("body")).to_contain_text(variant_text.strip()[-40:])  # the variant is its turn 2
+    # the saved variant is the branch's turn 2
+    expect(page.locator("body")).to_contain_text(variant_text.strip()[-40:])
     page.locator(ui.key("continue")).get_by_role("button").click()
     expect(ui.header(page)).to_contain_text("running")
     expect(ui.header(page)).to_contain_text("completed", timeout=60_000)
