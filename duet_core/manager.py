@@ -113,7 +113,8 @@ class RunManager:
             wait = 60 - (now - starts[0])
             raise RunLimitError(
                 f"You started {len(starts)} runs in the last minute (the limit is "
-                f"{self.settings.runs_per_minute}); try again in {wait:.0f} s."
+                f"{self.settings.runs_per_minute} on this server process); try again in "
+                f"{wait:.0f} s."
             )
         starts.append(now)
 
