@@ -18,7 +18,9 @@ import argparse
 import getpass
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -250,14 +252,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     sub = live.subscribe(abandon_after=float("inf"))
     out.write(f"Run {live.id}: {redact(config.topic)}\n")
     terminal = RedactingOut(out)
+    previous = _stop_on_sigterm()
     try:
         status = print_events(sub, terminal)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is saved as stopped
         live.stop()
         live.join(5)
         status = RunStatus.STOPPED
     finally:
         terminal.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     live.join(5)
     manager.close()
     if args.export:
@@ -265,6 +270,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         out.write(f"Saved {args.export}\n")
     store.close()
     return {RunStatus.COMPLETED: 0, RunStatus.ERROR: 1}.get(status, 130)
+
+
+def _stop_on_sigterm():
+    """SIGTERM stops the run as Ctrl-C does (saved as ``stopped``, not left ``running``).
+    Returns the previous handler (None off the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def cmd_runs(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

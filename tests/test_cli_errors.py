@@ -406,3 +406,33 @@ def test_subprocess_boundary_has_no_traceback(tmp_path):
     )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("duet: ")
+
+
+def test_sigterm_stops_the_run_instead_of_leaving_it_running(tmp_path):
+    import os
+    import signal
+
+    from duet_core.store import RunQuery, Store
+
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUET_DATABASE_URL": db}
+    env["DUET_DEMO_TOKENS_PER_SECOND"] = "5"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duet_core", "run", str(ROOT / "examples/demo.yaml")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()  # "Run <id>: topic": the run is going
+        assert first.startswith("Run "), proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Store(db) as store:
+        (run,) = store.list_runs(RunQuery()).items
+    assert run.status.value == "stopped"
