@@ -6,6 +6,7 @@ import streamlit as st
 from duet_core import catalog
 from duet_core.errors import DuetError
 from duet_core.lab import MAX_VARIANTS, Experiment, LabRequest, continue_request, regenerate_request
+from duet_core.logs import run_logger
 from duet_core.providers import make_provider
 from duet_ui import lab_form, lab_results, lab_source, lab_view
 from duet_ui.bot_form import api_key_fields, pasted_keys
@@ -69,6 +70,7 @@ if go:
             requests,
             lambda bot: make_provider(bot, svc.settings, keys),
             catalog.load_prices(svc.settings.prices_file),
+            run_logger(source.run.id, viewer.username),  # logs name the source run and person
         )
     except DuetError as e:
         st.error(e.message, icon="⚠️")

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from duet_core import catalog, lab, lab_sources
 from duet_core.errors import AccessDenied, ConfigError
 from duet_core.lab_edits import parse_sets
+from duet_core.logs import run_logger
 from duet_core.models import Turn
 from duet_core.settings import Settings
 
@@ -112,6 +113,7 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             _provider_for(settings),
             catalog.load_prices(settings.prices_file),
             printer.event,
+            run_logger(source.run.id, user),
         )
         failed = any(v.error is not None for v in experiment.variants)
         if args.save_branch:

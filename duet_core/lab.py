@@ -203,13 +203,17 @@ class Experiment:
         requests: Sequence[LabRequest],
         provider_for: ProviderFor,
         prices: PriceTable | None = None,
+        logger: logging.Logger | logging.LoggerAdapter | None = None,
     ):
+        """``logger``: where each provider call is logged (e.g. a ``run_logger`` naming the
+        source run and the person); the module's logger by default."""
         if not 1 <= len(requests) <= MAX_VARIANTS:
             raise ConfigError(f"Run 1 to {MAX_VARIANTS} variants at once.")
         self.variants = [VariantState(r) for r in requests]
         self.events: queue.Queue[LabEvent] = queue.Queue()
         self._provider_for = provider_for
         self._prices = prices
+        self._log = logger or log
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._streams: list[base.ChunkStream] = []
@@ -319,7 +323,7 @@ class Experiment:
                 hold=self._hold,
                 stop_requested=self._stop.is_set,
                 prices=self._prices,
-                log=log,
+                log=self._log,
             )
             state.turn = turn
             if done.failure is not None and not done.stopped:
@@ -341,9 +345,10 @@ def run_variants(
     provider_for: ProviderFor,
     prices: PriceTable | None = None,
     on_event: Callable[[LabEvent], None] | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> Experiment:
     """Run the variants to the end, calling ``on_event`` for each event; Ctrl-C stops them."""
-    lab = Experiment(requests, provider_for, prices).start()
+    lab = Experiment(requests, provider_for, prices, logger).start()
     try:
         for event in lab.events_until_done():
             if on_event is not None:

@@ -233,3 +233,28 @@ def test_the_lab_never_changes_the_source_run(fake, provider_for):
     requests = [regenerate_request(run, 2, parse_sets(["temperature=0.1"])), continue_request(run)]
     run_variants(requests, provider_for)
     assert run.model_dump() == before
+
+
+def test_each_provider_call_is_logged_with_the_source_run_and_person(fake, provider_for):
+    import logging
+
+    from duet_core.logs import run_logger
+
+    run = recorded_run(provider_for)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = run_logger(run.id, "fran")
+    level = logger.logger.level
+    logger.logger.addHandler(handler)
+    logger.logger.setLevel(logging.INFO)
+    try:
+        run_variants([regenerate_request(run, 2)] * 2, provider_for, logger=logger)
+    finally:
+        logger.logger.removeHandler(handler)
+        logger.logger.setLevel(level)
+    calls = [r for r in records if r.getMessage() == "provider call"]
+    assert len(calls) == 2
+    assert all(
+        (r.run_id, r.user, r.turn, r.model) == (run.id, "fran", 2, "gpt-4.1-mini") for r in calls
+    )
