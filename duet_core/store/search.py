@@ -53,10 +53,12 @@ def condition(dialect: str, search: str) -> ColumnElement[bool]:
             " OR runs.id IN (SELECT turns.run_id FROM turns WHERE turns.rowid IN"
             " (SELECT rowid FROM turns_fts WHERE turns_fts MATCH :duet_search)))"
         ).bindparams(duet_search=sqlite_match(words))
+    # one set of run ids from both GIN indexes (an OR on the outer table would scan it)
     return text(
-        f"(to_tsvector('{PG_CONFIG}', runs.topic) @@ to_tsquery('{PG_CONFIG}', :duet_search)"
-        " OR runs.id IN (SELECT turns.run_id FROM turns WHERE"
-        f" to_tsvector('{PG_CONFIG}', turns.content) @@ to_tsquery('{PG_CONFIG}', :duet_search)))"
+        "runs.id IN (SELECT r.id FROM runs AS r WHERE"
+        f" to_tsvector('{PG_CONFIG}', r.topic) @@ to_tsquery('{PG_CONFIG}', :duet_search)"
+        " UNION SELECT t.run_id FROM turns AS t WHERE"
+        f" to_tsvector('{PG_CONFIG}', t.content) @@ to_tsquery('{PG_CONFIG}', :duet_search))"
     ).bindparams(duet_search=pg_tsquery(words))
 
 
