@@ -6,11 +6,13 @@ the Conversation page and finds it under its parent in History; a plain user can
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from duet_core.engine import LiveRun
+from duet_core.lab_sources import read_transcript
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers.demo import DemoProvider
 from duet_core.store import Store
@@ -20,6 +22,7 @@ from tests.browser.conftest import AppServer, write_auth_file
 from tests.browser.test_login import log_in
 
 pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
 FACILITATOR, USER = ("fran", "fran-lab-secret-1"), ("ulla", "ulla-user-secret-1")
 
 
@@ -120,3 +123,29 @@ def test_a_plain_user_cannot_reach_the_lab(page: Page, lab_server) -> None:
     expect(page.get_by_text("Signed in as")).to_be_visible()
     expect(page.locator(ui.key("lab_go"))).to_have_count(0)
     expect(page.locator(ui.key("lab_source_kind"))).to_have_count(0)
+
+
+def test_uploading_a_transcript(page: Page, lab_server, tmp_path) -> None:
+    server, _ = lab_server
+    page.goto(server.url)
+    log_in(page, *FACILITATOR)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.goto(f"{server.url}/prompt_lab")
+    page.locator(ui.key("lab_source_kind")).get_by_text("Upload a transcript").click()
+    upload = page.locator(ui.key("lab_upload")).locator("input[type=file]")
+
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    upload.set_input_files(bad)
+    expect(page.get_by_text("Not a transcript: not valid JSON")).to_be_visible()
+
+    newer = tmp_path / "newer.json"
+    newer.write_text('{"schema": "duet.transcript/2", "run": {}}')
+    upload.set_input_files(newer)
+    expect(page.get_by_text('This transcript is version "duet.transcript/2"')).to_be_visible()
+
+    fixture = ROOT / "examples" / "fixtures" / "sourdough-interview-ollama.json"
+    upload.set_input_files(fixture)
+    first = read_transcript(fixture.read_bytes()).turns[0]
+    expect(ui.combobox(page, "lab_turn")).to_have_value(turn_label(first))
+    expect(page.get_by_text("Not a transcript")).to_have_count(0)
