@@ -34,6 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_throughput.py
 	$(BIN)/python bench/stop_latency.py
+	$(BIN)/python bench/lab_variants.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
