@@ -248,21 +248,27 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     manager.recover_interrupted()
     if config.max_turns > settings.max_turns:
         out.write(f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n")
-    live = manager.start(config, owner=getpass.getuser() or "cli", rate_limited=False)
-    sub = live.subscribe(abandon_after=float("inf"))
-    out.write(f"Run {live.id}: {redact(config.topic)}\n")
     terminal = RedactingOut(out)
     previous = _stop_on_sigterm()
+    live = None
     try:
+        live = manager.start(config, owner=getpass.getuser() or "cli", rate_limited=False)
+        sub = live.subscribe(abandon_after=float("inf"))
+        out.write(f"Run {live.id}: {redact(config.topic)}\n")
+        out.flush()
         status = print_events(sub, terminal)  # type: ignore[arg-type]
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is saved as stopped
-        live.stop()
-        live.join(5)
+        if live is not None:
+            live.stop()
+            live.join(5)
         status = RunStatus.STOPPED
     finally:
         terminal.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if live is None:
+        store.close()
+        return 130
     live.join(5)
     manager.close()
     if args.export:
