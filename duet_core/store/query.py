@@ -20,8 +20,9 @@ class RunQuery(BaseModel):
     """Which runs to list. Every filter left at its default matches every run.
 
     ``since`` is inclusive and ``until`` exclusive (both on ``created_at``; a naive datetime is
-    taken as UTC). ``search`` is a case-insensitive substring of the topic or of any turn's
-    content. ``provider`` and ``model`` match either bot's settings at the start of the run.
+    taken as UTC). ``search`` matches runs whose topic, or one of whose turns, has every word
+    of it as the start of a word, ignoring case and accents (full-text: ``search.py``).
+    ``provider`` and ``model`` match either bot's settings at the start of the run.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
