@@ -1,6 +1,6 @@
 """Token-to-screen latency in Chromium: Duet's live view against a one-page st.write_stream app.
 
-    .venv/bin/python bench/live_latency.py [--app /work/main] [--rate 20] [--turns 6]
+    .venv/bin/python bench/live_latency.py [--app /work/main] [--rate 20] [--turns 6] [--rounds 1]
 
 A local fake OpenAI server streams unique tokens (``zq003t0017z``: request 3, token 17) at
 ``--rate`` tokens/s and notes the wall-clock time each one was written to the socket. The
@@ -215,7 +215,7 @@ def watch_baseline(browser, app: AppProcess, timeout_ms: int) -> dict[str, float
 
 def latencies(server: TokenServer, seen: dict[str, float], before: set[str]) -> tuple:
     tokens = [t for t in server.sent if t not in before]
-    found = [seen[t] - server.sent[t] for t in tokens if t in seen]
+    found = {t: seen[t] - server.sent[t] for t in tokens if t in seen}
     return found, len(tokens) - len(found)
 
 
@@ -225,6 +225,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="tokens per second")
     parser.add_argument("--tokens", type=int, default=40, help="tokens per reply")
     parser.add_argument("--turns", type=int, default=6, help="replies per app")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each app, alternated")
+    parser.add_argument("--slowest", type=int, default=0, help="list the N slowest tokens")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="duet-latency-"))
@@ -244,7 +246,7 @@ def main() -> None:
     )
     baseline = AppProcess(tmp / "baseline", "app.py", env, tmp / "baseline.log")
     timeout_ms = int((args.turns * args.tokens / args.rate + 60) * 1000)
-    results = {}
+    setup = setup_file(tmp, args.turns)
     try:
         duet.start()
         baseline.start()
@@ -252,14 +254,16 @@ def main() -> None:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            done = set(server.sent)
-            results["Duet"] = latencies(
-                server, watch_duet(browser, duet, setup_file(tmp, args.turns), timeout_ms), done
-            )
-            done = set(server.sent)
-            results["st.write_stream"] = latencies(
-                server, watch_baseline(browser, baseline, timeout_ms), done
-            )
+            results = {"Duet": ({}, 0), "st.write_stream": ({}, 0)}
+            for _ in range(args.rounds):  # alternate, so both see the same load on this machine
+                for name, watch in (
+                    ("Duet", lambda: watch_duet(browser, duet, setup, timeout_ms)),
+                    ("st.write_stream", lambda: watch_baseline(browser, baseline, timeout_ms)),
+                ):
+                    done = set(server.sent)
+                    found, missed = latencies(server, watch(), done)
+                    pooled, missed_before = results[name]
+                    results[name] = ({**pooled, **found}, missed_before + missed)
             browser.close()
     finally:
         duet.stop()
@@ -268,15 +272,20 @@ def main() -> None:
 
     print(
         f"token-to-screen latency (ms), Chromium MutationObserver, {args.rate:g} tokens/s,"
-        f" {args.turns} replies of {args.tokens} tokens; Duet from {args.app}"
+        f" {args.rounds} x {args.turns} replies of {args.tokens} tokens; Duet from {args.app}"
     )
     print(f"{'app':>16} {'tokens':>7} {'missed':>7} {'p50':>8} {'p95':>8} {'max':>8}")
     figures = {}
-    for name, (found, missed) in results.items():
+    for name, (by_token, missed) in results.items():
+        found = list(by_token.values())
         p50, p95 = percentile(found, 0.5), percentile(found, 0.95)
         figures[name] = (p50, p95)
         print(f"{name:>16} {len(found):>7} {missed:>7} {p50:>8.1f} {p95:>8.1f} {max(found):>8.1f}")
     (d50, d95), (b50, b95) = figures["Duet"], figures["st.write_stream"]
+    for name, (by_token, _) in results.items():
+        if args.slowest:
+            slow = sorted(by_token.items(), key=lambda kv: -kv[1])[: args.slowest]
+            print(f"{name} slowest: " + ", ".join(f"{t} {ms:.0f}" for t, ms in slow))
     print(f"{'Duet / baseline':>16} {'':>7} {'':>7} {d50 / b50:>8.2f} {d95 / b95:>8.2f}")
 
 
