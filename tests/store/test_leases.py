@@ -25,7 +25,7 @@ from duet_core.store import RunQuery
 from duet_core.store.schema import runs
 
 ROOT = Path(__file__).resolve().parents[2]
-LEASE = "1.0"  # seconds; renewed three times per lease
+LEASE = "3.0"  # seconds; renewed three times per lease (room for a loaded machine)
 
 
 def worker(db_url: str, *args: str) -> subprocess.Popen[str]:
