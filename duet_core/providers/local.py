@@ -13,6 +13,7 @@ thread-safe).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import os
@@ -97,6 +98,8 @@ class LocalProvider(Provider):
                     n_threads=self.threads,
                     verbose=False,
                 )
+                # free it while the interpreter still works (its __del__ fails at shutdown)
+                atexit.register(self._llama.close)
             return self._llama
 
     def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
