@@ -514,7 +514,7 @@ def report(backend: str, results: dict, codes: list[Path]) -> None:
             ratio = f"   {values[-1] / values[0]:.3f}"
         print(f"{label:34}{cells}{ratio}")
 
-    line("open store (migrations) s", [results[n]["migrate_s"] for n in names], "")
+    line("import + open store (migrate) s", [results[n]["migrate_s"] for n in names], "")
     for word in (RARE, COMMON, NOTHING):
         total = results[names[-1]]["search"][word]["total"]
         line(f"search '{word}' ms ({total:,} runs)",

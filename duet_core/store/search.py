@@ -1,7 +1,8 @@
 """Full-text search over run topics and turn contents, with each database's own engine.
 
-SQLite: FTS5 external-content tables ``runs_fts`` (topic) and ``turns_fts`` (content), kept in
-step with their tables by triggers. PostgreSQL: GIN indexes on ``to_tsvector('duet', ...)``,
+SQLite: FTS5 tables ``runs_fts`` (topic; external content) and ``turns_fts`` (content;
+contentless, each rowid naming the run so a match never reads the turns table), kept in step
+with their tables by triggers. PostgreSQL: GIN indexes on ``to_tsvector('duet', ...)``,
 where ``duet`` is a text search configuration (``simple`` + ``unaccent`` when that extension is
 available). Both are created by migration 0003, which also indexes the rows already there.
 
@@ -25,6 +26,7 @@ WORD = re.compile(r"[^\W_]+")  # the tokenizers' idea of a word: letters and dig
 SQLITE_TABLES = ("runs_fts", "turns_fts")
 PG_INDEXES = ("ix_runs_topic_search", "ix_turns_content_search")
 PG_CONFIG = "duet"
+TURN_BITS = 20  # as migration 0003: turns_fts rowid = run rowid << 20 | turn index
 
 
 def query_words(search: str) -> list[str]:
@@ -47,11 +49,10 @@ def condition(dialect: str, search: str) -> ColumnElement[bool]:
     words = query_words(search)
     if not words:
         return false()
-    if dialect == "sqlite":
+    if dialect == "sqlite":  # a turns_fts rowid is its run's rowid * TURN_SLOTS + its index
         return text(
-            "(runs.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH :duet_search)"
-            " OR runs.id IN (SELECT turns.run_id FROM turns WHERE turns.rowid IN"
-            " (SELECT rowid FROM turns_fts WHERE turns_fts MATCH :duet_search)))"
+            "runs.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH :duet_search"
+            f" UNION SELECT rowid >> {TURN_BITS} FROM turns_fts WHERE turns_fts MATCH :duet_search)"
         ).bindparams(duet_search=sqlite_match(words))
     # one set of run ids from both GIN indexes (an OR on the outer table would scan it)
     return text(

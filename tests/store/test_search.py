@@ -96,6 +96,10 @@ def test_index_follows_replaced_and_deleted_turns(store, make_run, make_turn):
     again.turns = [make_turn(again, 0, content="flamingo again")]
     store.create_run(again)
     assert [s.id for s in store.list_runs(RunQuery(search="flamingo")).items] == [again.id]
+    if store.dialect == "sqlite":  # FTS5's own check of its index
+        with store.engine.begin() as conn:
+            for table in fts.SQLITE_TABLES:
+                conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
 
 
 def test_search_combines_with_other_filters(store, make_run, make_turn):

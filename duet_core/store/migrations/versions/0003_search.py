@@ -1,7 +1,8 @@
 """Full-text search over turns (SQLite FTS5, PostgreSQL tsvector).
 
-SQLite: FTS5 external-content tables over ``runs.topic`` and ``turns.content`` (case folded,
-diacritics removed), kept in step by triggers, filled from the rows already saved.
+SQLite: FTS5 tables over ``runs.topic`` (external content) and ``turns.content`` (contentless,
+its rowids naming the run), case folded, diacritics removed, kept in step by triggers, filled
+from the rows already saved.
 PostgreSQL: a text search configuration ``duet`` (``simple``, plus ``unaccent`` when the
 extension can be created) and GIN indexes on ``to_tsvector('duet', ...)``, built over the rows
 already saved. ``duet_core/store/search.py`` queries them.
@@ -22,29 +23,52 @@ branch_labels = None
 depends_on = None
 
 TOKENIZE = "unicode61 remove_diacritics 2"
+# A turn's entry in turns_fts has rowid = its run's rowid * TURN_SLOTS + its index, so a match
+# names its run without reading the turns table (turn indexes stay below DUET_MAX_TURNS).
+TURN_SLOTS = 1 << 20
 
-
-def _sqlite_fts(table: str, column: str) -> list[str]:
-    fts = f"{table}_fts"
-    delete = (
-        f"INSERT INTO {fts}({fts}, rowid, {column}) VALUES ('delete', old.rowid, old.{column});"
-    )
-    insert = f"INSERT INTO {fts}(rowid, {column}) VALUES (new.rowid, new.{column});"
-    return [
-        f"CREATE VIRTUAL TABLE {fts} USING fts5({column}, content='{table}',"
-        f" content_rowid='rowid', tokenize='{TOKENIZE}')",
-        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
-        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
-        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {column} ON {table}"
-        f" BEGIN {delete} {insert} END",
-        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",  # index the rows already there
-    ]
+SQLITE = [
+    # turn contents: a contentless table (the text stays in turns), rowids as above
+    f"CREATE VIRTUAL TABLE turns_fts USING fts5(content, content='', tokenize='{TOKENIZE}')",
+    # topics: an external-content table over runs
+    f"CREATE VIRTUAL TABLE runs_fts USING fts5(topic, content='runs', content_rowid='rowid',"
+    f" tokenize='{TOKENIZE}')",
+    "CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN"
+    " INSERT INTO runs_fts(rowid, topic) VALUES (new.rowid, new.topic); END",
+    "CREATE TRIGGER runs_fts_update AFTER UPDATE OF topic ON runs BEGIN"
+    " INSERT INTO runs_fts(runs_fts, rowid, topic) VALUES ('delete', old.rowid, old.topic);"
+    " INSERT INTO runs_fts(rowid, topic) VALUES (new.rowid, new.topic); END",
+    # a run going: its topic and its turns leave the index (its turns' own triggers cannot
+    # do it: during the cascade the run's row is already gone)
+    "CREATE TRIGGER runs_fts_delete BEFORE DELETE ON runs BEGIN"
+    " INSERT INTO runs_fts(runs_fts, rowid, topic) VALUES ('delete', old.rowid, old.topic);"
+    " INSERT INTO turns_fts(turns_fts, rowid, content)"
+    f" SELECT 'delete', old.rowid * {TURN_SLOTS} + t.\"index\", t.content FROM turns AS t"
+    " WHERE t.run_id = old.id; END",
+    "CREATE TRIGGER turns_fts_insert AFTER INSERT ON turns BEGIN"
+    f' INSERT INTO turns_fts(rowid, content) SELECT r.rowid * {TURN_SLOTS} + new."index",'
+    " new.content FROM runs AS r WHERE r.id = new.run_id; END",
+    "CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns BEGIN"
+    " INSERT INTO turns_fts(turns_fts, rowid, content)"
+    f" SELECT 'delete', r.rowid * {TURN_SLOTS} + old.\"index\", old.content FROM runs AS r"
+    " WHERE r.id = old.run_id; END",
+    "CREATE TRIGGER turns_fts_update AFTER UPDATE OF content ON turns BEGIN"
+    " INSERT INTO turns_fts(turns_fts, rowid, content)"
+    f" SELECT 'delete', r.rowid * {TURN_SLOTS} + old.\"index\", old.content FROM runs AS r"
+    " WHERE r.id = old.run_id;"
+    f' INSERT INTO turns_fts(rowid, content) SELECT r.rowid * {TURN_SLOTS} + new."index",'
+    " new.content FROM runs AS r WHERE r.id = new.run_id; END",
+    # index the rows already there
+    "INSERT INTO runs_fts(runs_fts) VALUES ('rebuild')",
+    f'INSERT INTO turns_fts(rowid, content) SELECT r.rowid * {TURN_SLOTS} + t."index",'
+    " t.content FROM turns AS t JOIN runs AS r ON r.id = t.run_id",
+]
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        for statement in _sqlite_fts("runs", "topic") + _sqlite_fts("turns", "content"):
+        for statement in SQLITE:
             op.execute(statement)
         return
     has_unaccent = bind.execute(
@@ -58,6 +82,7 @@ def upgrade() -> None:
             "ALTER TEXT SEARCH CONFIGURATION duet"
             " ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple"
         )
+    op.execute("SET LOCAL maintenance_work_mem = '256MB'")  # builds the GIN indexes faster
     op.execute("CREATE INDEX ix_runs_topic_search ON runs USING gin (to_tsvector('duet', topic))")
     op.execute(
         "CREATE INDEX ix_turns_content_search ON turns USING gin (to_tsvector('duet', content))"
@@ -69,6 +94,7 @@ def downgrade() -> None:
         for table in ("runs", "turns"):
             for suffix in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_fts_{suffix}")
+        for table in ("runs", "turns"):
             op.execute(f"DROP TABLE IF EXISTS {table}_fts")
         return
     op.execute("DROP INDEX IF EXISTS ix_turns_content_search")
