@@ -1,6 +1,6 @@
 """Time to first token per turn against a local TLS fake server, before and after.
 
-    .venv/bin/python bench/ttft.py [--turns 8] [--repeat 3] [--before /work/before]
+    .venv/bin/python bench/ttft.py [--turns 8] [--repeat 3] [--before /work/before] [--rtt-ms 20]
 
 For each code base (``--before``, a checkout of the code before this change, and this one) and
 each wire format, a fresh Python process makes ``--turns`` turns through ``make_provider`` at a
@@ -9,17 +9,22 @@ from asking for the provider to the first text token: what a run's first and lat
 The new code calls ``warm_up()`` at process start (as the app and command line do), outside
 the clock. Printed: turn 1, the median of turns 2..N, and the TCP connections the server
 accepted, side by side; each figure is the median over ``--repeat`` fresh processes.
+``--rtt-ms`` puts a TCP proxy with that round-trip delay in front of the server, as a real
+provider is some milliseconds away: there a new TCP+TLS connection per turn costs round trips.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,13 +68,60 @@ def child(root: str, fmt: str, turns: int, url: str) -> None:
     print(json.dumps(out))
 
 
-def run_variant(root: Path, fmt: str, turns: int, server, cert: Path) -> tuple[list[float], int]:
+class DelayProxy:
+    """A TCP proxy on 127.0.0.1 that delays every byte by ``rtt / 2`` each way: a network
+    round trip, so the cost of a new TCP and TLS handshake per turn shows up."""
+
+    def __init__(self, upstream_port: int, rtt_ms: float):
+        self.upstream_port = upstream_port
+        self.delay = rtt_ms / 2000
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        threading.Thread(target=self._run, args=(started,), daemon=True).start()
+        started.wait()
+
+    def _run(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        started.set()
+        self.loop.run_forever()
+
+    async def _client(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader, writer) -> None:
+        pending: asyncio.Queue = asyncio.Queue()
+
+        async def deliver() -> None:
+            while (item := await pending.get()) is not None:
+                due, data = item
+                await asyncio.sleep(max(0.0, due - self.loop.time()))
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        delivering = asyncio.ensure_future(deliver())
+        try:
+            while data := await reader.read(65536):
+                pending.put_nowait((self.loop.time() + self.delay, data))
+        except OSError:
+            pass
+        pending.put_nowait(None)
+        with contextlib.suppress(OSError):
+            await delivering
+
+
+def run_variant(
+    root: Path, fmt: str, turns: int, server, url: str, cert: Path
+) -> tuple[list[float], int]:
     before = server.connections
     env = {**os.environ, "SSL_CERT_FILE": str(cert), "PYTHONDONTWRITEBYTECODE": "1"}
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(root), fmt, str(turns), server.url],
+        [sys.executable, __file__, "--child", str(root), fmt, str(turns), url],
         cwd=root,
         env=env,
         capture_output=True,
@@ -84,6 +136,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", default="/work/before")
+    parser.add_argument("--rtt-ms", type=float, default=0.0, help="simulated network round trip")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -97,14 +150,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tls, cert = self_signed_tls(Path(tmp))
         server = FakeServer(tls, keep_alive=True).start()
+        url = server.url
+        if args.rtt_ms:
+            port = DelayProxy(int(server.url.rsplit(":", 1)[1]), args.rtt_ms).port
+            url = f"https://127.0.0.1:{port}"
         variants = [("before", Path(args.before)), ("after", ROOT)]
-        print(f"TTFT in ms over HTTPS on loopback, {args.turns} turns, median of {args.repeat}")
+        where = f"a {args.rtt_ms:g} ms round trip" if args.rtt_ms else "loopback"
+        print(f"TTFT in ms over HTTPS, {where}, {args.turns} turns, median of {args.repeat}")
         print(f"{'':22}{'turn 1':>10}{'turns 2..N':>12}{'1 minus 2..N':>14}{'connections':>13}")
         for fmt in ("openai", "anthropic"):
             for label, root in variants:
                 firsts, laters, conns = [], [], []
                 for _ in range(args.repeat):
-                    ttfts, connections = run_variant(root, fmt, args.turns, server, cert)
+                    ttfts, connections = run_variant(root, fmt, args.turns, server, url, cert)
                     firsts.append(ttfts[0])
                     laters.append(statistics.median(ttfts[1:]))
                     conns.append(connections)
