@@ -165,7 +165,13 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
         # the app's URLs first: the browser then knows the page in its address bar before
         # anything else is drawn (a rerun asked for by the cookie component would lose it)
         _hold_pages(pages)
-        _login(session_authenticator(accounts), cookie_days)
+        # The authenticator's constructor draws the library's cookie component, in this
+        # session's first run only. In a slot of its own, so the form below keeps its place in
+        # later runs: otherwise the old form stays on screen next to the new one until the run
+        # ends, and the browser shows two.
+        with st.empty():
+            auth = session_authenticator(accounts)
+        _login(auth, cookie_days)
         # logged in by the cookie during this run: app.py declares the real pages next
     auth = session_authenticator(accounts)
     if _refresh_roles(accounts):

@@ -189,3 +189,24 @@ def test_the_login_workarounds_were_checked_against_this_version():
 
     assert version("streamlit-authenticator") == "0.4.2"
     assert version("extra-streamlit-components") == "0.1.81"  # writes the cookie
+
+
+def _form_place(at: AppTest) -> list[int]:
+    return [i for i, node in at.main.children.items() if node.type == "flex_container"]
+
+
+def test_the_login_form_keeps_its_place_between_runs(accounts, app):
+    """The library's cookie component is drawn in a session's first run only. Were the form
+    to move up in later runs, the browser would show the old and the new form together while
+    such a run draws (seen under load: two "Password" boxes)."""
+    app.run()
+    first = _form_place(app)
+    assert len(first) == 1
+    app.run()
+    assert _form_place(app) == first
+    login = next(b for b in app.button if b.label == "Login")
+    app.text_input[0].input("alice")
+    app.text_input[1].input("wrong-password")
+    login.click().run()
+    assert [e.value for e in app.error] == ["Wrong username or password."]
+    assert _form_place(app) == first
