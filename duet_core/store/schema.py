@@ -132,9 +132,7 @@ class TurnRow(Base):
     # the saved template behind the persona ({name, version, variables}); NULL when none
     prompt: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # the exact messages sent to the provider (system first); NULL for a person's turn
-    request_messages: Mapped[list[dict[str, str]] | None] = mapped_column(
-        JSON(none_as_null=True)
-    )
+    request_messages: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class PromptTemplateRow(Base):
