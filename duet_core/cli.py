@@ -33,6 +33,7 @@ from duet_core.logs import setup_cli_logging
 from duet_core.manager import RunManager
 from duet_core.models import Run, RunConfig, RunStatus, describe_validation_error, validated
 from duet_core.pdf import transcript_pdf
+from duet_core.providers import warm_up
 from duet_core.redact import redact
 from duet_core.run_state import RunState
 from duet_core.settings import Settings, load_settings
@@ -246,6 +247,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     store = Store(args.db or settings.database_url)
     manager = RunManager(store, settings)
     manager.recover_interrupted()
+    warm_up(settings, {bot.provider for bot in config.bots})  # the first turn starts warm
     if config.max_turns > settings.max_turns:
         out.write(f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n")
     terminal = RedactingOut(out)

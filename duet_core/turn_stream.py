@@ -74,6 +74,7 @@ def stream_turn(
     failure: ProviderError | None = None
     try:
         stream = provider_for(bot).open(system, messages, bot)
+        started = time.perf_counter()  # timed from the request: not the SDK import or client set-up
         with hold(stream) as held:
             for chunk in held:
                 if isinstance(chunk, base.TextDelta):
@@ -102,7 +103,9 @@ def stream_turn(
         turn.finish_reason = "stopped"
     elif failure is not None:
         turn.finish_reason = "error"
-    turn.cost_usd = catalog.cost_usd(bot.model, turn.input_tokens, turn.output_tokens, prices)
+    turn.cost_usd = catalog.cost_usd(
+        bot.model, turn.input_tokens, turn.output_tokens, prices, provider=bot.provider
+    )
     if log is not None:
         log_call(log, bot, messages, turn, failure)
     return StreamedTurn(turn, failure, stopped)
