@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     compatible_api_key: SecretStr | None = Field(
         None, validation_alias=_env("DUET_COMPATIBLE_API_KEY", "OPENAI_COMPATIBLE_API_KEY")
     )
+    # the server that key belongs to: it is sent to this origin only, never to a base_url
+    # that a shared config file or an uploaded transcript names
+    compatible_base_url: str | None = Field(None, validation_alias=_env("DUET_COMPATIBLE_BASE_URL"))
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from duet_core.catalog import KEY_ENV, PROVIDER_SPECS, PROVIDERS
 from duet_core.errors import ConfigError, MissingKey
@@ -32,12 +33,25 @@ OFFLINE_ENV = "DUET_OFFLINE_PROVIDER"
 COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one
 
 
+def _pasted(provider: str, keys: Mapping[str, str] | None) -> str | None:
+    pasted = (keys or {}).get(provider)
+    return pasted.strip() if pasted and pasted.strip() else None
+
+
 def _key(provider: str, settings: Settings, keys: Mapping[str, str] | None) -> str | None:
     """A key pasted for this session wins over the environment and secrets file."""
-    pasted = (keys or {}).get(provider)
-    if pasted and pasted.strip():
-        return pasted.strip()
-    return settings.api_key(provider)
+    return _pasted(provider, keys) or settings.api_key(provider)
+
+
+def same_origin(url: str | None, other: str | None) -> bool:
+    """Whether two URLs name the same server (scheme, host and port)."""
+    if not url or not other:
+        return False
+    a, b = urlsplit(url.strip()), urlsplit(other.strip())
+    try:
+        return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
+    except ValueError:  # a port that is not a number
+        return False
 
 
 def _missing_key_hint(provider: str) -> str:
@@ -102,7 +116,11 @@ def make_provider(
 
     key = _key(bot.provider, settings, keys)
     if spec.own_base_url:
-        base_url = bot.base_url
+        base_url = bot.base_url or settings.compatible_base_url
+        if not _pasted(bot.provider, keys) and not same_origin(
+            base_url, settings.compatible_base_url
+        ):
+            key = None  # this server's key goes to its own server only
         key = key or COMPATIBLE_DUMMY_KEY
     else:
         # The bot's own base_url is for self-hosted servers only: a shared config file must not

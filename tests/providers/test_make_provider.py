@@ -72,9 +72,27 @@ def test_compatible_server_uses_the_bots_url_and_a_dummy_key(fake):
     assert provider.name == "openai_compatible"
     assert text_of(provider.open("", USER_ONLY, bot)) == "Hello"
     assert fake.last.headers["authorization"] == "Bearer not-needed"
-    keyed = make_provider(bot, Settings(DUET_COMPATIBLE_API_KEY="local-key"))
+    keyed = make_provider(
+        bot, Settings(DUET_COMPATIBLE_API_KEY="local-key", DUET_COMPATIBLE_BASE_URL=fake.url)
+    )
     list(keyed.open("", USER_ONLY, bot))
     assert fake.last.headers["authorization"] == "Bearer local-key"
+
+
+def test_the_compatible_key_goes_to_its_own_server_only(fake):
+    # A shared setup file or an uploaded transcript may name any base_url: this server's key
+    # must not follow it there. A key pasted for the session is the person's own choice.
+    bot = local_bot(f"{fake.url}/v1")
+    elsewhere = Settings(
+        DUET_COMPATIBLE_API_KEY="local-key", DUET_COMPATIBLE_BASE_URL="http://10.0.0.7:11434/v1"
+    )
+    list(make_provider(bot, elsewhere).open("", USER_ONLY, bot))
+    assert fake.last.headers["authorization"] == "Bearer not-needed"
+    list(make_provider(bot, Settings(DUET_COMPATIBLE_API_KEY="local-key")).open("", USER_ONLY, bot))
+    assert fake.last.headers["authorization"] == "Bearer not-needed"
+    pasted = make_provider(bot, elsewhere, {"openai_compatible": "mine"})
+    list(pasted.open("", USER_ONLY, bot))
+    assert fake.last.headers["authorization"] == "Bearer mine"
 
 
 def test_openai_base_url_comes_from_settings_never_from_the_bot(fake):
