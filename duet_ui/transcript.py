@@ -17,22 +17,15 @@ from typing import Any
 import streamlit as st
 from streamlit.string_util import is_emoji
 
+from duet_core import vocabulary
 from duet_core.models import BotConfig, RunConfig, Turn
 from duet_core.redact import redact
 from duet_core.safe_markdown import safe_markdown
 
-BOT_COLOURS = ("blue", "orange")
-PERSON_COLOUR = "gray"
 PERSON_AVATAR = "🧑"
 BOT_AVATAR = "🤖"
 CHANGE_ICON = "⚙️"
 
-FINISH_LABELS = {
-    "stopped": "⏹ stopped",
-    "error": "⚠ error",
-    "length": "✂ length (max tokens reached)",
-    "stop_phrase": "stop phrase",
-}
 
 FIELD_LABELS = {
     "top_p": "top_p",
@@ -73,9 +66,7 @@ def escape_markdown(text: str) -> str:
 
 def bot_colour(bot_index: int | None) -> str:
     """The markdown colour of a bot's name (``:blue[...]``); gray for a person."""
-    if bot_index is None:
-        return PERSON_COLOUR
-    return BOT_COLOURS[bot_index % len(BOT_COLOURS)]
+    return vocabulary.bot_colour(bot_index).name
 
 
 def avatar_for(turn: Turn, run_config: RunConfig | None = None) -> str:
@@ -143,9 +134,9 @@ def turn_caption(turn: Turn, run_config: RunConfig | None = None) -> str:
     if turn.latency_ms is not None:
         parts.append(f"latency {format_duration_ms(turn.latency_ms)}")
     parts.append(format_cost(turn.cost_usd))
-    reason = turn.finish_reason
-    if reason and reason != "stop":
-        parts.append(FINISH_LABELS.get(reason, reason))
+    label = vocabulary.finish_label(turn.finish_reason)
+    if label:
+        parts.append(label)
     return " · ".join(parts)
 
 
