@@ -13,9 +13,8 @@ from html import escape
 from typing import Any
 
 from duet_core.models import BotConfig, Run, RunStatus, Turn
+from duet_core.vocabulary import bot_colour
 
-BOT_HEX = ("#1c83e1", "#ff8700")
-PERSON_HEX = "#808080"
 SETTINGS = (
     ("provider", "provider"),
     ("model", "model"),
@@ -58,7 +57,7 @@ def _e(value: Any) -> str:
 
 
 def _colour(bot_index: int | None) -> str:
-    return PERSON_HEX if bot_index is None else BOT_HEX[bot_index % len(BOT_HEX)]
+    return bot_colour(bot_index).hex
 
 
 def _bot_rows(bots: list[BotConfig]) -> str:

@@ -21,8 +21,10 @@ from duet_core.providers.sdk_base import (
     SDKProvider,
     http_timeout,
 )
+from duet_core.vocabulary import FinishReason
 
-STOP_REASONS = {"end_turn": "stop", "max_tokens": "length"}  # others are kept as they are
+# Anthropic's words onto the vocabulary's; others (refusal ...) are kept as they are
+STOP_REASONS = {"end_turn": FinishReason.STOP, "max_tokens": FinishReason.LENGTH}
 
 
 class AnthropicProvider(SDKProvider):
