@@ -1,6 +1,6 @@
 """The process-wide run manager: starts runs, finds them by id, enforces limits.
 
-Several processes may share one database (DESIGN.md "Runs across processes"). Each manager
+Several processes may share one database (docs/design.md, "Runs across processes"). Each manager
 holds a lease on every live run it runs and renews it from a small thread; a run whose lease
 expired was left by a dead process, reads as interrupted, and may be continued by any process
 (``Store.take_over``: one conditional UPDATE, so of two processes exactly one wins). A manager

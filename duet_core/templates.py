@@ -1,4 +1,5 @@
-"""Prompt templates: ``{{ name }}`` placeholders in typed messages (DESIGN.md, "Prompt library").
+"""Prompt templates: ``{{ name }}`` placeholders in typed messages (docs/design.md, "Prompt
+library").
 
 Why a small parser and not Jinja2 (even sandboxed): the contract is one thing only, a
 placeholder ``{{ name }}`` replaced by a value. Jinja2 is a programming language (loops,

@@ -1,4 +1,4 @@
-"""Who may use the Prompt Lab: facilitators and admins (DESIGN.md, "Security model").
+"""Who may use the Prompt Lab: facilitators and admins (docs/design.md, "Security model").
 
 app.py hides the page from everyone else; the page checks again, so a typed URL is refused.
 """

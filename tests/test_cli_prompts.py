@@ -1,4 +1,4 @@
-"""``python -m duet_core prompts ...`` exactly as DESIGN.md: outputs, --json shapes, exit 2."""
+"""``python -m duet_core prompts ...`` exactly as docs/design.md: outputs, --json shapes, exit 2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rendering prompt templates (DESIGN.md "Prompt library"): rules, no mutation, properties."""
+"""Rendering prompt templates (docs/design.md, "Prompt library"): rules, no mutation, properties."""
 
 from __future__ import annotations
 
