@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from duet_core import catalog, redact
 from duet_core.engine import LiveRun, ProviderFor
 from duet_core.errors import AccessDenied, ConfigError, RunLimitError
-from duet_core.logs import setup_logging
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import base
 from duet_core.settings import Settings
@@ -92,7 +91,6 @@ class RunManager:
         self._renewer: threading.Thread | None = None
         self._closed = threading.Event()
         redact.register_settings(settings)
-        setup_logging(settings.log_level)
 
     # --- limits --------------------------------------------------------------------------
 

@@ -23,9 +23,12 @@ def log_lines():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("duet")
+    level = logger.level
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # as the entry points set it (services(), the CLI)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def closed_port() -> int:
