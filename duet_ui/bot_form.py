@@ -117,6 +117,20 @@ def _on_provider_change(i: int) -> None:
     provider = st.session_state[key(i, "provider")]
     st.session_state[key(i, "model")] = catalog.DEFAULT_MODELS[provider]
     st.session_state[key(i, "effort")] = DEFAULT_EFFORT
+    st.session_state[_pushed(i)] = True
+
+
+def _pushed(i: int) -> str:
+    return f"_bot{i}_model_pushed"
+
+
+def _resync_model(i: int) -> None:
+    """The run after a provider change pushed its default model: show the browser the model
+    this run holds. The pushed default can reach the browser after the person has already
+    picked another model (that pick started this run); the browser would then show, and
+    send back at the next change, the default instead of their pick."""
+    if st.session_state.pop(_pushed(i), None) == "drawn":
+        st.session_state[key(i, "model")] = st.session_state[key(i, "model")]
 
 
 @dataclass
@@ -153,6 +167,10 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     ok, hint = provider_available(provider, settings, keys)
     if not ok:
         st.warning(hint, icon="🔑")
+    if st.session_state.get(_pushed(i)) is True:  # this run pushes the default model
+        st.session_state[_pushed(i)] = "drawn"
+    else:
+        _resync_model(i)
     models = list(catalog.known_models(provider))
     current = str(state.get(key(i, "model")) or catalog.DEFAULT_MODELS[provider])
     if current not in models:

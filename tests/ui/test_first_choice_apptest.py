@@ -69,3 +69,20 @@ def test_provider_and_model_survive_a_run_without_the_form(
     at.selectbox(key="bot0_model").set_value("gpt-4o-mini").run()
     assert shown(at) == "openai gpt-4o-mini"
     assert at.selectbox(key="bot0_provider").value == "openai"
+
+
+def test_a_model_picked_before_the_providers_default_arrives_is_shown_back(
+    svc: Services,
+) -> None:
+    """A provider change pushes its default model to the browser. When the person picks a
+    model before that push lands, the browser shows the pushed default over their pick; the
+    next run sends their pick back to the browser (``set_value``) so the two agree."""
+    at = AppTest.from_function(form_app, default_timeout=30).run()
+    at.selectbox(key="bot0_provider").set_value("openai").run()
+    assert at.selectbox(key="bot0_model").proto.set_value  # the default, pushed
+    at.selectbox(key="bot0_model").set_value("gpt-4o-mini").run()
+    assert shown(at) == "openai gpt-4o-mini"
+    model = at.selectbox(key="bot0_model")
+    assert model.value == "gpt-4o-mini" and model.proto.set_value  # the pick, shown back
+    at.run()
+    assert not at.selectbox(key="bot0_model").proto.set_value  # once only
