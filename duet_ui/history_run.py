@@ -18,6 +18,7 @@ from duet_ui.transcript import (
     change_notes,
     escape_markdown,
     render_change_notes,
+    render_error,
     render_turn,
 )
 
@@ -66,7 +67,7 @@ def show_run(
     stop = f" ({run.stop_reason})" if run.stop_reason else ""
     st.markdown(f"{bots}  \nStatus: **{status.value}**{stop} · run `{run.id}` · {run.owner}")
     if run.error:
-        st.error(run.error)
+        render_error(run.error)  # a provider's words: images as links, keys redacted
     if family is not None:
         family(run)  # the run it branched from, its branches (Prompt Lab)
 
