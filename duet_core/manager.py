@@ -187,7 +187,10 @@ class RunManager:
             if max_turns <= done:
                 max_turns = done + 1
             self._check_limits(user, rate_limited)
-            if not self.store.take_over(run_id, self.lease_owner, self.lease_seconds):
+            taken = self.store.take_over(
+                run_id, self.lease_owner, self.lease_seconds, completed_too=bool(extra_turns)
+            )
+            if not taken:
                 raise ConfigError("This run is still going: another process has continued it.")
             run = self.store.get_run(run_id) or run  # as it is now that it is ours
             run.config = self._cap(run.config.model_copy(update={"max_turns": max_turns}))

@@ -44,6 +44,7 @@ from duet_core.store import migrate, search
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
 from duet_core.store.schema import runs, turns
+from duet_core.vocabulary import CONTINUABLE
 
 BUSY_TIMEOUT_MS = 5000
 EXPORT_BATCH = 100
@@ -305,17 +306,27 @@ class Store:
             ).scalars()
             return set(held)
 
-    def take_over(self, run_id: str, lease_owner: str, seconds: float) -> bool:
+    def take_over(
+        self, run_id: str, lease_owner: str, seconds: float, completed_too: bool = False
+    ) -> bool:
         """Make the run ``running`` under ``lease_owner``'s lease, in one conditional UPDATE:
-        only when it is not live, or its lease expired. Of two processes that try at once,
-        exactly one gets True."""
+        only when it was cut short (stopped, interrupted, error; or completed, with
+        ``completed_too``: Continue with more turns), or it is live and its lease expired. Of
+        two processes that try at once, exactly one gets True; and a run the winner has since
+        finished is not taken over again by the loser."""
         now = utcnow()
+        statuses = {s.value for s in CONTINUABLE}
+        if completed_too:
+            statuses.add(RunStatus.COMPLETED.value)
         with self._write() as conn:
             done = conn.execute(
                 update(runs)
                 .where(
                     runs.c.id == run_id,
-                    or_(runs.c.status.not_in(LIVE_STATUSES), _lease_expired(now, True)),
+                    or_(
+                        runs.c.status.in_(sorted(statuses)),
+                        and_(runs.c.status.in_(LIVE_STATUSES), _lease_expired(now, True)),
+                    ),
                 )
                 .values(
                     status=RunStatus.RUNNING.value,

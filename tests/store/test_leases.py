@@ -183,3 +183,16 @@ def test_recovery_leaves_current_leases_alone(store, make_run):
         )
     assert sorted(store.mark_interrupted()) == sorted([dead.id, legacy.id])
     assert store.get_run(mine.id).status is RunStatus.RUNNING
+
+
+def test_a_finished_run_is_not_taken_over_again(store, make_run):
+    """The loser of a Continue race may try after the winner has finished the run: a completed
+    run is taken over only when Continue asks for more turns."""
+    run = make_run(turns=2)
+    store.create_run(run)
+    store.set_status(run.id, RunStatus.STOPPED, "user")
+    assert store.take_over(run.id, "winner", 30)
+    store.set_status(run.id, RunStatus.COMPLETED, "max_turns")
+    assert not store.take_over(run.id, "loser", 30)
+    assert raw(store, run.id).lease_owner == "winner"
+    assert store.take_over(run.id, "more-turns", 30, completed_too=True)
