@@ -21,7 +21,7 @@ from duet_core import exports
 from duet_core.errors import ConfigError
 from duet_core.models import RunStatus
 from duet_core.store import RunQuery, Store
-from duet_core.store.store import effective_status
+from duet_core.store.leases import effective_status
 
 FORMATS = ("csv", "json", "jsonl")
 MIME = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl"}

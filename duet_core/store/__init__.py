@@ -6,8 +6,9 @@ then ``create_run``, ``save_turn`` (each turn committed at once), ``set_status``
 ``export_rows`` (rows, in batches) / ``runs_for_export`` (models) for bulk downloads.
 """
 
+from duet_core.store.connect import database_url
 from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
-from duet_core.store.store import RunNotFound, Store, database_url
+from duet_core.store.store import RunNotFound, Store
 
 __all__ = [
     "BotSummary",

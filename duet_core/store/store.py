@@ -14,41 +14,32 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import (
     URL,
     ColumnElement,
     Connection,
-    Engine,
     Row,
     and_,
-    case,
-    create_engine,
     delete,
-    event,
     func,
     insert,
-    make_url,
     or_,
     select,
     update,
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
-from sqlalchemy.pool import StaticPool
 
-from duet_core.errors import ConfigError, DuetError
-from duet_core.models import TURN_FIELDS, Run, RunStatus, Turn, utcnow
+from duet_core.errors import DuetError
+from duet_core.models import Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
-from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
-from duet_core.store import migrate, search
+from duet_core.store import connect, leases, migrate, rows, search
+from duet_core.store.connect import DatabaseUnavailable
 from duet_core.store.prompts import PromptLibrary
-from duet_core.store.query import BotSummary, RunPage, RunQuery, RunSummary
+from duet_core.store.query import RunPage, RunQuery
 from duet_core.store.schema import runs, turns
 from duet_core.vocabulary import CONTINUABLE
 
-BUSY_TIMEOUT_MS = 5000
 EXPORT_BATCH = 100
-LIVE_STATUSES = tuple(s.value for s in RunStatus if s.live)
 SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
 
 
@@ -64,34 +55,12 @@ class LeaseLost(DuetError):
         self.run_id = run_id
 
 
-class DatabaseUnavailable(ConfigError):
-    """The database URL is wrong, its driver is missing, or the server cannot be reached."""
-
-
 class RunNotFound(DuetError, LookupError):
     """No saved run has this id (it may have been deleted)."""
 
     def __init__(self, run_id: str):
         super().__init__(f"No saved run with id '{run_id}'. List the saved runs to find its id.")
         self.run_id = run_id
-
-
-def _parse_url(url: str | URL) -> URL:
-    try:
-        return database_url(url)
-    except ArgumentError:
-        raise DatabaseUnavailable(
-            f"Not a database URL: {str(url)[:100]!r}. Use e.g. sqlite:///data/duet.db or "
-            "postgresql://user@host/duet."
-        ) from None
-
-
-def database_url(url: str | URL) -> URL:
-    """Parse ``url``; plain ``postgresql://`` (or ``postgres://``) uses the psycopg 3 driver."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
 
 
 class Store:
@@ -107,7 +76,7 @@ class Store:
             from duet_core.settings import load_settings
 
             url = load_settings().database_url
-        self.url = _parse_url(url)
+        self.url = connect.parse_url(url)
         shown = self.url.render_as_string(hide_password=True)
         if must_exist and self.url.get_backend_name() == "sqlite":
             file = self.url.database or ""
@@ -123,7 +92,7 @@ class Store:
                     f"Cannot create the database {shown}: {blocker} is a file, not a folder."
                 )
         try:
-            self.engine = _create_engine(self.url)
+            self.engine = connect.open_engine(self.url)
         except OSError as e:
             raise DatabaseUnavailable(
                 f"Cannot create the database {shown}: {e.strerror or e}."
@@ -187,15 +156,17 @@ class Store:
     ) -> None:
         """Save a new run with its config and any turns it already has (and, for a live run
         this process runs, its lease)."""
-        values = _run_values(run)
+        values = rows.run_values(run)
         if lease_owner is not None and lease_seconds is not None:
-            values.update(lease_owner=lease_owner, lease_expires_at=_lease_until(lease_seconds))
+            values.update(
+                lease_owner=lease_owner, lease_expires_at=leases.lease_until(lease_seconds)
+            )
         try:
             with self._write() as conn:
                 conn.execute(insert(runs), [values])
                 if run.turns:
-                    conn.execute(insert(turns), [_turn_values(run.id, t) for t in run.turns])
-                _refresh_aggregates(conn, run.id)
+                    conn.execute(insert(turns), [rows.turn_values(run.id, t) for t in run.turns])
+                rows.refresh_aggregates(conn, run.id)
         except IntegrityError as e:
             raise ValueError(f"Cannot save run {run.id!r}: {e.orig}") from None
 
@@ -207,12 +178,12 @@ class Store:
         with self._write() as conn:
             _lock_run(conn, run_id, lease_owner)
             same = and_(turns.c.run_id == run_id, turns.c.index == turn.index)
-            old = conn.execute(select(*_TOTALLED).where(same)).first()
+            old = conn.execute(select(*rows.TOTALLED).where(same)).first()
             if old is not None:
                 conn.execute(delete(turns).where(same))
-            conn.execute(insert(turns), [_turn_values(run_id, turn)])
+            conn.execute(insert(turns), [rows.turn_values(run_id, turn)])
             new = (turn.bot_index, turn.input_tokens, turn.output_tokens, turn.cost_usd)
-            _add_to_aggregates(conn, run_id, new, old)  # O(1): never a sum over the run
+            rows.add_to_aggregates(conn, run_id, new, old)  # O(1): never a sum over the run
 
     def set_status(
         self,
@@ -237,8 +208,8 @@ class Store:
             finished_at = now
         values: dict[str, Any] = {
             "status": status.value,
-            "stop_reason": _text(stop_reason),
-            "error": _text(error),
+            "stop_reason": rows.stored_text(stop_reason),
+            "error": rows.stored_text(error),
             "finished_at": finished_at,
             "updated_at": now,
         }
@@ -267,7 +238,10 @@ class Store:
             ids = list(
                 conn.execute(
                     select(runs.c.id)
-                    .where(runs.c.status.in_(LIVE_STATUSES), _lease_expired(utcnow(), True))
+                    .where(
+                        runs.c.status.in_(leases.LIVE_STATUSES),
+                        leases.lease_expired(utcnow(), True),
+                    )
                     .order_by(runs.c.created_at)
                     .with_for_update()
                 ).scalars()
@@ -299,9 +273,9 @@ class Store:
                 .where(
                     runs.c.id.in_(ids),
                     runs.c.lease_owner == lease_owner,
-                    runs.c.status.in_(LIVE_STATUSES),
+                    runs.c.status.in_(leases.LIVE_STATUSES),
                 )
-                .values(lease_expires_at=_lease_until(seconds))
+                .values(lease_expires_at=leases.lease_until(seconds))
                 .returning(runs.c.id)
             ).scalars()
             return set(held)
@@ -325,7 +299,9 @@ class Store:
                     runs.c.id == run_id,
                     or_(
                         runs.c.status.in_(sorted(statuses)),
-                        and_(runs.c.status.in_(LIVE_STATUSES), _lease_expired(now, True)),
+                        and_(
+                            runs.c.status.in_(leases.LIVE_STATUSES), leases.lease_expired(now, True)
+                        ),
                     ),
                 )
                 .values(
@@ -351,7 +327,7 @@ class Store:
             turn_rows = conn.execute(
                 select(turns).where(turns.c.run_id == run_id).order_by(turns.c.index)
             ).all()
-        return _run_from_rows(row, turn_rows)
+        return rows.run_from_rows(row, turn_rows)
 
     def list_runs(self, query: RunQuery | None = None) -> RunPage:
         """One page of run summaries, newest first, and the number of matching runs."""
@@ -359,20 +335,20 @@ class Store:
         where = self._conditions(query)
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(runs).where(*where)).scalar_one()
-            rows = conn.execute(
+            found = conn.execute(
                 select(*SUMMARY_COLUMNS)
                 .where(*where)
                 .order_by(runs.c.created_at.desc(), runs.c.id.desc())
                 .limit(query.limit)
                 .offset(query.offset)
             ).all()
-        return RunPage(items=[_summary(r) for r in rows], total=total)
+        return RunPage(items=[rows.run_summary(r) for r in found], total=total)
 
     def runs_for_export(self, query: RunQuery | None = None) -> Iterator[Run]:
         """Every run matching the query's filters (``limit``/``offset`` ignored), whole,
         newest first; read in batches so memory stays flat."""
         for run_row, turn_rows in self.export_rows(query):
-            yield _run_from_rows(run_row, turn_rows)
+            yield rows.run_from_rows(run_row, turn_rows)
 
     def export_rows(
         self, query: RunQuery | None = None, *, with_json: bool = True
@@ -398,8 +374,8 @@ class Store:
                 )
             stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(EXPORT_BATCH)
             with self._read() as conn:
-                rows = conn.execute(stmt).all()
-                ids = [r.id for r in rows]
+                batch = conn.execute(stmt).all()
+                ids = [r.id for r in batch]
                 turn_rows = (
                     conn.execute(
                         select(*turn_columns)
@@ -412,11 +388,11 @@ class Store:
             by_run: dict[str, list[Row[Any]]] = {}
             for t in turn_rows:
                 by_run.setdefault(t.run_id, []).append(t)
-            for r in rows:
+            for r in batch:
                 yield r, by_run.get(r.id, [])
-            if len(rows) < EXPORT_BATCH:
+            if len(batch) < EXPORT_BATCH:
                 return
-            after = (rows[-1].created_at, rows[-1].id)
+            after = (batch[-1].created_at, batch[-1].id)
 
     def export_size(self, query: RunQuery | None = None) -> tuple[int, int]:
         """How many runs match the query's filters, and how many turns they have."""
@@ -432,7 +408,7 @@ class Store:
         if q.owner is not None:
             where.append(runs.c.owner == q.owner)
         if q.statuses:
-            where.append(_status_in([RunStatus(s) for s in q.statuses], utcnow()))
+            where.append(leases.status_in([RunStatus(s) for s in q.statuses], utcnow()))
         if q.provider:
             where.append(
                 or_(runs.c.bot0_provider == q.provider, runs.c.bot1_provider == q.provider)
@@ -446,45 +422,6 @@ class Store:
         if q.search:  # full-text: see duet_core/store/search.py
             where.append(search.condition(self.dialect, q.search))
         return where
-
-
-# --- engine ------------------------------------------------------------------------------
-
-
-def _create_engine(url: URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = url.database or ""
-    in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-    if in_memory:
-        kwargs["poolclass"] = StaticPool  # one shared connection, or each would be empty
-    else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (_sqlite_begin)
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-    finally:
-        cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("duet_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-# --- rows <-> models ---------------------------------------------------------------------
 
 
 def _lock_run(conn: Connection, run_id: str, lease_owner: str | None = None) -> None:
@@ -506,52 +443,6 @@ def _missing_or_lost(conn: Connection, run_id: str, lease_owner: str | None) -> 
     raise RunNotFound(run_id)
 
 
-def _lease_until(seconds: float) -> datetime:
-    return utcnow() + timedelta(seconds=seconds)
-
-
-def _lease_expired(now: datetime, none_is_expired: bool) -> ColumnElement[bool]:
-    """The lease has run out (a run with no lease counts as expired when asked)."""
-    expired = runs.c.lease_expires_at < now
-    return or_(expired, runs.c.lease_expires_at.is_(None)) if none_is_expired else expired
-
-
-def effective_status(status: RunStatus, lease_expires_at: datetime | None) -> RunStatus:
-    """A live run whose lease has expired reads as interrupted: its process is gone."""
-    if status.live and lease_expires_at is not None and lease_expires_at < utcnow():
-        return RunStatus.INTERRUPTED
-    return status
-
-
-def _status_in(statuses: list[RunStatus], now: datetime) -> ColumnElement[bool]:
-    """Runs whose effective status (see ``effective_status``) is one of ``statuses``."""
-    lease = runs.c.lease_expires_at
-    live = runs.c.status.in_(LIVE_STATUSES)
-    fresh = or_(runs.c.status.not_in(LIVE_STATUSES), lease.is_(None), lease >= now)
-    parts = [and_(runs.c.status.in_([s.value for s in statuses]), fresh)]
-    if RunStatus.INTERRUPTED in statuses:
-        parts.append(and_(live, lease.is_not(None), lease < now))
-    return or_(*parts)
-
-
-def _text(value: str | None) -> str | None:
-    """Text as stored: without NUL (PostgreSQL cannot store it; dropped on both databases
-    alike) and with API keys redacted."""
-    if value is None:
-        return None
-    return redact(value.replace("\x00", ""))
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    return value
-
-
 @contextmanager
 def _safe_errors() -> Iterator[None]:
     """A database failure as a StoreError naming it, without the statement or its values
@@ -567,153 +458,3 @@ def _safe_errors() -> Iterator[None]:
         text = str(e.orig).strip() if e.orig is not None else ""
         detail = f": {redact(text.splitlines()[0][:200])}" if text else ""
         raise StoreError(f"The database failed ({reason}{detail}).") from None
-
-
-_TOTALLED = (turns.c.bot_index, turns.c.input_tokens, turns.c.output_tokens, turns.c.cost_usd)
-
-
-def _totals_of(row: Any) -> tuple[int, int, int, float, int]:
-    """What one turn adds to its run's aggregates: count, tokens in/out, known cost, and
-    whether it is a bot turn without a price."""
-    bot_index, tokens_in, tokens_out, cost = row
-    unpriced = int(bot_index is not None and cost is None)
-    return 1, tokens_in or 0, tokens_out or 0, cost or 0.0, unpriced
-
-
-def _add_to_aggregates(conn: Connection, run_id: str, new: Any, old: Any | None) -> None:
-    """Move the run's aggregates by one saved turn (minus the one it replaced, if any)."""
-    delta = _totals_of(new)
-    if old is not None:
-        delta = tuple(a - b for a, b in zip(delta, _totals_of(old), strict=True))
-    count, tokens_in, tokens_out, cost, unpriced = delta
-    conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id)
-        .values(
-            turn_count=func.coalesce(runs.c.turn_count, 0) + count,
-            input_tokens=func.coalesce(runs.c.input_tokens, 0) + tokens_in,
-            output_tokens=func.coalesce(runs.c.output_tokens, 0) + tokens_out,
-            cost_usd=func.coalesce(runs.c.cost_usd, 0.0) + cost,
-            unpriced_turns=func.coalesce(runs.c.unpriced_turns, 0) + unpriced,
-        )
-    )
-
-
-def _refresh_aggregates(conn: Connection, run_id: str) -> None:
-    unpriced = case((and_(turns.c.bot_index.is_not(None), turns.c.cost_usd.is_(None)), 1), else_=0)
-    totals = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(turns.c.input_tokens), 0),
-            func.coalesce(func.sum(turns.c.output_tokens), 0),
-            func.coalesce(func.sum(turns.c.cost_usd), 0.0),
-            func.coalesce(func.sum(unpriced), 0),
-        ).where(turns.c.run_id == run_id)
-    ).one()
-    conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id)
-        .values(
-            turn_count=totals[0],
-            input_tokens=totals[1],
-            output_tokens=totals[2],
-            cost_usd=float(totals[3]),
-            unpriced_turns=totals[4],
-        )
-    )
-
-
-def _run_values(run: Run) -> dict[str, Any]:
-    bots = run.config.bots
-    values = {
-        "id": run.id,
-        "owner": run.owner,
-        "status": RunStatus(run.status).value,
-        "stop_reason": run.stop_reason,
-        "error": run.error,
-        "created_at": run.created_at,
-        "finished_at": run.finished_at,
-        "updated_at": utcnow(),
-        "topic": run.config.topic,
-        "max_turns": run.config.max_turns,
-        "config": run.config.model_dump(mode="json"),
-        **{f"bot{i}_name": bots[i].name for i in (0, 1)},
-        **{f"bot{i}_provider": bots[i].provider for i in (0, 1)},
-        **{f"bot{i}_model": bots[i].model for i in (0, 1)},
-        "turn_count": 0,
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "cost_usd": 0.0,
-        "unpriced_turns": 0,
-        "parent_id": run.parent_id,
-        "fork_turn": run.fork_turn,
-    }
-    return {k: _json(v) for k, v in values.items()}  # text without NUL, keys redacted
-
-
-# the turn's fields that are columns of ``turns`` (all of TURN_FIELDS but temperature)
-TURN_COLUMNS = tuple(f for f in TURN_FIELDS if f in turns.c)
-
-
-def _turn_values(run_id: str, turn: Turn) -> dict[str, Any]:
-    values: dict[str, Any] = {"run_id": run_id}
-    for name in TURN_COLUMNS:
-        value = getattr(turn, name)
-        if isinstance(value, BaseModel):  # config, prompt
-            value = value.model_dump(mode="json")
-        values[name] = _json(value)  # text without NUL and with keys redacted
-    return values
-
-
-def _turn_from_row(row: Row[Any]) -> Turn:
-    # built without validation: the row is typed already, and a config saved long ago must
-    # load even when today's rules would refuse it (see duet_core.saved)
-    m = row._mapping
-    own = {name: m[name] for name in Turn.model_fields}
-    own["config"] = bot_config_from_saved(m["config"])
-    own["prompt"] = prompt_ref_from_saved(m["prompt"])
-    return Turn.model_construct(**own)
-
-
-def _run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
-    return Run.model_construct(
-        id=row.id,
-        owner=row.owner,
-        config=run_config_from_saved(row.config),
-        status=effective_status(RunStatus(row.status), row.lease_expires_at),
-        stop_reason=row.stop_reason,
-        error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        turns=[_turn_from_row(t) for t in turn_rows],
-        parent_id=row.parent_id,
-        fork_turn=row.fork_turn,
-    )
-
-
-def _summary(row: Row[Any]) -> RunSummary:
-    m = row._mapping
-    return RunSummary(
-        id=row.id,
-        owner=row.owner,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        topic=row.topic,
-        status=effective_status(RunStatus(row.status), row.lease_expires_at),
-        stop_reason=row.stop_reason,
-        error=row.error,
-        bots=tuple(
-            BotSummary(
-                name=m[f"bot{i}_name"], provider=m[f"bot{i}_provider"], model=m[f"bot{i}_model"]
-            )
-            for i in (0, 1)
-        ),
-        max_turns=row.max_turns,
-        turn_count=row.turn_count,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cost_usd=None if row.unpriced_turns else round(row.cost_usd, 8),
-        duration_s=(
-            (row.finished_at - row.created_at).total_seconds() if row.finished_at else None
-        ),
-    )

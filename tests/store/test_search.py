@@ -9,9 +9,10 @@ from sqlalchemy import insert, inspect
 from duet_core.models import RunStatus
 from duet_core.store import RunQuery, Store, database_url
 from duet_core.store import search as fts
+from duet_core.store.connect import open_engine
 from duet_core.store.migrate import alembic_config
+from duet_core.store.rows import run_values
 from duet_core.store.schema import runs, turns
-from duet_core.store.store import _create_engine, _run_values
 
 TEXTS = {
     "cafe": "We met at the Café de Flore and ordered croissants.",
@@ -121,7 +122,7 @@ def test_query_words():
 
 def test_a_database_from_before_search_finds_its_old_turns(db_url, make_run, make_turn):
     """Turns saved at revision 0002 (no search index) are found once 0003 has run."""
-    engine = _create_engine(database_url(db_url))
+    engine = open_engine(database_url(db_url))
     old = make_run("An old topic about kestrels", status=RunStatus.COMPLETED)
     old.turns = [make_turn(old, 0, content="Owls and the Ærøskøbing ferry at dawn")]
     with engine.connect() as conn:
@@ -131,7 +132,7 @@ def test_a_database_from_before_search_finds_its_old_turns(db_url, make_run, mak
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0002")
             known = {c["name"] for c in inspect(conn).get_columns("runs")}  # as of 0002
-            conn.execute(insert(runs), [{k: v for k, v in _run_values(old).items() if k in known}])
+            conn.execute(insert(runs), [{k: v for k, v in run_values(old).items() if k in known}])
             rows = [
                 {
                     "run_id": old.id,
