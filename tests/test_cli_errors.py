@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from duet_core import cli
+from duet_core import cli, cli_terminal
 from duet_core.errors import ConfigError
 from duet_core.models import RunConfig
 from duet_core.redact import MARK, register
@@ -380,7 +380,7 @@ def test_a_key_split_across_stream_chunks_never_reaches_the_terminal(before, aft
         word = f"Bearer {key}" if bearer else key
         text = f"{before} {word} {after}"
         out = io.StringIO()
-        terminal = cli.RedactingOut(out)
+        terminal = cli_terminal.RedactingOut(out)
         last = 0
         for cut in sorted(c % (len(text) + 1) for c in cuts):
             terminal.write(text[last:cut])

@@ -1,10 +1,10 @@
-"""cli.print_events: the conversation as it streams, with the run's progress."""
+"""cli_terminal.print_events: the conversation as it streams, with the run's progress."""
 
 from __future__ import annotations
 
 import io
 
-from duet_core.cli import print_events
+from duet_core.cli_terminal import print_events
 from duet_core.events import (
     Snapshot,
     StatusChanged,
