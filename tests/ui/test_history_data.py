@@ -11,7 +11,14 @@ from duet_core.errors import AccessDenied, ConfigError
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.store import RunNotFound
 from duet_ui import history_data as hd
-from duet_ui.charts import timings_long, tokens_by_bot, turn_metrics
+from duet_ui.charts import (
+    BOT_HEX,
+    timings_long,
+    timings_spec,
+    tokens_by_bot,
+    tokens_spec,
+    turn_metrics,
+)
 from duet_ui.services import Viewer
 
 ALICE = Viewer("alice", "Alice", ("user",))
@@ -112,6 +119,17 @@ def test_chart_frames_per_bot():
     assert wide.loc[1, "Ann (1)"] == 5 and wide.loc[3, "Ann (2)"] == 7
     long = timings_long(metrics)
     assert sorted(long["series"]) == ["Ann (1) · latency", "Ann (2) · TTFT"]
+
+
+def test_chart_specs_name_the_frames_columns_and_bot_colours():
+    """Plain Vega-Lite specs (no Altair): fields are the frames' columns, bots keep the
+    transcript's colours."""
+    labels = ["Ann (1)", "Ann (2)"]
+    tokens = tokens_spec(labels)["encoding"]
+    assert {tokens[a]["field"] for a in ("x", "y", "color")} == {"turn", "output tokens", "bot"}
+    assert tokens["color"]["scale"] == {"domain": labels, "range": list(BOT_HEX[:2])}
+    timings = timings_spec()["encoding"]
+    assert {timings[a]["field"] for a in ("x", "y", "color")} == {"turn", "ms", "series"}
 
 
 def test_runs_frame_columns():
