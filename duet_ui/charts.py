@@ -95,21 +95,26 @@ def tokens_spec(labels: list[str]) -> dict:
     }
 
 
-def timings_spec() -> dict:
-    """Lines of latency and TTFT per turn (``timings_long`` rows), one per bot and measure."""
+def line_spec(y: str, colour: str, y_title: str | None = None) -> dict:
+    """Lines of column ``y`` per turn, one per value of column ``colour``."""
     return {
-        "mark": {"type": "line", "point": True, "tooltip": True},
+        "mark": {"type": "line", "tooltip": True},
         "encoding": {
             "x": {"field": "turn", "type": "quantitative", "title": "turn"},
-            "y": {"field": "ms", "type": "quantitative", "title": "ms"},
+            "y": {"field": y, "type": "quantitative", "title": y_title or y},
             "color": {
-                "field": "series",
+                "field": colour,
                 "type": "nominal",
                 "title": None,
                 "legend": {"orient": "bottom"},
             },
         },
     }
+
+
+def timings_spec() -> dict:
+    """Lines of latency and TTFT per turn (``timings_long`` rows), one per bot and measure."""
+    return line_spec("ms", "series")
 
 
 def render_run_charts(run: Run) -> None:

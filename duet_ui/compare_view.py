@@ -10,6 +10,7 @@ import streamlit as st
 
 from duet_core.models import Run
 from duet_ui import history_data as hd
+from duet_ui.charts import line_spec
 
 SETTINGS = (
     "provider",
@@ -124,4 +125,5 @@ def render_compare(runs: Sequence[Run]) -> None:
                 st.caption("Not recorded.")
             else:
                 colour = "run" if measure == "cost so far (USD)" else "series"
-                st.line_chart(data, x="turn", y=measure, color=colour, height=260)
+                spec = line_spec(measure, colour)  # plain Vega-Lite: no Altair validation
+                st.vega_lite_chart(data, spec, height=260, width="stretch")
