@@ -64,12 +64,28 @@ def header_fields(state: RunState, pause_requested: bool) -> tuple:
     )
 
 
-def draw_header(fields: tuple) -> None:
-    status, run_status, *texts = fields
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.badge(status, color=run_status.colour, width="content")
-        for text in texts:
-            st.markdown(text, width="content")
+class Header:
+    """The header's row, made once; ``update`` redraws only the fields that changed (the
+    elapsed time every second, the turn and tokens at a turn's end), each in place, so the
+    browser updates one text instead of mounting the whole row again."""
+
+    def __init__(self) -> None:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            self._badge = st.empty()
+            self._texts = [st.empty() for _ in range(4)]
+        self._fields: tuple | None = None
+
+    def update(self, fields: tuple) -> None:
+        old = self._fields or (None,) * len(fields)
+        if fields == old:
+            return
+        self._fields = fields
+        status, run_status, *texts = fields
+        if (status, run_status) != old[:2]:
+            self._badge.badge(status, color=run_status.colour, width="content")
+        for slot, text, before in zip(self._texts, texts, old[2:], strict=True):
+            if text != before:
+                slot.markdown(text, width="content")
 
 
 # --- finished turns -------------------------------------------------------------------------

@@ -17,14 +17,14 @@ from duet_core.events import Subscription
 from duet_core.models import Turn
 from duet_ui import stream_panel
 from duet_ui.live_draw import (
+    Header,
     WritingTurn,
-    draw_header,
     draw_turn,
     draw_waiting,
     header_fields,
     shown_turns,
 )
-from duet_ui.live_session import VIEW_KEY, LiveView
+from duet_ui.live_session import JUST_STARTED_KEY, VIEW_KEY, LiveView
 from duet_ui.page_errors import guarded
 from duet_ui.transcript import change_notes
 
@@ -39,6 +39,11 @@ def live_panel(view: LiveView, show_all: bool) -> None:
     def panel() -> None:
         current: LiveView | None = st.session_state.get(VIEW_KEY)
         if current is not None:
+            if st.session_state.pop(JUST_STARTED_KEY, False) and current.is_live:
+                # the full rerun after Start: stream from the moment it ends, not when the
+                # browser's run_every timer fires (a new page or a reload keep the timer:
+                # a fragment run queued in a session's first runs left the page blank)
+                stream_panel.run_after_script()
             Panel(current, show_all).run()
 
     panel()
@@ -54,7 +59,6 @@ class Panel:
         self.sub: Subscription | None = None
         self.writing: WritingTurn | None = None
         self.waiting: tuple | None = None
-        self.fields: tuple | None = None
         self.rerun_page = False
         self.drawn = 0
         self.last_by_bot: dict[int, Turn] = {}
@@ -86,7 +90,8 @@ class Panel:
 
     def _layout(self) -> None:
         """The header, the transcript as it is now, and the slot of the turn being written."""
-        self.header = st.container(key="live_header").empty()
+        with st.container(key="live_header"):
+            self.header = Header()
         self.turns = st.container()
         self.slot = st.empty()
         turns = self.state.run.turns
@@ -117,11 +122,7 @@ class Panel:
         if self.generation != state.generation:
             return  # a snapshot replaced the state: the fragment starts over
         self._new_turns()
-        fields = header_fields(state, view.pause_requested)
-        if fields != self.fields:
-            self.fields = fields
-            with self.header.container():
-                draw_header(fields)
+        self.header.update(header_fields(state, view.pause_requested))
         partial = state.partial
         if partial is not None:
             if self.writing is None or self.writing.index != partial.index:

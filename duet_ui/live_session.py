@@ -26,6 +26,7 @@ from duet_ui.services import Services, Viewer
 
 VIEW_KEY = "duet_view"
 RUN_KEY = "duet_run_id"  # the session's last run, restored to the URL after a page switch
+JUST_STARTED_KEY = "duet_just_started"  # Start was pressed in the run before this one
 
 
 @dataclass(eq=False)
@@ -160,6 +161,7 @@ def start(config, viewer: Viewer, services: Services, keys: dict[str, str]) -> N
         config, viewer.username, keys=keys, rate_limited=not services.settings.dev_mode
     )
     st.query_params["run"] = st.session_state[RUN_KEY] = live.id
+    st.session_state[JUST_STARTED_KEY] = True  # the panel streams as soon as the rerun ends
     st.rerun()
 
 

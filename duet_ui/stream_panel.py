@@ -20,9 +20,12 @@ something to stream::
     panel()
 
 In the full script run, ``pump`` draws once and returns, so the script finishes (Streamlit
-then clears stale elements and the page is idle). ``run_every`` (``KICK``, 0.1 s) then starts
-the fragment on its own, and in that fragment run ``pump`` blocks: it loops until ``done()``.
-The same holds under AppTest, which never runs a fragment on its own: nothing blocks there.
+then clears stale elements and the page is idle). The fragment then runs on its own, and in
+that fragment run ``pump`` blocks: it loops until ``done()``. Call :func:`run_after_script`
+in the full run's call of the fragment so that this fragment run starts on the server the
+moment the full run ends; ``run_every`` (``KICK``, 0.1 s) only starts it when the browser's
+timer fires, a round trip plus up to 0.1 s later, and stays as the fallback. Under AppTest
+neither happens (it never runs a fragment on its own): nothing blocks there.
 
 How the loop behaves (checked against Streamlit 1.67's source):
 
@@ -55,7 +58,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 KICK = 0.1  # seconds: run_every that starts the blocking loop after a full script run
 FRAME = 0.03  # seconds: events closer together than this are drawn together
@@ -80,6 +85,35 @@ def in_fragment_run() -> bool:
     script run and under AppTest."""
     ctx = get_script_run_ctx(suppress_warning=True)
     return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def run_after_script() -> bool:
+    """Queue a run of the calling fragment that starts as soon as the current full script
+    run ends (call it from inside the fragment, in the full run). True if queued.
+
+    The request is the one the browser's ``run_every`` timer sends (the fragment's id, not
+    fragment-scoped), made on the server instead: it never pre-empts the full run
+    (``_fragment_run_should_not_preempt_script``), and the script runner takes it up right
+    after the run (``ScriptRunner._run_script_thread`` -> ``on_scriptrunner_ready``). A full
+    rerun requested meanwhile (a widget change) absorbs it. Not under AppTest (its runner
+    would run, and block in, the fragment): there it does nothing.
+    """
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or ctx.fragment_ids_this_run or not ctx.script_requests:
+        return False
+    fragment_id = ThreadState.get().fragment_id
+    if not fragment_id:
+        return False
+    if type(Runtime._instance) is not Runtime:  # AppTest's runtime is a mock
+        return False
+    return ctx.script_requests.request_rerun(
+        RerunData(
+            query_string=ctx.query_string,
+            page_script_hash=ctx.page_script_hash,
+            fragment_id_queue=[fragment_id],
+            context_info=ctx.context_info,
+        )
+    )
 
 
 def pump(

@@ -141,3 +141,30 @@ def test_a_closed_tab_stops_the_loop_and_unsubscribes(live_run: LiveRun) -> None
     assert view.state.partial_turn().content == "Hello there"
     view.close()
     assert live_run.subscriber_count == 0
+
+
+def _queue_from_a_fragment() -> None:
+    import streamlit as st
+
+    from duet_ui import stream_panel
+
+    @st.fragment
+    def panel() -> None:
+        st.session_state["queued"] = stream_panel.run_after_script()
+
+    panel()
+    st.session_state["outside"] = stream_panel.run_after_script()
+
+
+def test_run_after_script_queues_nothing_outside_a_server() -> None:
+    """Under AppTest (and outside any fragment) no fragment run is queued: AppTest's runner
+    would run the fragment right after the script, and a live panel would block in it."""
+    from streamlit.testing.v1 import AppTest
+
+    from duet_ui.stream_panel import run_after_script
+
+    assert run_after_script() is False  # no script run at all
+    at = AppTest.from_function(_queue_from_a_fragment).run()
+    assert not at.exception
+    assert at.session_state["queued"] is False
+    assert at.session_state["outside"] is False
