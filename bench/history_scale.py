@@ -15,7 +15,8 @@ in turn, oldest first (a newer one migrates it on opening; that time is printed 
 - "All filtered: CSV" of every run, time and peak memory (RSS over the start), in a fresh
   process, against ``pandas.read_sql`` + ``to_csv`` on the same query;
 - in Chromium against ``streamlit run`` of that checkout: History's first render (median of 3
-  fresh sessions), the 200-turn run opened by URL, and a search typed into the page.
+  fresh sessions), the 200-turn run opened by URL (median of 3), and a search typed into the
+  page; beside the first two, the server process's CPU seconds (robust to a busy host).
 
 Every checkout runs with this interpreter (the project's .venv). A benchmark, not a test.
 """
@@ -352,6 +353,12 @@ class App:
                     pass
         raise RuntimeError(f"the app in {code} did not start; see {log}")
 
+    def cpu_s(self) -> float:
+        """The server process's CPU seconds so far (user + system): unlike wall time in the
+        browser, barely moved by other work on a busy host."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -417,23 +424,26 @@ def browser_figures(code: Path, db: str, n_runs: int, rare_total: int, tmp: Path
                 context.set_default_timeout(120_000)
                 return context, context.new_page()
 
-            def history_ready(page) -> float:
-                t0 = time.perf_counter()
+            def history_ready(page, cpu: list[float] | None = None) -> float:
+                t0, c0 = time.perf_counter(), app.cpu_s()
                 page.goto(f"{app.url}/history")
                 expect(page.get_by_text(f"of {n_runs:,}")).to_be_visible(timeout=120_000)
                 page.locator(".st-key-history_table canvas").first.wait_for()  # grid drawn
                 _idle(page)
+                if cpu is not None:
+                    cpu.append(app.cpu_s() - c0)
                 return time.perf_counter() - t0
 
             context, page = fresh()  # warm-up: the first session imports the app's modules
             history_ready(page)
             context.close()
-            ready = []
+            ready, ready_cpu = [], []
             for _ in range(3):
                 context, page = fresh()
-                ready.append(history_ready(page))
+                ready.append(history_ready(page, ready_cpu))
                 context.close()
             out["history_ready_s"] = statistics.median(ready)
+            out["history_ready_cpu_s"] = statistics.median(ready_cpu)
 
             context, page = fresh()
             history_ready(page)
@@ -446,16 +456,18 @@ def browser_figures(code: Path, db: str, n_runs: int, rare_total: int, tmp: Path
             out["search_page_s"] = time.perf_counter() - t0
             context.close()
 
-            opened = []
-            for _ in range(2):
+            opened, opened_cpu = [], []
+            for _ in range(3):
                 context, page = fresh()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), app.cpu_s()
                 page.goto(f"{app.url}/history?run=long200")
                 expect(page.get_by_text(LAST_TURN_MARK, exact=False).first).to_be_visible()
                 _idle(page)
                 opened.append(time.perf_counter() - t0)
+                opened_cpu.append(app.cpu_s() - c0)
                 context.close()
             out["run_page_url_s"] = statistics.median(opened)
+            out["run_page_url_cpu_s"] = statistics.median(opened_cpu)
             browser.close()
     finally:
         app.stop()
@@ -540,8 +552,10 @@ def report(backend: str, results: dict, codes: list[Path]) -> None:
     line(f"export CPU / pandas ({pandas['cpu_s']:.3g} s)", ratios, "x")
     for key, label in (
         ("history_ready_s", "History first render s (Chromium)"),
+        ("history_ready_cpu_s", "  its server CPU s"),
         ("search_page_s", "search typed, page ready s"),
         ("run_page_url_s", "200-turn run by URL s"),
+        ("run_page_url_cpu_s", "  its server CPU s"),
     ):
         if key in results[names[-1]]:
             line(label, [results[n].get(key) for n in names], "")
