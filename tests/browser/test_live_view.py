@@ -101,7 +101,7 @@ def test_reload_reattaches_to_the_stream(page: Page, app_server: AppServer, fake
     page.reload()
     assert ui.run_id(page) == run
     now = ui.wait_text_grows(page, ui.live_turn(), 0)
-    ui.wait_text_grows(page, ui.live_turn(), now)
+    ui.wait_stream_moves(page, now)  # still streaming after the reload
     page.locator(ui.key("stop")).get_by_role("button").click()
     expect(ui.header(page)).to_contain_text("stopped")
 

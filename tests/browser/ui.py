@@ -63,6 +63,18 @@ def wait_text_grows(page: Page, selector: str, than: int) -> int:
     return int(handle.json_value())
 
 
+def wait_stream_moves(page: Page, than: int) -> None:
+    """Wait until the turn in progress is longer than ``than`` characters, or another turn is
+    in progress (the one measured may have ended just after it was measured)."""
+    selector = live_turn()
+    cls = page.locator(selector).first.get_attribute("class") or ""
+    page.wait_for_function(
+        "([sel, n, cls]) => { const el = document.querySelector(sel);"
+        " return el !== null && (el.className !== cls || el.innerText.length > n); }",
+        arg=[selector, than, cls],
+    )
+
+
 def select_option(page: Page, widget_key: str, option: str) -> None:
     """Pick ``option`` (exact label) in the selectbox with key ``widget_key``."""
     box = combobox(page, widget_key)
