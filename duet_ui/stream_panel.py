@@ -24,7 +24,9 @@ then clears stale elements and the page is idle). The fragment then runs on its 
 that fragment run ``pump`` blocks: it loops until ``done()``. Call :func:`run_after_script`
 in the full run's call of the fragment so that this fragment run starts on the server the
 moment the full run ends; ``run_every`` (``KICK``, 0.1 s) only starts it when the browser's
-timer fires, a round trip plus up to 0.1 s later, and stays as the fallback. Under AppTest
+timer fires, a round trip plus up to 0.1 s later, and stays as the fallback. Only in a run
+that follows a user's action (the live panel: the rerun after Start): queued in a fresh
+session's first run (a new page, a reload) it left the page blank in Chromium. Under AppTest
 neither happens (it never runs a fragment on its own): nothing blocks there.
 
 How the loop behaves (checked against Streamlit 1.67's source):
