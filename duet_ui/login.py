@@ -62,6 +62,23 @@ def session_authenticator(accounts: AccountsFile) -> stauth.Authenticate:
     return held[1]
 
 
+def _authenticator_without_cookie_reader(accounts: AccountsFile) -> stauth.Authenticate:
+    """This session's Authenticate, with the cookie-reading component its constructor draws
+    (extra_streamlit_components' ``CookieManager(key="init")``, first run only) taken off
+    the page in the same run. The library reads the cookie from the request
+    (``st.context.cookies``), so the component's answer is never used, but in the browser it
+    triggered a rerun up to a second after the form showed. A Login pressed in that window
+    was lost: the component's rerun pre-empted the run carrying the button's one-shot
+    trigger (tests/browser/test_login.py::test_a_login_pressed_at_once_is_not_lost).
+    The slot also keeps the form below in its place in later runs (otherwise the old form
+    stays on screen next to the new one until the run ends)."""
+    slot = st.empty()
+    with slot:
+        auth = session_authenticator(accounts)
+    slot.empty()
+    return auth
+
+
 def _logged_in() -> bool:
     return st.session_state.get("authentication_status") is True
 
@@ -165,12 +182,7 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
         # the app's URLs first: the browser then knows the page in its address bar before
         # anything else is drawn (a rerun asked for by the cookie component would lose it)
         _hold_pages(pages)
-        # The authenticator's constructor draws the library's cookie component, in this
-        # session's first run only. In a slot of its own, so the form below keeps its place in
-        # later runs: otherwise the old form stays on screen next to the new one until the run
-        # ends, and the browser shows two.
-        with st.empty():
-            auth = session_authenticator(accounts)
+        auth = _authenticator_without_cookie_reader(accounts)
         _login(auth, cookie_days)
         # logged in by the cookie during this run: app.py declares the real pages next
     auth = session_authenticator(accounts)

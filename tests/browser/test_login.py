@@ -39,6 +39,24 @@ def test_log_in_then_start_a_run(page: Page, login_server: AppServer) -> None:
     expect(ui.header(page)).to_contain_text("stopped")
 
 
+def test_a_login_pressed_at_once_is_not_lost(page: Page, login_server: AppServer) -> None:
+    """Nothing on the login page asks for a rerun of its own: the library's cookie-reading
+    component used to answer up to a second after the form showed, and its rerun pre-empted
+    the run carrying a Login pressed in that window, which then did nothing (the form stayed,
+    filled in). Checked on fresh pages: once the form shows, the page has asked for its
+    first run only, and a login typed at once goes through."""
+    for _ in range(3):
+        fresh = page.context.browser.new_context().new_page()  # no cookie, a new session
+        sent: list[object] = []
+        fresh.on("websocket", lambda ws, sent=sent: ws.on("framesent", lambda f: sent.append(f)))
+        fresh.goto(login_server.url)
+        expect(fresh.get_by_label("Username")).to_be_visible()
+        assert len(sent) == 1  # the first run only
+        log_in(fresh, USER, PASSWORD)
+        expect(fresh.get_by_text("Signed in as")).to_be_visible()
+        fresh.context.close()
+
+
 def test_another_url_opened_right_after_login_is_logged_in(
     page: Page, login_server: AppServer
 ) -> None:
