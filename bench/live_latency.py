@@ -1,21 +1,25 @@
 """Token-to-screen latency in Chromium: Duet's live view against a one-page st.write_stream app.
 
-    .venv/bin/python bench/live_latency.py [--app /work/main] [--rate 20] [--turns 6] [--rounds 1]
+    .venv/bin/python bench/live_latency.py [--app /work/main] [--app /tmp/before] [--rate 20]
+        [--turns 6] [--rounds 1]
 
 A local fake OpenAI server streams unique tokens (``zq003t0017z``: request 3, token 17) at
 ``--rate`` tokens/s and notes the wall-clock time each one was written to the socket. The
 browser page carries a MutationObserver (installed before any page script) that notes the
 wall-clock time each token first appears in the DOM. Latency = seen - sent, per token.
 
-Two apps in one run, each in its own ``streamlit run`` on the same machine:
+The apps in one run, each in its own ``streamlit run`` on the same machine:
 
-- Duet (``--app``: the checkout to measure, e.g. ``/work/before`` or ``/work/main``): a setup
+- Duet (``--app``: the checkout to measure, e.g. ``/work/before`` or ``/work/main``; repeat
+  ``--app`` to measure several checkouts side by side, alternated in each round): a setup
   file with two OpenAI bots pointed at the fake server is loaded, Start pressed, and the run
   watched until it completes (``--turns`` turns).
 - the baseline: one page that streams ``--turns`` replies from the same fake server with the
   openai SDK and ``st.write_stream``.
 
-It prints p50/p95/max per app, how many tokens never showed up, and Duet/baseline ratios.
+It prints p50/p95/max per app, how many tokens never showed up, each p95 over the baseline's,
+and p50/p95 by where a token falls: in the first reply after the click (Duet: Start, with the
+page's rerun; the baseline: its button), first in a later reply (a turn boundary), or further on.
 A benchmark, not a test.
 """
 
@@ -219,15 +223,31 @@ def latencies(server: TokenServer, seen: dict[str, float], before: set[str]) -> 
     return found, len(tokens) - len(found)
 
 
+def kind(token: str, first_requests: set[int]) -> str:
+    """Where a token falls: in the first reply after a click, first in a later reply, or
+    further on in a later reply."""
+    request, index = int(token[2:5]), int(token[6:10])
+    if request in first_requests:
+        return "first reply"
+    return "reply start" if index == 0 else "mid-reply"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", type=Path, default=ROOT, help="the Duet checkout to measure")
+    parser.add_argument(
+        "--app",
+        type=Path,
+        action="append",
+        help="a Duet checkout to measure (repeat it to measure several side by side)",
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="tokens per second")
     parser.add_argument("--tokens", type=int, default=40, help="tokens per reply")
     parser.add_argument("--turns", type=int, default=6, help="replies per app")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each app, alternated")
     parser.add_argument("--slowest", type=int, default=0, help="list the N slowest tokens")
+    parser.add_argument("--dump", type=Path, help="write each token's latency (JSON)")
     args = parser.parse_args()
+    apps = args.app or [ROOT]
 
     tmp = Path(tempfile.mkdtemp(prefix="duet-latency-"))
     server = TokenServer(args.rate, args.tokens)
@@ -238,55 +258,91 @@ def main() -> None:
     }
     (tmp / "baseline").mkdir()
     (tmp / "baseline" / "app.py").write_text(textwrap.dedent(BASELINE_APP))
-    duet = AppProcess(
-        args.app,
-        "app.py",
-        {**env, "DUET_DEV_MODE": "1", "DUET_DATABASE_URL": f"sqlite:///{tmp / 'duet.db'}"},
-        tmp / "duet.log",
-    )
+    names = [f"Duet {i + 1}" if len(apps) > 1 else "Duet" for i in range(len(apps))]
+    duets = [
+        AppProcess(
+            app,
+            "app.py",
+            {
+                **env,
+                "DUET_DEV_MODE": "1",
+                "DUET_DATABASE_URL": f"sqlite:///{tmp / f'duet{i}.db'}",
+            },
+            tmp / f"duet{i}.log",
+        )
+        for i, app in enumerate(apps)
+    ]
     baseline = AppProcess(tmp / "baseline", "app.py", env, tmp / "baseline.log")
     timeout_ms = int((args.turns * args.tokens / args.rate + 60) * 1000)
     setup = setup_file(tmp, args.turns)
+    first_requests: set[int] = set()
     try:
-        duet.start()
-        baseline.start()
+        for app in (*duets, baseline):
+            app.start()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            results = {"Duet": ({}, 0), "st.write_stream": ({}, 0)}
-            for _ in range(args.rounds):  # alternate, so both see the same load on this machine
-                for name, watch in (
-                    ("Duet", lambda: watch_duet(browser, duet, setup, timeout_ms)),
-                    ("st.write_stream", lambda: watch_baseline(browser, baseline, timeout_ms)),
-                ):
+            results = {name: ({}, 0) for name in (*names, "st.write_stream")}
+            watches = [
+                (name, lambda app=app: watch_duet(browser, app, setup, timeout_ms))
+                for name, app in zip(names, duets, strict=True)
+            ]
+            watches.append(
+                ("st.write_stream", lambda: watch_baseline(browser, baseline, timeout_ms))
+            )
+            for _ in range(args.rounds):  # alternate, so all see the same load on this machine
+                for name, watch in watches:
                     done = set(server.sent)
+                    first_requests.add(server.requests + 1)
                     found, missed = latencies(server, watch(), done)
                     pooled, missed_before = results[name]
                     results[name] = ({**pooled, **found}, missed_before + missed)
             browser.close()
     finally:
-        duet.stop()
-        baseline.stop()
+        for app in (*duets, baseline):
+            app.stop()
         server.stop()
 
+    load = Path("/proc/loadavg").read_text().split()[:3]
     print(
         f"token-to-screen latency (ms), Chromium MutationObserver, {args.rate:g} tokens/s,"
-        f" {args.rounds} x {args.turns} replies of {args.tokens} tokens; Duet from {args.app}"
+        f" {args.rounds} x {args.turns} replies of {args.tokens} tokens; load {' '.join(load)}"
     )
-    print(f"{'app':>16} {'tokens':>7} {'missed':>7} {'p50':>8} {'p95':>8} {'max':>8}")
+    for name, app in zip(names, apps, strict=True):
+        print(f"{name}: {app}")
+    print(
+        f"{'app':>16} {'tokens':>7} {'missed':>7} {'p50':>8} {'p95':>8} {'max':>8}"
+        f" {'p50/base':>9} {'p95/base':>9}"
+    )
     figures = {}
-    for name, (by_token, missed) in results.items():
+    for name, (by_token, _) in results.items():
         found = list(by_token.values())
-        p50, p95 = percentile(found, 0.5), percentile(found, 0.95)
-        figures[name] = (p50, p95)
-        print(f"{name:>16} {len(found):>7} {missed:>7} {p50:>8.1f} {p95:>8.1f} {max(found):>8.1f}")
-    (d50, d95), (b50, b95) = figures["Duet"], figures["st.write_stream"]
+        figures[name] = (percentile(found, 0.5), percentile(found, 0.95), max(found))
+    b50, b95, _ = figures["st.write_stream"]
+    for name, (_, missed) in results.items():
+        p50, p95, top = figures[name]
+        print(
+            f"{name:>16} {len(results[name][0]):>7} {missed:>7} {p50:>8.1f} {p95:>8.1f}"
+            f" {top:>8.1f} {p50 / b50:>9.2f} {p95 / b95:>9.2f}"
+        )
+    print("by where the token falls (p50 / p95 ms, tokens):")
+    for name, (by_token, _) in results.items():
+        parts = {}
+        for token, ms in by_token.items():
+            parts.setdefault(kind(token, first_requests), []).append(ms)
+        text = "  ".join(
+            f"{k} {percentile(v, 0.5):.0f} / {percentile(v, 0.95):.0f} ({len(v)})"
+            for k, v in sorted(parts.items())
+        )
+        print(f"{name:>16}  {text}")
     for name, (by_token, _) in results.items():
         if args.slowest:
             slow = sorted(by_token.items(), key=lambda kv: -kv[1])[: args.slowest]
             print(f"{name} slowest: " + ", ".join(f"{t} {ms:.0f}" for t, ms in slow))
-    print(f"{'Duet / baseline':>16} {'':>7} {'':>7} {d50 / b50:>8.2f} {d95 / b95:>8.2f}")
+    if args.dump:
+        dump = {"sent": server.sent, "latency": {n: r[0] for n, r in results.items()}}
+        args.dump.write_text(json.dumps(dump))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ class WritingTurn:
     """The card of the turn in progress, made once; ``update`` redraws only its text."""
 
     def __init__(self, slot, turn: Turn):
+        self.slot = slot  # its placeholder: the finished card replaces it there
         self.index = turn.index
         self._thinking_len = self._text_len = 0
         self._thinking_text = None
@@ -125,6 +126,11 @@ class WritingTurn:
             self._thinking = st.empty()
             self._text = st.empty()
             render_markdown(CURSOR, self._text)
+
+    @property
+    def has_text(self) -> bool:
+        """Some of the turn's text (or thinking) is on screen."""
+        return bool(self._text_len or self._thinking_len)
 
     def update(self, state: RunState) -> None:
         """Show the text so far (a no-op when nothing new arrived)."""

@@ -11,12 +11,17 @@ its next turn" note started speaking, or another viewer changed a bot's settings
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 import streamlit as st
 
 from duet_core.events import Subscription
 from duet_core.models import Turn
+from duet_core.vocabulary import RunStatus
 from duet_ui import stream_panel
 from duet_ui.live_draw import (
+    SHOW_LAST,
     Header,
     WritingTurn,
     draw_turn,
@@ -29,6 +34,7 @@ from duet_ui.page_errors import guarded
 from duet_ui.transcript import change_notes
 
 HEARTBEAT = 1.0  # seconds: the elapsed time on the header moves even when nothing arrives
+WAIT_NOTE = 0.5  # seconds without a turn in progress before "Waiting for the next turn…"
 
 
 def live_panel(view: LiveView, show_all: bool) -> None:
@@ -50,7 +56,15 @@ def live_panel(view: LiveView, show_all: bool) -> None:
 
 
 class Panel:
-    """One run of the fragment: what it has drawn, and how to draw what changed."""
+    """One run of the fragment: what it has drawn, and how to draw what changed.
+
+    Each turn on screen has its own placeholder in the transcript's container: the turn being
+    written is drawn into a new one appended at the end, and when that turn finishes its
+    finished card replaces it in the same place (nothing below it moves, nothing else is
+    drawn again). Past ``SHOW_LAST`` turns (unless all are shown) the oldest card's
+    placeholder is emptied, so the window stays at the last ``SHOW_LAST`` turns while the run
+    goes on, as after a rerun.
+    """
 
     def __init__(self, view: LiveView, show_all: bool):
         self.view = view
@@ -59,8 +73,10 @@ class Panel:
         self.sub: Subscription | None = None
         self.writing: WritingTurn | None = None
         self.waiting: tuple | None = None
+        self.idle_since = time.monotonic()  # no turn in progress since (see ``WAIT_NOTE``)
         self.rerun_page = False
         self.drawn = 0
+        self.cards: deque = deque()  # the placeholders of the finished turns on screen
         self.last_by_bot: dict[int, Turn] = {}
 
     def run(self) -> None:
@@ -81,6 +97,7 @@ class Panel:
             draw=self.draw,
             done=self.done,
             on_exit=lambda: view.detach(sub),
+            urgent=self.urgent,
             heartbeat=HEARTBEAT,
             block=True,
         )
@@ -89,16 +106,15 @@ class Panel:
         st.rerun(scope="fragment")  # a fresh snapshot or a dropped subscription: start over
 
     def _layout(self) -> None:
-        """The header, the transcript as it is now, and the slot of the turn being written."""
+        """The header, the transcript as it is now, and the slot below it (paused, waiting)."""
         with st.container(key="live_header"):
             self.header = Header()
         self.turns = st.container()
         self.slot = st.empty()
         turns = self.state.run.turns
         notes = change_notes(turns)
-        with self.turns:
-            for turn in shown_turns(turns, self.show_all):
-                draw_turn(turn, self.state.run.config, notes.get(turn.index, ()))
+        for turn in shown_turns(turns, self.show_all):
+            self._show_finished(turn, notes.get(turn.index, ()), self.turns.empty())
         self.drawn = len(turns)
         for turn in reversed(turns):
             if turn.bot_index is not None and turn.bot_index not in self.last_by_bot:
@@ -115,6 +131,17 @@ class Panel:
             or self.generation != self.state.generation
         )
 
+    def urgent(self) -> bool:
+        """Draw at once, whatever the frame: a turn finished or started, or the turn in
+        progress has its first text (a first token is never held behind a turn's end)."""
+        state, writing = self.state, self.writing
+        if self.drawn != len(state.run.turns):
+            return True
+        partial = state.partial
+        if partial is None or writing is None or writing.index != partial.index:
+            return partial is not None or writing is not None
+        return not writing.has_text and bool(state.text)
+
     # --- drawing what changed ----------------------------------------------------------
 
     def draw(self) -> None:
@@ -126,17 +153,44 @@ class Panel:
         partial = state.partial
         if partial is not None:
             if self.writing is None or self.writing.index != partial.index:
-                self.writing, self.waiting = WritingTurn(self.slot, partial), None
+                self._drop_writing()
+                self.writing = WritingTurn(self.turns.empty(), partial)
                 self._check_notes(partial)
             self.writing.update(state)
+            self.idle_since = None
         else:
-            self.writing = None
-            waiting = (state.status, view.pause_requested, view.is_live)
-            if waiting != self.waiting:
-                self.waiting = waiting
-                with self.slot.container():
-                    draw_waiting(state, view.pause_requested)
+            self._drop_writing()
+            if self.idle_since is None:
+                self.idle_since = time.monotonic()
+        self._draw_waiting()
         self._check_other_viewers()
+
+    def _draw_waiting(self) -> None:
+        """Below the transcript: paused, pausing, or (after ``WAIT_NOTE`` without a turn in
+        progress) waiting for the next turn. Nothing while a turn is written, and nothing in
+        the moment between two turns (no note that would show for a few milliseconds)."""
+        state, view = self.state, self.view
+        quiet = self.idle_since is not None and time.monotonic() - self.idle_since >= WAIT_NOTE
+        if state.partial is not None or not (
+            quiet or view.pause_requested or state.status is not RunStatus.RUNNING
+        ):
+            waiting = None
+        else:
+            waiting = (state.status, view.pause_requested, view.is_live)
+        if waiting == self.waiting:
+            return
+        self.waiting = waiting
+        if waiting is None:
+            self.slot.empty()
+            return
+        with self.slot.container():
+            draw_waiting(state, view.pause_requested)
+
+    def _drop_writing(self) -> None:
+        """The turn in progress is gone without finishing (a failure with no output)."""
+        if self.writing is not None:
+            self.writing.slot.empty()
+            self.writing = None
 
     def _new_turns(self) -> None:
         turns = self.state.run.turns
@@ -144,14 +198,22 @@ class Panel:
             turn = turns[self.drawn]
             self.drawn += 1
             if self.writing is not None and self.writing.index == turn.index:
-                self.writing = None
-                self.slot.empty()
+                slot, self.writing = self.writing.slot, None  # the card turns into the finished one
+            else:
+                slot = self.turns.empty()
             before = self.last_by_bot.get(turn.bot_index) if turn.bot_index is not None else None
             notes = change_notes([before, turn] if before is not None else [turn])
-            with self.turns:
-                draw_turn(turn, self.state.run.config, notes.get(turn.index, ()))
+            self._show_finished(turn, notes.get(turn.index, ()), slot)
             if turn.bot_index is not None:
                 self.last_by_bot[turn.bot_index] = turn
+
+    def _show_finished(self, turn: Turn, notes, slot) -> None:
+        """``turn``'s finished card in ``slot``; the oldest card goes past ``SHOW_LAST``."""
+        with slot.container():
+            draw_turn(turn, self.state.run.config, notes)
+        self.cards.append(slot)
+        while not self.show_all and len(self.cards) > SHOW_LAST:
+            self.cards.popleft().empty()
 
     def _check_notes(self, partial: Turn) -> None:
         """A bot that had a "changes apply from its next turn" note now speaks: the note goes."""

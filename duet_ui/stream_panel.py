@@ -46,7 +46,10 @@ How the loop behaves (checked against Streamlit 1.67's source):
   buttons in the page around it.
 - Drawing is throttled to one frame: the first event after a quiet spell is drawn at once
   (no added latency); events arriving within ``FRAME`` (30 ms) of the last draw are folded
-  into one draw at the end of that frame. ``draw`` should update ``st.empty()`` placeholders
+  into one draw at the end of that frame, unless ``urgent()`` says they change what is on
+  screen in a way that must not wait (the live panel: a turn started or finished, or a turn's
+  first text: a first token is never held behind the draw of the turn before it, nor
+  behind a heartbeat). ``draw`` should update ``st.empty()`` placeholders
   or append to containers made in the fragment, so each draw sends only what changed. Keyed
   containers may be made once per fragment run only (a key is unique within a run).
 - Exceptions raised by ``apply``/``draw`` propagate (after ``on_exit``). Streamlit's control
@@ -125,6 +128,7 @@ def pump(
     done: Callable[[], bool],
     *,
     on_exit: Callable[[], None] | None = None,
+    urgent: Callable[[], bool] | None = None,
     heartbeat: float | None = None,
     frame: float = FRAME,
     idle: float = IDLE,
@@ -136,7 +140,8 @@ def pump(
 
     ``draw`` is called once before the loop (so the panel shows the current state at once),
     at most once per ``frame`` while events arrive, every ``heartbeat`` seconds when given
-    (a clock on screen), and once more when ``done()`` turns true. ``block`` (default:
+    (a clock on screen), at once after events for which ``urgent()`` (if given) is true,
+    and once more when ``done()`` turns true. ``block`` (default:
     :func:`in_fragment_run`) False: draw once and return without calling ``on_exit``.
     """
     if not (in_fragment_run() if block is None else block):
@@ -150,13 +155,15 @@ def pump(
         while not done():
             wait = max(0.0, last_draw + frame - clock()) if dirty else idle
             events = source.drain(timeout=wait) if wait > 0 else source.drain()
+            at_once = False
             if events:
                 apply(events)
                 dirty = True
+                at_once = urgent is not None and urgent()
             now = clock()
             if heartbeat is not None and now - last_draw >= heartbeat:
                 dirty = True
-            if dirty and now - last_draw >= frame:
+            if dirty and (at_once or now - last_draw >= frame):
                 draw()
                 last_draw, dirty = now, False
             else:

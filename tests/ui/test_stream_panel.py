@@ -83,6 +83,38 @@ def test_events_within_a_frame_are_coalesced_and_idle_waits_are_short() -> None:
     assert touches  # between draws the loop still yields to Streamlit
 
 
+def test_urgent_events_are_drawn_at_once_not_at_the_end_of_the_frame() -> None:
+    """A turn's first token right after the draw of the turn before it is not held."""
+    clock = Clock()
+    applied, draws = [], []
+    batches = [["end of turn 1"], ["first token of turn 2"], ["token"], *[[]] * 6, "stop"]
+
+    class Source:
+        def drain(self, max_events=None, timeout: float = 0.0) -> list:
+            clock.now += 0.005  # each event arrives 5 ms after the last: well within a frame
+            batch = batches.pop(0)
+            return [] if batch == "stop" else batch
+
+    pump(
+        Source(),
+        apply=applied.extend,
+        draw=lambda: draws.append(list(applied)),
+        done=lambda: not batches,
+        urgent=lambda: applied[-1] != "token",
+        frame=0.03,
+        block=True,
+        clock=clock,
+        touch=lambda: None,
+    )
+    assert draws == [
+        [],
+        ["end of turn 1"],
+        ["end of turn 1", "first token of turn 2"],  # at once, though within the frame
+        ["end of turn 1", "first token of turn 2", "token"],  # held to the frame's end
+        ["end of turn 1", "first token of turn 2", "token"],  # the final draw
+    ]
+
+
 def test_not_blocking_draws_once_and_keeps_the_subscription() -> None:
     exits, draws = [], []
     pump(
