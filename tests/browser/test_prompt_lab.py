@@ -80,6 +80,10 @@ def test_facilitator_regenerates_saves_a_branch_and_continues_it(page: Page, lab
         f"Tea or coffee? · {parent.id} · {parent.created_at:%Y-%m-%d %H:%M}"
     )
     ui.select_option(page, "lab_turn", turn_label(parent.turns[1]))  # "Turn 2 · Bob: ..."
+    # another turn resets the variant forms to that turn's settings, in the run the choice
+    # starts: let it end first, or it puts back the slider being moved
+    expect(page.get_by_text("The original turn 2")).to_be_visible()
+    ui.wait_idle(page)
     for v in (0, 1):
         ui.slide_to(page, f"lab_v{v}_temperature", 1.3)
     ui.wait_idle(page)
