@@ -20,8 +20,8 @@ class RunQuery(BaseModel):
     """Which runs to list. Every filter left at its default matches every run.
 
     ``since`` is inclusive and ``until`` exclusive (both on ``created_at``; a naive datetime is
-    taken as UTC). ``search`` matches runs whose topic, or one of whose turns, has every word
-    of it as the start of a word, ignoring case and accents (full-text: ``search.py``).
+    taken as UTC). ``search`` matches runs that have every word of it as the start of a word
+    somewhere (topic or any turn), ignoring case and accents (full-text: ``search.py``).
     ``provider`` and ``model`` match either bot's settings at the start of the run.
     """
 

@@ -334,6 +334,7 @@ class Store:
         query = query or RunQuery()
         where = self._conditions(query)
         with self._read() as conn:
+            search.prepare(conn, query.search)
             total = conn.execute(select(func.count()).select_from(runs).where(*where)).scalar_one()
             found = conn.execute(
                 select(*SUMMARY_COLUMNS)
@@ -374,6 +375,7 @@ class Store:
                 )
             stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(EXPORT_BATCH)
             with self._read() as conn:
+                search.prepare(conn, query.search if query else None)
                 batch = conn.execute(stmt).all()
                 ids = [r.id for r in batch]
                 turn_rows = (
@@ -398,6 +400,7 @@ class Store:
         """How many runs match the query's filters, and how many turns they have."""
         where = self._conditions(query or RunQuery())
         with self._read() as conn:
+            search.prepare(conn, query.search if query else None)
             runs_n, turns_n = conn.execute(
                 select(func.count(), func.coalesce(func.sum(runs.c.turn_count), 0)).where(*where)
             ).one()
