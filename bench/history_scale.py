@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/history_scale.py [--scale 1.0] [--code /work/before --code .]
                                             [--backend sqlite --backend postgresql]
-                                            [--no-browser] [--reps 5]
+                                            [--no-browser] [--reps 5] [--search-only]
 
 Generates a database of ``10,000 x scale`` runs of 20 turns each (about 560 characters a
 turn) plus one 200-turn run, with bulk inserts, on SQLite and on PostgreSQL (a throwaway
@@ -208,13 +208,18 @@ def child_search(url: str, reps: int) -> dict:
     store = Store(url)
     out = {}
     for word in (RARE, COMMON, NOTHING):
-        times, total = [], 0
+        times, cpu, total = [], [], 0
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             page = store.list_runs(RunQuery(search=word, limit=50))
             times.append(time.perf_counter() - t0)
+            cpu.append(_cpu_s() - c0)
             total = page.total
-        out[word] = {"ms": statistics.median(times) * 1000, "total": total}
+        out[word] = {
+            "ms": statistics.median(times) * 1000,
+            "cpu_ms": statistics.median(cpu) * 1000,  # SQLite: all of it; PostgreSQL: client
+            "total": total,
+        }
     store.close()
     return out
 
@@ -353,12 +358,18 @@ def measure_backend(backend: str, url: str, codes: list[Path], args, tmp: Path) 
     for code in codes:
         r: dict = {"migrate_s": child(code, "open", url)["seconds"]}
         r["search"] = child(code, "search", url, reps=args.reps)
+        if args.search_only:
+            results[str(code)] = r
+            print(f"[{backend}] measured {code}", flush=True)
+            continue
         r["export"] = child(code, "export", url, out=tmp / "export.csv")
         if not args.no_browser:
             rare_total = r["search"][RARE]["total"]
             r |= browser_figures(code, url, gen["runs"], rare_total, tmp)
         results[str(code)] = r
         print(f"[{backend}] measured {code}", flush=True)
+    if args.search_only:
+        return results
     results["pandas"] = child(codes[-1], "pandas", url, out=tmp / "pandas.csv")
     if not args.no_browser:
         results["floor_s"] = floor_figure(tmp)
@@ -367,7 +378,6 @@ def measure_backend(backend: str, url: str, codes: list[Path], args, tmp: Path) 
 
 def report(backend: str, results: dict, codes: list[Path]) -> None:
     names = [str(c) for c in codes]
-    pandas = results["pandas"]
     print(f"\n== {backend} ==")
     header = f"{'':34}" + "".join(f"{Path(n).name or n:>16}" for n in names)
     print(header + ("   ratio last/first" if len(names) > 1 else ""))
@@ -384,6 +394,14 @@ def report(backend: str, results: dict, codes: list[Path]) -> None:
         total = results[names[-1]]["search"][word]["total"]
         line(f"search '{word}' ms ({total:,} runs)",
              [results[n]["search"][word]["ms"] for n in names], "")  # fmt: skip
+        line("  this process's CPU ms",
+             [results[n]["search"][word].get("cpu_ms") for n in names], "")  # fmt: skip
+        totals = {results[n]["search"][word]["total"] for n in names}
+        if len(totals) > 1:
+            print(f"{'  (runs found differ!)':34}{sorted(totals)}")
+    if "pandas" not in results:  # --search-only
+        return
+    pandas = results["pandas"]
     line("export all CSV s", [results[n]["export"]["seconds"] for n in names], "")
     line("export all CSV CPU s", [results[n]["export"]["cpu_s"] for n in names], "")
     line("export all CSV peak MB", [results[n]["export"]["peak_mb"] for n in names], "")
@@ -416,6 +434,9 @@ def main() -> None:
     parser.add_argument("--code", type=Path, action="append", help="checkouts, oldest first")
     parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"))
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--search-only", action="store_true", help="migration and search only (no export)"
+    )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
