@@ -6,15 +6,17 @@ transcript JSON (``duet.transcript/1``), or a fixture file in ``DUET_FIXTURES_DI
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from duet_core.errors import AccessDenied, ConfigError
 from duet_core.exports import SCHEMA, transcript_from_json
 from duet_core.models import Run
+
+if TYPE_CHECKING:
+    from duet_core.settings import Settings
 
 DEFAULT_FIXTURES_DIR = Path("examples/fixtures")
 MAX_TRANSCRIPT_BYTES = 20_000_000
@@ -40,10 +42,9 @@ class LabSource:
         return self.kind == "run"
 
 
-def fixtures_dir(settings: Any = None) -> Path:
-    """``DUET_FIXTURES_DIR`` (through the settings when they know it), else examples/fixtures."""
-    configured = getattr(settings, "fixtures_dir", None) if settings is not None else None
-    return Path(configured or os.environ.get("DUET_FIXTURES_DIR") or DEFAULT_FIXTURES_DIR)
+def fixtures_dir(settings: Settings) -> Path:
+    """``DUET_FIXTURES_DIR`` (``settings.fixtures_dir``), else examples/fixtures."""
+    return settings.fixtures_dir or DEFAULT_FIXTURES_DIR
 
 
 def list_fixtures(directory: Path) -> list[str]:

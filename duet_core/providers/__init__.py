@@ -9,7 +9,6 @@ for (SDK imports, the provider event loop, the first request's code paths).
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -29,7 +28,6 @@ __all__ = [
     "warm_up",
 ]
 
-OFFLINE_ENV = "DUET_OFFLINE_PROVIDER"
 COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one
 
 
@@ -68,7 +66,7 @@ def provider_available(
     if spec.request_format == "local":
         from duet_core.providers.local import local_model_status
 
-        return local_model_status(getattr(settings, "local_model", None))
+        return local_model_status(settings.local_model)
     if spec.key_required and not _key(provider, settings, keys):
         return False, _missing_key_hint(provider)
     return True, ""
@@ -77,10 +75,7 @@ def provider_available(
 def offline_provider(settings: Settings | None = None) -> str:
     """The provider of the default bots: ``local`` when the local model is installed and no
     API key is set, else the canned ``demo``. DUET_OFFLINE_PROVIDER=demo|local forces one (the
-    test suite keeps the demo)."""
-    forced = os.environ.get(OFFLINE_ENV, "").strip().lower()
-    if forced in ("demo", "local"):
-        return forced
+    test suite keeps the demo). Unreadable settings: the demo."""
     if settings is None:
         from duet_core.settings import load_settings
 
@@ -88,6 +83,8 @@ def offline_provider(settings: Settings | None = None) -> str:
             settings = load_settings()
         except ConfigError:
             return "demo"
+    if settings.offline_provider is not None:
+        return settings.offline_provider
     if any(settings.api_key(p) for p in KEY_ENV):
         return "demo"
     return "local" if provider_available("local", settings)[0] else "demo"
@@ -111,9 +108,7 @@ def make_provider(
     if spec.request_format == "local":
         from duet_core.providers.local import local_provider
 
-        return local_provider(getattr(settings, "local_model", None))
-    from duet_core.providers.sdk_base import stall_timeout
-
+        return local_provider(settings.local_model)
     key = _key(bot.provider, settings, keys)
     if spec.own_base_url:
         base_url = bot.base_url or settings.compatible_base_url
@@ -136,7 +131,7 @@ def make_provider(
         key,
         settings.request_timeout,
         settings.max_retries,
-        stall_timeout(settings),
+        settings.stall_timeout,
     )
 
 

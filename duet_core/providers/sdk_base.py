@@ -17,7 +17,6 @@ chunks to the engine's thread through a queue:
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +24,7 @@ from typing import Any, NoReturn
 
 import httpx2
 
-from duet_core.errors import AuthenticationFailed, ConfigError, StreamStalled
+from duet_core.errors import AuthenticationFailed, StreamStalled
 from duet_core.models import BotConfig
 from duet_core.providers import event_loop
 from duet_core.providers.base import Chunk, ChunkStream, Message, Provider
@@ -38,27 +37,6 @@ STALL_ENV = "DUET_STALL_TIMEOUT"
 KEEPALIVE = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=90)
 
 _END = object()
-
-
-def stall_timeout(settings: object | None = None) -> float:
-    """Seconds a stream may go without content (text, thinking or usage) before it is cut.
-
-    Read from the settings object when it has ``stall_timeout``, else from DUET_STALL_TIMEOUT,
-    else DEFAULT_STALL_TIMEOUT.
-    """
-    value = getattr(settings, "stall_timeout", None)
-    if value is not None:
-        return float(value)
-    raw = os.environ.get(STALL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_STALL_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise ConfigError(f"{STALL_ENV} must be a number of seconds above 0 (got '{raw}')")
-    return seconds
 
 
 def http_timeout(timeout: float) -> httpx2.Timeout:

@@ -87,12 +87,12 @@ def test_close_ends_the_turn_within_a_second():
 
 
 def test_listed_and_chosen_for_the_default_bots_without_a_key(monkeypatch):
-    monkeypatch.delenv("DUET_OFFLINE_PROVIDER", raising=False)
+    monkeypatch.delenv("DUET_OFFLINE_PROVIDER", raising=False)  # the suite's conftest sets it
     assert provider_available("local", SETTINGS) == (True, "")
-    assert offline_provider(SETTINGS) == "local"
+    assert offline_provider(Settings(_env_file=None)) == "local"
     assert offline_provider(Settings(openai_api_key="sk-x", _env_file=None)) == "demo"
     monkeypatch.setenv("DUET_OFFLINE_PROVIDER", "demo")
-    assert offline_provider(SETTINGS) == "demo"
+    assert offline_provider(Settings(_env_file=None)) == "demo"
 
 
 def test_a_four_turn_run_between_two_local_bots_then_stop_mid_turn():

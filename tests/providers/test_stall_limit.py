@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from duet_core.errors import ConfigError, StreamStalled
+from duet_core.models import BotConfig
+from duet_core.providers import make_provider
 from duet_core.providers.anthropic_format import AnthropicProvider
 from duet_core.providers.openai_format import OpenAIChatProvider
-from duet_core.providers.sdk_base import DEFAULT_STALL_TIMEOUT, stall_timeout
-from duet_core.settings import Settings
+from duet_core.providers.sdk_base import DEFAULT_STALL_TIMEOUT
+from duet_core.settings import load_settings
 from tests.providers.provider_fakes import API_KEY, DEADLINE, USER_ONLY, Reply, sse, text_of
 
 STALL = 0.6  # seconds without content
+SECRETS = Path("/nonexistent/secrets.toml")  # no secrets file: the environment only
 BEAT = 0.1  # seconds between keep-alive messages: far below the HTTP read timeout
 
 OPENAI_KEEPALIVE = b": keep-alive\n\n"
@@ -69,21 +73,19 @@ def test_content_resets_the_stall_clock(fake, fmt):
     assert text_of(chunks) == "abcdef"
 
 
-def test_stall_limit_from_settings_or_environment(monkeypatch):
+def test_stall_limit_comes_from_the_settings_only(monkeypatch):
+    """DUET_STALL_TIMEOUT reaches the provider through Settings, the one reader of the
+    environment (a bad value is refused there, naming the variable)."""
     monkeypatch.delenv("DUET_STALL_TIMEOUT", raising=False)
-    assert stall_timeout(None) == DEFAULT_STALL_TIMEOUT >= 120
+    assert load_settings(SECRETS).stall_timeout == DEFAULT_STALL_TIMEOUT >= 120
     monkeypatch.setenv("DUET_STALL_TIMEOUT", "42.5")
-    assert stall_timeout(None) == 42.5
-    assert stall_timeout(Settings(_env_file=None)) == 42.5
-
-    class WithStall:
-        stall_timeout = 7.0
-
-    assert stall_timeout(WithStall()) == 7.0
+    settings = load_settings(SECRETS, openai_api_key="sk-stall")
+    provider = make_provider(BotConfig(provider="openai", model="gpt-4o-mini"), settings)
+    assert provider.stall == 42.5
     for bad in ("soon", "0", "-3", "inf", "nan"):
         monkeypatch.setenv("DUET_STALL_TIMEOUT", bad)
-        with pytest.raises(ConfigError, match="DUET_STALL_TIMEOUT must be a number"):
-            stall_timeout(None)
+        with pytest.raises(ConfigError, match="DUET_STALL_TIMEOUT"):
+            load_settings(SECRETS)
 
 
 def test_started_at_is_when_the_request_went_out(fake, fmt):
