@@ -3,7 +3,8 @@ the outcome. No event handling here: everything is drawn from a ``RunState``.
 
 Finished turns are drawn by ``transcript.render_turn``; the turn in progress is a
 ``WritingTurn``: its card is made once per turn and then only its text placeholder is
-updated, so a token costs O(length of that turn), never O(length of the transcript).
+updated, so a token costs O(length of that turn), never O(length of the transcript); when the
+turn ends, the same card becomes the finished one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from duet_ui.transcript import (
     render_error,
     render_markdown,
     render_turn,
+    turn_caption,
 )
 
 SHOW_LAST = 40  # finished turns drawn by default; the whole run is in the downloads
@@ -107,42 +109,75 @@ def draw_turn(turn: Turn, config: RunConfig, notes: Sequence[str] = ()) -> None:
 
 
 class WritingTurn:
-    """The card of the turn in progress, made once; ``update`` redraws only its text."""
+    """The card of the turn in progress, made once; ``update`` redraws only its text, and
+    ``finish`` turns it into the finished turn's card in place.
 
-    def __init__(self, slot, turn: Turn):
-        self.slot = slot  # its placeholder: the finished card replaces it there
+    Its outer container has the finished card's key (``t{i}-bot0-turn``) from the start; the
+    text being written sits in a container keyed ``live_turn_{i}`` that goes when the turn
+    ends. Finishing changes the name line, the text (without the cursor) and adds the caption:
+    the browser updates three small elements instead of mounting a new card (which, with the
+    next turn's first token arriving milliseconds later, held that token back)."""
+
+    def __init__(self, slot, turn: Turn, config: RunConfig | None = None):
+        self.slot = slot  # its placeholder in the transcript
         self.index = turn.index
-        self._thinking_len = self._text_len = 0
+        self._thinking_len = self._text_len = -1  # nothing drawn yet
         self._thinking_text = None
-        name = escape_markdown(turn.bot_name)
+        self._label = turn.bot_name or "Bot"
+        self._colour = bot_colour(turn.bot_index)
+        name = escape_markdown(self._label)
         model = escape_markdown(turn.config.model) if turn.config else ""
-        with (
-            slot.container(key=f"live_turn_{turn.index}"),
-            st.container(key=f"live{turn.index}-{side(turn.bot_index)}-turn"),
-            st.chat_message(turn.bot_name, avatar=avatar_for(turn)),
-        ):
-            colour = bot_colour(turn.bot_index)
-            st.markdown(f"**:{colour}[{name}]** :gray[· {model} is writing…]")
-            self._thinking = st.empty()
+        with slot.container():
+            self._notes = st.empty()
+            with (
+                st.container(key=f"t{turn.index}-{side(turn.bot_index)}-turn"),
+                st.chat_message(self._label, avatar=avatar_for(turn, config)),
+            ):
+                self._name = st.empty()
+                self._thinking = st.empty()
+                self._body = st.empty()
+                self._caption = st.empty()
+        self._name.markdown(f"**:{self._colour}[{name}]** :gray[· {model} is writing…]")
+        with self._body.container(key=f"live_turn_{turn.index}"):
             self._text = st.empty()
-            render_markdown(CURSOR, self._text)
 
     @property
     def has_text(self) -> bool:
         """Some of the turn's text (or thinking) is on screen."""
-        return bool(self._text_len or self._thinking_len)
+        return self._text_len > 0 or self._thinking_len > 0
 
     def update(self, state: RunState) -> None:
         """Show the text so far (a no-op when nothing new arrived)."""
-        if len(state.thinking) != self._thinking_len:
+        if state.thinking and len(state.thinking) != self._thinking_len:
             self._thinking_len = len(state.thinking)
-            if self._thinking_text is None:
-                with self._thinking.container():
-                    self._thinking_text = st.expander("Thinking", expanded=False).empty()
-            render_markdown("".join(state.thinking), self._thinking_text)
+            self._show_thinking("".join(state.thinking))
         if len(state.text) != self._text_len:
             self._text_len = len(state.text)
             render_markdown("".join(state.text) + CURSOR, self._text)
+
+    def _show_thinking(self, text: str) -> None:
+        if self._thinking_text is None:
+            with self._thinking.container():
+                self._thinking_text = st.expander("Thinking", expanded=False).empty()
+        render_markdown(text, self._thinking_text)
+
+    def finish(self, turn: Turn, config: RunConfig, notes: Sequence[str] = ()) -> None:
+        """The finished ``turn``, drawn as ``render_turn`` draws it, in this card."""
+        if notes:
+            with self._notes.container():
+                render_change_notes(notes)
+        self._name.markdown(f"**:{self._colour}[{escape_markdown(self._label)}]**")
+        if turn.thinking.strip():
+            self._show_thinking(turn.thinking)
+        elif self._thinking_text is not None:
+            self._thinking.empty()
+        if turn.content.strip():
+            render_markdown(turn.content, self._body)
+        else:
+            self._body.caption("(no reply)")
+        caption = turn_caption(turn, config)
+        if caption:
+            self._caption.caption(escape_markdown(caption))
 
 
 def draw_waiting(state: RunState, pause_requested: bool) -> None:

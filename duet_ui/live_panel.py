@@ -59,9 +59,9 @@ class Panel:
     """One run of the fragment: what it has drawn, and how to draw what changed.
 
     Each turn on screen has its own placeholder in the transcript's container: the turn being
-    written is drawn into a new one appended at the end, and when that turn finishes its
-    finished card replaces it in the same place (nothing below it moves, nothing else is
-    drawn again). Past ``SHOW_LAST`` turns (unless all are shown) the oldest card's
+    written is drawn into a new one appended at the end, and when that turn finishes the same
+    card becomes the finished one (``WritingTurn.finish``: nothing is mounted again, nothing
+    else is drawn again). Past ``SHOW_LAST`` turns (unless all are shown) the oldest card's
     placeholder is emptied, so the window stays at the last ``SHOW_LAST`` turns while the run
     goes on, as after a rerun.
     """
@@ -154,7 +154,7 @@ class Panel:
         if partial is not None:
             if self.writing is None or self.writing.index != partial.index:
                 self._drop_writing()
-                self.writing = WritingTurn(self.turns.empty(), partial)
+                self.writing = WritingTurn(self.turns.empty(), partial, state.run.config)
                 self._check_notes(partial)
             self.writing.update(state)
             self.idle_since = None
@@ -197,13 +197,15 @@ class Panel:
         while self.drawn < len(turns):
             turn = turns[self.drawn]
             self.drawn += 1
-            if self.writing is not None and self.writing.index == turn.index:
-                slot, self.writing = self.writing.slot, None  # the card turns into the finished one
-            else:
-                slot = self.turns.empty()
             before = self.last_by_bot.get(turn.bot_index) if turn.bot_index is not None else None
             notes = change_notes([before, turn] if before is not None else [turn])
-            self._show_finished(turn, notes.get(turn.index, ()), slot)
+            writing = self.writing
+            if writing is not None and writing.index == turn.index:
+                writing.finish(turn, self.state.run.config, notes.get(turn.index, ()))
+                self.writing = None
+                self._keep(writing.slot)  # the card that streamed it is now the finished one
+            else:
+                self._show_finished(turn, notes.get(turn.index, ()), self.turns.empty())
             if turn.bot_index is not None:
                 self.last_by_bot[turn.bot_index] = turn
 
@@ -211,6 +213,9 @@ class Panel:
         """``turn``'s finished card in ``slot``; the oldest card goes past ``SHOW_LAST``."""
         with slot.container():
             draw_turn(turn, self.state.run.config, notes)
+        self._keep(slot)
+
+    def _keep(self, slot) -> None:
         self.cards.append(slot)
         while not self.show_all and len(self.cards) > SHOW_LAST:
             self.cards.popleft().empty()
