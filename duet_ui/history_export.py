@@ -1,14 +1,28 @@
 """'Export all filtered runs' on the History page.
 
 Up to ``BULK_INLINE_TURNS`` turns, each button builds its file when pressed. Past that, a
-button starts a background job (``duet_core.exports_jobs``): a fragment shows its progress bar
-while it runs, then offers the finished file, optionally gzip-compressed. The file is read
-from disk only when its download is pressed, and deleted when discarded or replaced.
+button starts a background job (``duet_core.exports_jobs``, a child process): a fragment shows
+its progress bar while it runs, then offers the finished file, optionally gzip-compressed. The
+file is read from disk only when its download is pressed, and deleted when discarded or
+replaced, or soon after the last browser session showing it has gone (``ExportJobs.watch``).
+
+A served download stays in Streamlit's in-memory media storage until two script runs have
+ended after it (the first marks it unused, the second deletes it); on a quiet server that can
+be never. ``_forget_served_files`` runs those two sweeps itself, seconds after the file went
+out, so the server's memory goes back down after a download.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from duet_core.exports_jobs import ExportJob, ExportJobs
 from duet_core.store import RunQuery, Store
@@ -16,12 +30,58 @@ from duet_ui import history_data as hd
 
 FORMATS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
 PROGRESS_EVERY = 0.5  # seconds between progress bar refreshes
+# After a download was read: when to mark it unused in Streamlit's media storage, then when to
+# delete it. The browser fetches the file right after it was read, well within the first; a
+# fetch under way keeps its own reference to the bytes and completes.
+FORGET_SERVED_AFTER = (5.0, 10.0)
 
 
 @st.cache_resource
 def export_jobs() -> ExportJobs:
-    """One per process: the jobs outlive a page's reruns and are found again by owner."""
-    return ExportJobs()
+    """One per process: the jobs outlive a page's reruns and are found again by owner; their
+    processes and files go when the server exits."""
+    jobs = ExportJobs()
+    atexit.register(jobs.close)
+    return jobs
+
+
+def _watch(owner: str) -> None:
+    """Tie the owner's job to this browser session: once no session showing it is connected
+    any more, the job is cancelled and its file deleted (``ExportJobs.watch``)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return
+    session_id, runtime = ctx.session_id, Runtime.instance()
+    export_jobs().watch(owner, session_id, lambda: runtime.is_active_session(session_id))
+
+
+def _served(job: ExportJob) -> Callable[[], bytes]:
+    """The download's data, read from disk when the button is pressed."""
+
+    def read() -> bytes:
+        data = job.read()
+        _forget_served_files()
+        return data
+
+    return read
+
+
+def _forget_served_files() -> None:
+    """Sweep Streamlit's media storage twice, ``FORGET_SERVED_AFTER`` seconds from now, as the
+    end of two script runs would: a served download that no page refers to is then deleted."""
+    if not Runtime.exists():
+        return
+    media = Runtime.instance().media_file_mgr
+
+    def sweeps() -> None:
+        waited = 0.0
+        for at in FORGET_SERVED_AFTER:
+            time.sleep(at - waited)
+            waited = at
+            with contextlib.suppress(Exception):  # a server shutting down: nothing to keep
+                media.remove_orphaned_files()
+
+    threading.Thread(target=sweeps, name="duet-forget-downloads", daemon=True).start()
 
 
 def export_panel(
@@ -32,6 +92,7 @@ def export_panel(
         if runs == 0:
             st.caption("No runs match the filters.")
             return
+        _watch(owner)
         job = export_jobs().get(owner)
         if turns <= hd.BULK_INLINE_TURNS and job is None:
             _inline_buttons(store, query, spreadsheet_safe)
@@ -48,6 +109,7 @@ def export_panel(
                     compress=compress,
                     spreadsheet_safe=spreadsheet_safe,
                 )
+                _watch(owner)
         _job_status(owner)
 
 
@@ -74,7 +136,7 @@ def _job_status(owner: str) -> None:
     if job.state == "done":
         st.download_button(
             f"Download {job.file_name} ({job.size / 2**20:,.1f} MB)",
-            data=job.read,  # read from disk when pressed
+            data=_served(job),  # read from disk when pressed
             file_name=job.file_name,
             mime=job.mime,
             on_click="ignore",
