@@ -133,11 +133,13 @@ class WritingTurn:
                 st.container(key=f"t{turn.index}-{side(turn.bot_index)}-turn"),
                 st.chat_message(self._label, avatar=avatar_for(turn, config)),
             ):
-                self._name = st.empty()
+                # an element is redrawn in place by calling the same kind on it again
+                self._name = st.markdown(
+                    f"**:{self._colour}[{name}]** :gray[· {model} is writing…]"
+                )
                 self._thinking = st.empty()
                 self._body = st.empty()
                 self._caption = st.empty()
-        self._name.markdown(f"**:{self._colour}[{name}]** :gray[· {model} is writing…]")
         with self._body.container(key=f"live_turn_{turn.index}"):
             self._text = st.empty()
 
