@@ -45,38 +45,53 @@ def sqlite_match(word: str) -> str:
 
 
 def pg_tsquery(word: str) -> str:
-    """A ``to_tsquery`` text: the word as a prefix."""
+    """A ``to_tsquery`` text: the word as a prefix (``&`` joins several)."""
     return f"{word}:*"
 
 
 def condition(dialect: str, search: str) -> ColumnElement[bool]:
-    """A WHERE condition on the ``runs`` table: every word of ``search`` is in the run.
-
-    Each word gives the set of runs that hold it (one index lookup); the run must be in all.
-    """
+    """A WHERE condition on the ``runs`` table: every word of ``search`` is in the run."""
     words = query_words(search)
     if not words:
         return false()
-    names = [f"duet_search_{i}" for i in range(len(words))]
     if dialect == "sqlite":
-        sets = " INTERSECT ".join(
-            f"SELECT rowid >> {SLOT_BITS} FROM run_search_fts WHERE run_search_fts MATCH :{n}"
-            for n in names
-        )
-        if len(names) == 1:  # a common word's turns name each run many times
-            sets = "SELECT DISTINCT" + sets.removeprefix("SELECT")
-        # "+": walk runs newest first (their index) testing each against the set, rather
-        # than fetch every matching run to sort them (a common word: 10,000 rows for 50)
-        sql = f"+runs.id IN (SELECT run_id FROM run_search WHERE key IN ({sets}))"
-        values = {n: sqlite_match(w) for n, w in zip(names, words, strict=True)}
-    else:
-        sets = " INTERSECT ".join(
-            f"SELECT run_id FROM run_search WHERE doc @@ to_tsquery('{PG_CONFIG}', :{n})"
-            for n in names
-        )
-        sql = f"runs.id IN ({sets})"
-        values = {n: pg_tsquery(w) for n, w in zip(names, words, strict=True)}
+        return _sqlite_condition(words)
+    return _pg_condition(words)
+
+
+def _sqlite_condition(words: list[str]) -> ColumnElement[bool]:
+    """Each word's entries name the runs that hold it (their keys); a run must be in all."""
+    names = [f"duet_search_{i}" for i in range(len(words))]
+    sets = " INTERSECT ".join(
+        f"SELECT rowid >> {SLOT_BITS} FROM run_search_fts WHERE run_search_fts MATCH :{n}"
+        for n in names
+    )
+    if len(names) == 1:  # a common word's turns name each run many times
+        sets = "SELECT DISTINCT" + sets.removeprefix("SELECT")
+    # "+": walk runs newest first (their index) testing each against the set, rather than
+    # fetch every matching run to sort them (a common word: 10,000 rows for a page of 50)
+    sql = f"+runs.id IN (SELECT run_id FROM run_search WHERE key IN ({sets}))"
+    values = {n: sqlite_match(w) for n, w in zip(names, words, strict=True)}
     return text(sql).bindparams(**values)
+
+
+def _pg_condition(words: list[str]) -> ColumnElement[bool]:
+    """One GIN lookup for all the words in one row; and for the few runs with more than one
+    row (``part`` 1 and up), each word's set of those runs, intersected."""
+    match = f"doc @@ to_tsquery('{PG_CONFIG}', :duet_search)"
+    values = {"duet_search": " & ".join(pg_tsquery(w) for w in words)}
+    sql = f"SELECT run_id FROM run_search WHERE {match}"
+    if len(words) > 1:
+        names = [f"duet_search_{i}" for i in range(len(words))]
+        sets = " INTERSECT ".join(
+            "SELECT s.run_id FROM run_search AS s JOIN run_search AS more"
+            " ON more.run_id = s.run_id AND more.part = 1"
+            f" WHERE s.doc @@ to_tsquery('{PG_CONFIG}', :{n})"
+            for n in names
+        )
+        sql += f" UNION ({sets})"
+        values |= {n: pg_tsquery(w) for n, w in zip(names, words, strict=True)}
+    return text(f"runs.id IN ({sql})").bindparams(**values)
 
 
 def prepare(conn: Connection, search: str | None) -> None:
@@ -90,9 +105,8 @@ def prepare(conn: Connection, search: str | None) -> None:
 
 def is_search_object(name: str | None) -> bool:
     """True for the search tables, the FTS5 shadow tables (``run_search_fts_data``, ...)
-    and their indexes."""
+    and the search indexes (``ix_run_search_doc``, ...)."""
     if not name:
         return False
-    return any(name == t or name.startswith(t + "_") for t in SEARCH_TABLES) or name in (
-        "ix_run_search_doc",
-    )
+    name = name.removeprefix("ix_")
+    return any(name == t or name.startswith(t + "_") for t in SEARCH_TABLES)

@@ -214,6 +214,7 @@ EXCEPTION WHEN program_limit_exceeded THEN
     PERFORM duet_search_rebuild(id) FROM runs;
 END $$""",
     "CREATE INDEX ix_run_search_doc ON run_search USING gin (doc)",
+    "CREATE INDEX ix_run_search_more ON run_search (run_id) WHERE part > 0",  # the few big runs
     "ANALYZE run_search",
 ]
 
