@@ -120,6 +120,7 @@ def timings_spec() -> dict:
 def render_run_charts(run: Run) -> None:
     metrics = cached_metrics(run)
     if metrics.empty:
+        st.caption("No bot turns to chart yet.")
         return
     labels = bot_labels(run)
     left, right = st.columns(2)

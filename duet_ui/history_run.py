@@ -1,5 +1,7 @@
 """One saved run on the History page: header, downloads (built only when pressed), Continue,
-Delete, charts (cached) and the transcript (its last ``SHOW_LAST`` turns unless asked)."""
+Delete, then two tabs drawn only when open: the transcript (its last ``SHOW_LAST`` turns
+unless asked) and the charts (cached). A tab not shown costs nothing: the browser's part of
+a run page was mostly its 40 chat messages and two Vega charts (bench/history_browser.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from duet_ui.transcript import (
 )
 
 SHOW_LAST = 40
+TRANSCRIPT_TAB, CHARTS_TAB = "💬 Transcript", "📈 Charts"
+VIEW_KEY = "history_run_view"  # which tab is open, kept for the session (as any widget)
 
 
 def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
@@ -100,9 +104,14 @@ def show_run(
             st.toast(f"Deleted run {run.id}.")
             st.rerun()
 
-    render_run_charts(run)
-    hidden = len(run.turns) - SHOW_LAST
-    show_all = hidden > 0 and st.toggle(
-        f"Show the {hidden} earlier turns", key="history_show_all_turns"
-    )
-    render_transcript(run, show_all)
+    transcript, charts = st.tabs([TRANSCRIPT_TAB, CHARTS_TAB], key=VIEW_KEY, on_change="rerun")
+    if charts.open:
+        with charts:
+            render_run_charts(run)
+    else:  # the transcript tab, open by default (``open`` is None only without a key)
+        with transcript:
+            hidden = len(run.turns) - SHOW_LAST
+            show_all = hidden > 0 and st.toggle(
+                f"Show the {hidden} earlier turns", key="history_show_all_turns"
+            )
+            render_transcript(run, show_all)

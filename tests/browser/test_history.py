@@ -1,5 +1,6 @@
 """History in a real browser: a big export in the background offers its file; picked runs
-open the compare view; a long run draws its last turns."""
+open the compare view; a long run draws its last turns; its charts are drawn when their tab
+is opened."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from playwright.sync_api import Page, expect
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
 from duet_core.store import Store
 from duet_ui.history_data import BULK_INLINE_TURNS
+from duet_ui.history_run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 
@@ -83,3 +85,26 @@ def test_a_long_run_opens_with_its_last_turns(page: Page, history_server: AppSer
     expect(page.get_by_text(f"Run {RUNS - 1} turn 1, said plainly.")).to_have_count(0)
     page.locator(ui.key("history_show_all_turns")).get_by_text("earlier turns").click()
     expect(page.get_by_text(f"Run {RUNS - 1} turn 1, said plainly.")).to_be_visible()
+
+
+def test_the_charts_tab_draws_the_charts_and_the_transcript_tab_the_turns(
+    page: Page, history_server: AppServer
+) -> None:
+    with Store(history_server.env["DUET_DATABASE_URL"]) as store:
+        run_id = store.list_runs().items[0].id
+    open_history(page, history_server, f"?run={run_id}")
+    last_turn = page.get_by_text(f"Run {RUNS - 1} turn {TURNS}, said plainly.")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    expect(last_turn).to_be_visible()
+    expect(charts).to_have_count(0)  # not drawn until asked
+
+    tabs = page.locator(ui.key(VIEW_KEY))
+    tabs.get_by_role("tab", name=CHARTS_TAB).click()
+    expect(charts).to_have_count(2)
+    expect(charts.first.locator("canvas, svg").first).to_be_visible()  # Vega drew it
+    expect(page.get_by_text("Output tokens per turn")).to_be_visible()
+    expect(last_turn).to_have_count(0)
+
+    tabs.get_by_role("tab", name=TRANSCRIPT_TAB).click()
+    expect(last_turn).to_be_visible()
+    expect(charts).to_have_count(0)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from duet_core.exports import CSV_COLUMNS, SCHEMA
 from duet_core.models import BotConfig, RunStatus
+from duet_ui.history_run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
 from duet_ui.services import services
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -136,9 +137,17 @@ def test_run_detail_has_charts_and_header(seed, logged_in):
     at.query_params["run"] = run.id
     at.run()
     assert "Boom: fix it" in [e.value for e in at.error]
+    assert [t.label for t in at.tabs] == [TRANSCRIPT_TAB, CHARTS_TAB]
+    assert len(at.chat_message) == 4  # the transcript tab is open...
+    assert not [e for e in at.main if e.type == "vega_lite_chart"]  # ...the charts not drawn
+
+    at.session_state[VIEW_KEY] = CHARTS_TAB  # as a click on the tab does
+    at.run()
+    assert not at.exception
+    assert "Boom: fix it" in [e.value for e in at.error]  # the header stays
     charts = [e for e in at.main if e.type == "vega_lite_chart"]
     assert len(charts) == 2  # output tokens; latency and TTFT
-    assert len(at.chat_message) == 4
+    assert not at.chat_message  # now the transcript is the tab not drawn
 
 
 def test_another_users_run_is_denied(seed, logged_in):

@@ -13,7 +13,7 @@ import pandas as pd
 from duet_core.store import Store
 from duet_ui import history_data as hd
 from duet_ui import history_export
-from duet_ui.history_run import SHOW_LAST
+from duet_ui.history_run import CHARTS_TAB, SHOW_LAST, TRANSCRIPT_TAB, VIEW_KEY
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -53,6 +53,49 @@ def test_a_long_run_draws_its_last_turns_until_asked_for_all(seed, logged_in):
     assert at.chat_message[-1].markdown[-1].value == f"Reply {SHOW_LAST + 5}"
     at.toggle(key="history_show_all_turns").set_value(True).run()
     assert len(at.chat_message) == SHOW_LAST + 5
+
+
+def _chart_data(chart) -> pd.DataFrame:
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+
+
+def test_charts_are_drawn_only_in_their_tab_with_the_runs_numbers(seed, logged_in):
+    run = seed("alice", turns=SHOW_LAST + 3)
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    assert not [e for e in at.main if e.type == "vega_lite_chart"]
+    assert len(at.chat_message) == SHOW_LAST
+
+    at.session_state[VIEW_KEY] = CHARTS_TAB
+    at.run()
+    tokens, timings = [e for e in at.main if e.type == "vega_lite_chart"]
+    data = _chart_data(tokens)
+    assert list(data["turn"]) == list(range(1, SHOW_LAST + 4))  # every turn, not the last 40
+    assert list(data["output tokens"]) == [20 + i for i in range(SHOW_LAST + 3)]  # as seeded
+    assert list(data["bot"][:2]) == ["Ann", "Bob"]
+    assert json.loads(tokens.proto.spec)["mark"]["type"] == "bar"
+    data = _chart_data(timings)
+    latency = data[data["series"] == "Ann · latency"]
+    assert list(latency["ms"][:2]) == [900.0, 902.0]  # turns 1 and 3 are Ann's
+    assert len(data) == 2 * (SHOW_LAST + 3)  # latency and TTFT of every turn
+
+    at.session_state[VIEW_KEY] = TRANSCRIPT_TAB  # back: the turns again, no charts
+    at.run()
+    assert len(at.chat_message) == SHOW_LAST
+    assert not [e for e in at.main if e.type == "vega_lite_chart"]
+
+
+def test_a_run_without_bot_turns_says_so_in_the_charts_tab(seed, logged_in):
+    run = seed("alice", turns=0)
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.session_state[VIEW_KEY] = CHARTS_TAB
+    at.run()
+    assert not at.exception
+    assert "No bot turns to chart yet." in [c.value for c in at.caption]
 
 
 def test_a_big_export_runs_in_the_background_and_offers_the_file(
