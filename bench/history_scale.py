@@ -3,6 +3,7 @@
     .venv/bin/python bench/history_scale.py [--scale 1.0] [--code /work/before --code .]
                                             [--backend sqlite --backend postgresql]
                                             [--no-browser] [--reps 5] [--search-only]
+                                            [--browser-rounds 3]
 
 Generates a database of ``10,000 x scale`` runs of 20 turns each (about 560 characters a
 turn) plus one 200-turn run, with bulk inserts, on SQLite and on PostgreSQL (a throwaway
@@ -14,9 +15,10 @@ in turn, oldest first (a newer one migrates it on opening; that time is printed 
   a rare word (5 turns), a common word (about half of all turns), a word that matches nothing;
 - "All filtered: CSV" of every run, time and peak memory (RSS over the start), in a fresh
   process, against ``pandas.read_sql`` + ``to_csv`` on the same query;
-- in Chromium against ``streamlit run`` of that checkout: History's first render (median of 3
-  fresh sessions), the 200-turn run opened by URL (median of 3), and a search typed into the
-  page; beside the first two, the server process's CPU seconds (robust to a busy host).
+- in Chromium, every checkout's app at once (each on its own copy of the database) beside two
+  floor pages, measured in turn round after round (``--browser-rounds``, medians): History
+  ready, the 200-turn run by URL and by click, a search typed; cold and warm browser; wall
+  time, server CPU and Chromium CPU seconds (see bench/history_browser.py).
 
 Every checkout runs with this interpreter (the project's .venv). A benchmark, not a test.
 """
@@ -37,14 +39,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from history_browser import (
-    COMMON,
-    LAST_TURN_MARK,
-    NOTHING,
-    RARE,
-    browser_figures,
-    floor_figure,
-)
+import history_browser
+from history_browser import COMMON, LAST_TURN_MARK, NOTHING, RARE, copy_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = Path("/work/before")
@@ -355,6 +351,9 @@ def measure_backend(backend: str, url: str, codes: list[Path], args, tmp: Path) 
     print(f"[{backend}] generated {gen['runs']:,} runs, {gen['turns']:,} turns in "
           f"{gen['seconds']:.1f} s (schema of {codes[0]})", flush=True)  # fmt: skip
     results: dict[str, dict] = {}
+    # Chromium runs every checkout's app at once: each on its own copy, migrated by it
+    browser = not (args.no_browser or args.search_only)
+    copies = {c: copy_database(url, f"c{i}") for i, c in enumerate(codes)} if browser else {}
     for code in codes:
         r: dict = {"migrate_s": child(code, "open", url)["seconds"]}
         r["search"] = child(code, "search", url, reps=args.reps)
@@ -363,16 +362,21 @@ def measure_backend(backend: str, url: str, codes: list[Path], args, tmp: Path) 
             print(f"[{backend}] measured {code}", flush=True)
             continue
         r["export"] = child(code, "export", url, out=tmp / "export.csv")
-        if not args.no_browser:
-            rare_total = r["search"][RARE]["total"]
-            r |= browser_figures(code, url, gen["runs"], rare_total, tmp)
+        if code in copies:
+            child(code, "open", copies[code])
         results[str(code)] = r
         print(f"[{backend}] measured {code}", flush=True)
     if args.search_only:
         return results
     results["pandas"] = child(codes[-1], "pandas", url, out=tmp / "pandas.csv")
-    if not args.no_browser:
-        results["floor_s"] = floor_figure(tmp)
+    if copies:
+        rare_total = results[str(codes[-1])]["search"][RARE]["total"]
+        figures = history_browser.side_by_side(
+            copies, gen["runs"], rare_total, tmp, rounds=args.browser_rounds
+        )
+        for name, f in figures.items():
+            results.setdefault(name, {}).update(f)
+        print(f"[{backend}] measured in Chromium, side by side", flush=True)
     return results
 
 
@@ -415,17 +419,8 @@ def report(backend: str, results: dict, codes: list[Path]) -> None:
     line("export time / pandas", ratios, "x")
     ratios = [results[n]["export"]["cpu_s"] / pandas["cpu_s"] for n in names]
     line(f"export CPU / pandas ({pandas['cpu_s']:.3g} s)", ratios, "x")
-    for key, label in (
-        ("history_ready_s", "History first render s (Chromium)"),
-        ("history_ready_cpu_s", "  its server CPU s"),
-        ("search_page_s", "search typed, page ready s"),
-        ("run_page_url_s", "200-turn run by URL s"),
-        ("run_page_url_cpu_s", "  its server CPU s"),
-    ):
-        if key in results[names[-1]]:
-            line(label, [results[n].get(key) for n in names], "")
-    if "floor_s" in results:
-        print(f"{'(a 3-line Streamlit page, same wait)':34}{results['floor_s']:>16.3g}")
+    if "floor" in results:
+        history_browser.report(results, names)
 
 
 def main() -> None:
@@ -438,6 +433,7 @@ def main() -> None:
         "--search-only", action="store_true", help="migration and search only (no export)"
     )
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--browser-rounds", type=int, default=3, help="rounds in Chromium")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
