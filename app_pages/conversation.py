@@ -36,35 +36,37 @@ with st.sidebar:
                 st.info(note, icon="🕑")
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
 
-running = view is not None and view.is_live
+live_now = view is not None and view.is_live
+starting = live_session.start_pressed() and not live_now  # Start is disabled while live
+running = live_now or starting  # a run started by this click is drawn by this script run
 live_draw.style()
 st.title("🎭 Duet")
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
-    setup = setup_file.setup_fields(settings, names, disabled=running)
+    # not disabled while starting: a disabled widget drops the value sent with the click
+    setup = setup_file.setup_fields(settings, names, disabled=live_now)
 config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 
 with st.container(horizontal=True, vertical_alignment="center"):
-    start = st.button(
+    st.button(
         "Start",
-        key="start",
+        key=live_session.START_KEY,
         type="primary",
         icon=":material/play_arrow:",
         disabled=running,
-        help="Stop this run before starting another." if running else None,
+        help="Stop this run before starting another." if live_now else None,
     )
+    if starting:  # the rest of this run draws the new run (its controls, its panel)
+        try:
+            if not isinstance(config, RunConfig):
+                raise DuetError(config)
+            view = live_session.start(config, viewer, svc, keys, forms)
+        except DuetError as e:
+            live_session.start_failed(e.message)  # draws the page again, not running
     live_controls.controls(view, viewer, svc, keys)
     setup_file.save_and_load(config, settings)
-
-if start:
-    if isinstance(config, RunConfig):
-        try:
-            live_session.start(config, viewer, svc, keys)
-        except DuetError as e:
-            st.error(e.message)
-    else:
-        st.error(config)
+live_session.show_start_error()
 
 if view is not None:
     st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)

@@ -18,6 +18,8 @@ The apps in one run, each in its own ``streamlit run`` on the same machine:
   openai SDK and ``st.write_stream``.
 
 It prints p50/p95/max per app, how many tokens never showed up, each p95 over the baseline's,
+the CPU seconds per streamed second of Chromium and of each app's server (from the click to
+the end: robust to a busy machine, where wall-clock latencies are not),
 and p50/p95 by where a token falls: in the first reply after the click (Duet: Start, with the
 page's rerun; the baseline: its button), first in a later reply (a turn boundary), or further on.
 A benchmark, not a test.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import textwrap
@@ -37,7 +40,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app_process import CHROMIUM, CHROMIUM_ARGS, ROOT, AppProcess, percentile
+from app_process import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    TICKS,
+    AppProcess,
+    cpu_seconds,
+    percentile,
+)
 from playwright.sync_api import expect, sync_playwright
 
 OBSERVER = """
@@ -184,7 +195,51 @@ def setup_file(tmp: Path, turns: int) -> Path:
     return path
 
 
-def watch_duet(browser, app: AppProcess, setup: Path, timeout_ms: int) -> dict[str, float]:
+def chromium_cpu() -> float:
+    """CPU seconds of this process's Chromium processes (browser, GPU, renderers), so far."""
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm, rest = text.split(" (", 1)[1].rsplit(") ", 1)
+        fields = rest.split()
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        if comm.startswith("chromium") or comm.startswith("chrome"):
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    me = os.getpid()
+
+    def mine(pid: int) -> bool:
+        while pid > 1:
+            pid = parent.get(pid, 0)
+            if pid == me:
+                return True
+        return False
+
+    return sum(seconds for pid, seconds in cpu.items() if mine(pid))
+
+
+class Costs:
+    """CPU seconds of the browser and of the app's server between ``begin`` and ``end``."""
+
+    def __init__(self, app: AppProcess):
+        self.app = app
+        self.browser = self.server = 0.0
+
+    def begin(self) -> None:
+        self._b, self._s = chromium_cpu(), cpu_seconds(self.app.pid)
+
+    def end(self) -> None:
+        self.browser += chromium_cpu() - self._b
+        self.server += cpu_seconds(self.app.pid) - self._s
+
+
+def watch_duet(
+    browser, app: AppProcess, setup: Path, timeout_ms: int, costs: Costs
+) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(OBSERVER)
     page = context.new_page()
@@ -196,22 +251,26 @@ def watch_duet(browser, app: AppProcess, setup: Path, timeout_ms: int) -> dict[s
     expect(page.get_by_text("Loaded setup.json.")).to_be_visible(timeout=20_000)
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
+    costs.begin()
     start.click()
     expect(page.locator(".st-key-live_header")).to_contain_text("completed", timeout=timeout_ms)
+    costs.end()
     seen = page.evaluate("window.__seen")
     context.close()
     return seen
 
 
-def watch_baseline(browser, app: AppProcess, timeout_ms: int) -> dict[str, float]:
+def watch_baseline(browser, app: AppProcess, timeout_ms: int, costs: Costs) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(OBSERVER)
     page = context.new_page()
     page.goto(app.url)
     go = page.locator(".st-key-go").get_by_role("button")
     expect(go).to_be_visible(timeout=60_000)
+    costs.begin()
     go.click()
     expect(page.get_by_text("all replies done")).to_be_visible(timeout=timeout_ms)
+    costs.end()
     seen = page.evaluate("window.__seen")
     context.close()
     return seen
@@ -284,12 +343,20 @@ def main() -> None:
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
             results = {name: ({}, 0) for name in (*names, "st.write_stream")}
+            costs = {name: Costs(app) for name, app in zip(names, duets, strict=True)}
+            costs["st.write_stream"] = Costs(baseline)
             watches = [
-                (name, lambda app=app: watch_duet(browser, app, setup, timeout_ms))
+                (
+                    name,
+                    lambda app=app, c=costs[name]: watch_duet(browser, app, setup, timeout_ms, c),
+                )
                 for name, app in zip(names, duets, strict=True)
             ]
             watches.append(
-                ("st.write_stream", lambda: watch_baseline(browser, baseline, timeout_ms))
+                (
+                    "st.write_stream",
+                    lambda: watch_baseline(browser, baseline, timeout_ms, costs["st.write_stream"]),
+                )
             )
             for _ in range(args.rounds):  # alternate, so all see the same load on this machine
                 for name, watch in watches:
@@ -325,6 +392,13 @@ def main() -> None:
         print(
             f"{name:>16} {len(results[name][0]):>7} {missed:>7} {p50:>8.1f} {p95:>8.1f}"
             f" {top:>8.1f} {p50 / b50:>9.2f} {p95 / b95:>9.2f}"
+        )
+    streamed = args.rounds * args.turns * args.tokens / args.rate
+    print(f"CPU seconds per streamed second ({streamed:g} s streamed per app):")
+    for name, c in costs.items():
+        print(
+            f"{name:>16}  browser (Chromium) {c.browser / streamed:.3f}"
+            f"  server {c.server / streamed:.3f}"
         )
     print("by where the token falls (p50 / p95 ms, tokens):")
     for name, (by_token, _) in results.items():

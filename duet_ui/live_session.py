@@ -155,14 +155,47 @@ def _open(run_id: str, viewer: Viewer, services: Services) -> LiveView:
     return LiveView(RunState.of(run))
 
 
-def start(config, viewer: Viewer, services: Services, keys: dict[str, str]) -> None:
-    """Start a run and put it in the URL. Raises DuetError (limits, bad settings)."""
+START_KEY = "start"  # the Start button's widget key
+START_ERROR_KEY = "duet_start_error"  # why the last Start failed, shown by the next run
+
+
+def start_pressed() -> bool:
+    """Start was clicked: known from the first line of the run the click starts, before the
+    button draws, so this run can draw the page as running (no second run of the page)."""
+    return st.session_state.get(START_KEY) is True
+
+
+def start(
+    config, viewer: Viewer, services: Services, keys: dict[str, str], forms: Sequence
+) -> LiveView:
+    """Start a run, put it in the URL and return its view, for the rest of this script run to
+    draw (the page above was drawn as running already: ``start_pressed``). ``forms``: the bot
+    forms as drawn, which the run now uses. Raises DuetError (limits, bad settings)."""
     live = services.manager.start(
         config, viewer.username, keys=keys, rate_limited=not services.settings.dev_mode
     )
     st.query_params["run"] = st.session_state[RUN_KEY] = live.id
-    st.session_state[JUST_STARTED_KEY] = True  # the panel streams as soon as the rerun ends
+    st.session_state[JUST_STARTED_KEY] = True  # the panel streams as soon as this run ends
+    view = current_view(viewer, services)
+    assert view is not None
+    # the widgets show the settings the run started with: nothing to fill in the next run
+    # (filling would overwrite a change made in the browser before that run)
+    view.filled = True
+    for i, bot in enumerate(live.bots()):
+        view.synced_bots[i], view.synced_values[i] = bot, forms[i].values
+    return view
+
+
+def start_failed(message: str) -> None:
+    """Start did not start a run: the page, drawn as running, is drawn again with ``message``."""
+    st.session_state[START_ERROR_KEY] = message
     st.rerun()
+
+
+def show_start_error() -> None:
+    message = st.session_state.pop(START_ERROR_KEY, None)
+    if message:
+        st.error(message)
 
 
 def continue_run(view: LiveView, viewer: Viewer, services: Services, keys: dict) -> None:

@@ -264,3 +264,22 @@ def test_interjection_joins_the_conversation(svc: Services, env: pytest.MonkeyPa
     people = [t for t in turns if t.by_person]
     assert [(t.bot_name, t.content) for t in people] == [("Developer", "Please keep it short.")]
     assert len([t for t in turns if not t.by_person]) == 2
+
+
+def test_start_draws_the_new_run_in_the_same_script_run(svc: Services) -> None:
+    """The click's own run draws the page as running (no second run of the page): a topic
+    typed just before Start (sent with the click) is the run's topic, the controls and the
+    panel show at once."""
+    at = app()
+    at.text_area(key="topic").set_value("Is tea better than coffee?")
+    at.button(key="start").click().run()
+    no_traceback(at)
+    live = svc.manager.get(at.query_params["run"])
+    assert live is not None and live.snapshot().run.config.topic == "Is tea better than coffee?"
+    assert at.button(key="start").disabled
+    assert at.button(key="stop") is not None
+    assert any("Is tea better than coffee?" in s.value for s in at.subheader)
+
+    at.run()
+    no_traceback(at)
+    assert svc.store.list_runs().total == 1  # the click started one run
