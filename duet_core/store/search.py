@@ -98,7 +98,9 @@ def prepare(conn: Connection, search: str | None) -> None:
     """Before a transaction's statements with a search: on PostgreSQL, plan them through the
     GIN index. The planner cannot see that testing a row reads its run's whole document (kept
     out of line), so for a word most runs hold it would read every document (~0.7 s for
-    10,000 runs) rather than count the index's entries (~5 ms)."""
+    10,000 runs) rather than count the index's entries (~5 ms). (With no sequential scan, the
+    only other way is a full scan of an ordered index on run_search: it has none, only a hash
+    index on run_id, so a page of results still probes run by run, newest first.)"""
     if search and query_words(search) and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
 
