@@ -10,18 +10,21 @@ from collections.abc import Callable
 import streamlit as st
 
 from duet_core.errors import DuetError
-from duet_core.models import Run, RunStatus
+from duet_core.models import Run, RunConfig, RunStatus, Turn
 from duet_core.vocabulary import can_continue
 from duet_ui import history_data as hd
 from duet_ui.bot_form import pasted_keys
 from duet_ui.charts import render_run_charts
 from duet_ui.services import Services, Viewer
 from duet_ui.transcript import (
+    avatar_for,
+    bot_colour,
     change_notes,
     escape_markdown,
     render_change_notes,
     render_error,
-    render_turn,
+    render_markdown,
+    turn_caption,
 )
 
 SHOW_LAST = 40
@@ -43,6 +46,30 @@ def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
         )
 
 
+def turn_header(turn: Turn, run_config: RunConfig | None = None) -> str:
+    """The coloured name, then the turn's figures (``turn_caption``) small and grey."""
+    label = turn.bot_name or ("Person" if turn.by_person else "Bot")
+    head = f"**:{bot_colour(turn.bot_index)}[{escape_markdown(label)}]**"
+    caption = turn_caption(turn, run_config)
+    return f"{head} :gray[:small[{escape_markdown(caption)}]]" if caption else head
+
+
+def render_saved_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
+    """A saved turn as ``transcript.render_turn`` shows it, in three elements instead of four:
+    the figures ride on the name's line instead of a caption below (40 turns drawn in 0.24 s
+    of Chromium CPU instead of 0.42 s, by click: bench/history_browser.py)."""
+    label = turn.bot_name or ("Person" if turn.by_person else "Bot")
+    with st.chat_message(label, avatar=avatar_for(turn, run_config)):
+        st.markdown(turn_header(turn, run_config))
+        if turn.thinking.strip():
+            with st.expander("Thinking", expanded=False):
+                render_markdown(turn.thinking)
+        if turn.content.strip():
+            render_markdown(turn.content)
+        else:
+            st.caption("(no reply)")
+
+
 def render_transcript(run: Run, show_all: bool) -> None:
     """The turns with their ⚙ settings notes; only the last ``SHOW_LAST`` unless
     ``show_all`` (the notes are worked out over the whole run either way)."""
@@ -51,7 +78,7 @@ def render_transcript(run: Run, show_all: bool) -> None:
     for turn in shown:
         if turn.index in notes:
             render_change_notes(notes[turn.index])
-        render_turn(turn, run.config)
+        render_saved_turn(turn, run.config)
 
 
 def show_run(

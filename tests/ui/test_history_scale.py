@@ -98,6 +98,29 @@ def test_a_run_without_bot_turns_says_so_in_the_charts_tab(seed, logged_in):
     assert "No bot turns to chart yet." in [c.value for c in at.caption]
 
 
+def test_a_saved_turn_has_its_figures_on_the_names_line(seed, store, logged_in):
+    run = seed("alice", turns=2, contents=["**Bold** claim", "Reply 2"])
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    first = at.chat_message[0]
+    head, content = (m.value for m in first.markdown)
+    assert head.startswith("**:blue[Ann]** :gray[:small[")  # name, then the figures
+    for figure in ("duet\\-demo", "temperature 0\\.7", "tokens 10 in / 20 out", "TTFT 100 ms",
+                   "latency 900 ms", "$0"):  # fmt: skip
+        assert figure in head, figure
+    assert content == "**Bold** claim"  # the model's markdown, as written
+    assert not first.caption  # no caption below: three elements a turn, not four
+
+
+def test_turn_header_without_figures_is_the_name_alone():
+    from duet_core.models import Turn
+    from duet_ui.history_run import turn_header
+
+    person = Turn(index=0, bot_index=None, bot_name="", content="Hi")
+    assert turn_header(person) == "**:gray[Person]**"
+
+
 def test_a_big_export_runs_in_the_background_and_offers_the_file(
     seed, store, logged_in, downloaded, monkeypatch
 ):
