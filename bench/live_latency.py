@@ -17,6 +17,9 @@ The apps in one run, each in its own ``streamlit run`` on the same machine:
 - the baseline: one page that streams ``--turns`` replies from the same fake server with the
   openai SDK and ``st.write_stream``.
 
+``--widgets-floor`` adds the baseline's page behind a sidebar of Duet's size (18 widgets) and a
+few buttons: Streamlit's browser-side cost of each update grows with the page, whatever draws it.
+
 It prints p50/p95/max per app, how many tokens never showed up, each p95 over the baseline's,
 the CPU seconds per streamed second of Chromium and of each app's server (from the click to
 the end: robust to a busy machine, where wall-clock latencies are not),
@@ -97,6 +100,32 @@ if st.button("Go", key="go"):
             st.write_stream(reply())
     st.success("all replies done")
 """
+
+
+# The same page behind a sidebar of Duet's size (two bots' widgets) and a few controls: how
+# much of the gap is Streamlit's browser-side cost of a bigger page, not the live panel.
+WIDGETS_FLOOR_APP = BASELINE_APP.replace(
+    'if st.button("Go", key="go"):',
+    """with st.sidebar:
+    for i in range(2):
+        with st.container(border=True):
+            st.text_input("Name", "Ada", key=f"name{i}")
+            st.selectbox("Provider", ["OpenAI", "Anthropic", "Offline demo"], key=f"provider{i}")
+            st.selectbox("Model", ["gpt-4o-mini", "gpt-4.1-mini"], key=f"model{i}")
+            st.segmented_control("Persona", ["Text", "Saved template"], default="Text", key=f"p{i}")
+            st.text_area("System prompt", "You are a careful scientist.", key=f"system{i}")
+            st.slider("Temperature", 0.0, 2.0, 0.7, key=f"temperature{i}")
+            st.slider("Top p", 0.0, 1.0, 1.0, key=f"top_p{i}")
+            st.number_input("Max tokens", 1, 10000, 500, key=f"max_tokens{i}")
+            st.selectbox("Effort", ["default", "low", "high"], key=f"effort{i}")
+st.title("Duet")
+with st.expander("Topic and turns"):
+    st.text_area("Topic", "Latency check")
+    st.number_input("Max turns", 1, 50, 6)
+for label in ("Save setup", "Load setup", "Pause", "Stop"):
+    st.button(label)
+if st.button("Go", key="go"):""",
+)
 
 
 class TokenServer:
@@ -305,6 +334,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="runs of each app, alternated")
     parser.add_argument("--slowest", type=int, default=0, help="list the N slowest tokens")
     parser.add_argument("--dump", type=Path, help="write each token's latency (JSON)")
+    parser.add_argument(
+        "--widgets-floor",
+        action="store_true",
+        help="also measure the st.write_stream page behind a sidebar of Duet's size",
+    )
     args = parser.parse_args()
     apps = args.app or [ROOT]
 
@@ -317,6 +351,8 @@ def main() -> None:
     }
     (tmp / "baseline").mkdir()
     (tmp / "baseline" / "app.py").write_text(textwrap.dedent(BASELINE_APP))
+    (tmp / "floor").mkdir()
+    (tmp / "floor" / "app.py").write_text(textwrap.dedent(WIDGETS_FLOOR_APP))
     names = [f"Duet {i + 1}" if len(apps) > 1 else "Duet" for i in range(len(apps))]
     duets = [
         AppProcess(
@@ -332,19 +368,22 @@ def main() -> None:
         for i, app in enumerate(apps)
     ]
     baseline = AppProcess(tmp / "baseline", "app.py", env, tmp / "baseline.log")
+    others = {"st.write_stream": baseline}
+    if args.widgets_floor:
+        others["+ Duet's widgets"] = AppProcess(tmp / "floor", "app.py", env, tmp / "floor.log")
     timeout_ms = int((args.turns * args.tokens / args.rate + 60) * 1000)
     setup = setup_file(tmp, args.turns)
     first_requests: set[int] = set()
     try:
-        for app in (*duets, baseline):
+        for app in (*duets, *others.values()):
             app.start()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            results = {name: ({}, 0) for name in (*names, "st.write_stream")}
+            results = {name: ({}, 0) for name in (*names, *others)}
             costs = {name: Costs(app) for name, app in zip(names, duets, strict=True)}
-            costs["st.write_stream"] = Costs(baseline)
+            costs.update({name: Costs(app) for name, app in others.items()})
             watches = [
                 (
                     name,
@@ -352,12 +391,10 @@ def main() -> None:
                 )
                 for name, app in zip(names, duets, strict=True)
             ]
-            watches.append(
-                (
-                    "st.write_stream",
-                    lambda: watch_baseline(browser, baseline, timeout_ms, costs["st.write_stream"]),
-                )
-            )
+            watches += [
+                (name, lambda app=app, c=costs[name]: watch_baseline(browser, app, timeout_ms, c))
+                for name, app in others.items()
+            ]
             for _ in range(args.rounds):  # alternate, so all see the same load on this machine
                 for name, watch in watches:
                     done = set(server.sent)
@@ -367,7 +404,7 @@ def main() -> None:
                     results[name] = ({**pooled, **found}, missed_before + missed)
             browser.close()
     finally:
-        for app in (*duets, baseline):
+        for app in (*duets, *others.values()):
             app.stop()
         server.stop()
 
