@@ -46,7 +46,7 @@ def live_panel(view: LiveView, show_all: bool) -> None:
         current: LiveView | None = st.session_state.get(VIEW_KEY)
         if current is not None:
             if st.session_state.pop(JUST_STARTED_KEY, False) and current.is_live:
-                # the full rerun after Start: stream from the moment it ends, not when the
+                # the script run of the Start click: stream from the moment it ends, not when the
                 # browser's run_every timer fires (a new page or a reload keep the timer:
                 # a fragment run queued in a session's first runs left the page blank)
                 stream_panel.run_after_script()

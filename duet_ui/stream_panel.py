@@ -25,7 +25,7 @@ that fragment run ``pump`` blocks: it loops until ``done()``. Call :func:`run_af
 in the full run's call of the fragment so that this fragment run starts on the server the
 moment the full run ends; ``run_every`` (``KICK``, 0.1 s) only starts it when the browser's
 timer fires, a round trip plus up to 0.1 s later, and stays as the fallback. Only in a run
-that follows a user's action (the live panel: the rerun after Start): queued in a fresh
+that follows a user's action (the live panel: the script run of the Start click): queued in a fresh
 session's first run (a new page, a reload) it left the page blank in Chromium. Under AppTest
 neither happens (it never runs a fragment on its own): nothing blocks there.
 
