@@ -149,13 +149,15 @@ def measure(code: Path, db: str, args, tmp: Path) -> list[tuple[str, float, floa
             step("export done", f"{label}: {seconds:.1f} s, app CPU {cpu:.1f} s, "
                  f"peak app+children {peak:.0f} MB")  # fmt: skip
             for i in range(1, args.downloads + 1):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds(app.pid)
                 with page.expect_download(timeout=600_000) as info:
                     button.click()
                 path = Path(info.value.path())
                 size = path.stat().st_size / 2**20
-                seconds = time.perf_counter() - t0
-                step(f"download {i} saved", f"{size:.1f} MB in {seconds:.1f} s")
+                seconds, cpu = time.perf_counter() - t0, cpu_seconds(app.pid) - c0
+                step(
+                    f"download {i} saved", f"{size:.1f} MB in {seconds:.1f} s, app CPU {cpu:.1f} s"
+                )
                 path.unlink()
                 page.wait_for_timeout(SETTLE_S * 1000)
                 step(f"  {SETTLE_S:.0f} s later")

@@ -6,16 +6,21 @@ its progress bar while it runs, then offers the finished file, optionally gzip-c
 file is read from disk only when its download is pressed, and deleted when discarded or
 replaced, or soon after the last browser session showing it has gone (``ExportJobs.watch``).
 
-A served download stays in Streamlit's in-memory media storage until two script runs have
-ended after it (the first marks it unused, the second deletes it); on a quiet server that can
-be never. ``_forget_served_files`` runs those two sweeps itself, seconds after the file went
-out, so the server's memory goes back down after a download.
+Where a download's memory goes (bench/export_memory.py): the file is read into Streamlit's
+in-memory media storage, which keeps it until two script runs have ended after it (the first
+marks it unused, the second deletes it), on a quiet server never; a plain (not .gz) file is
+gzip-compressed again by Streamlit's HTTP middleware on every download; and what the
+compression and the socket's write buffer freed stays in glibc's heap. ``_forget_served``
+runs the two sweeps itself seconds after the file was read, then, once the download is no
+longer referenced (sent), gives the freed heap back (``malloc_trim``) a few times while the
+socket drains. The server's memory goes back down after each download.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +29,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from duet_core.exports_jobs import ExportJob, ExportJobs
+from duet_core.exports_jobs import ExportJob, ExportJobs, release_memory
 from duet_core.store import RunQuery, Store
 from duet_ui import history_data as hd
 
@@ -34,6 +39,11 @@ PROGRESS_EVERY = 0.5  # seconds between progress bar refreshes
 # delete it. The browser fetches the file right after it was read, well within the first; a
 # fetch under way keeps its own reference to the bytes and completes.
 FORGET_SERVED_AFTER = (5.0, 10.0)
+# Once the download is no longer referenced (sent): when to give freed heap back, in seconds
+# (the socket's write buffer drains after the body was handed over). Gone-yet checks: every
+# SENT_POLL seconds for at most SENT_WAIT.
+TRIM_AFTER_SENT = (0.0, 5.0, 30.0)
+SENT_POLL, SENT_WAIT = 0.5, 3600.0
 
 
 @st.cache_resource
@@ -60,28 +70,37 @@ def _served(job: ExportJob) -> Callable[[], bytes]:
 
     def read() -> bytes:
         data = job.read()
-        _forget_served_files()
+        _forget_served(data)
         return data
 
     return read
 
 
-def _forget_served_files() -> None:
+def _forget_served(data: bytes) -> None:
     """Sweep Streamlit's media storage twice, ``FORGET_SERVED_AFTER`` seconds from now, as the
-    end of two script runs would: a served download that no page refers to is then deleted."""
+    end of two script runs would (a served download no page refers to is then deleted); then,
+    once nothing but this holds ``data`` (its download has been sent), let it go and give the
+    freed heap back, ``TRIM_AFTER_SENT``."""
     if not Runtime.exists():
         return
     media = Runtime.instance().media_file_mgr
+    held = [data]  # this thread's only reference: getrefcount == 2 once every other is gone
 
-    def sweeps() -> None:
-        waited = 0.0
+    def forget() -> None:
+        started = time.monotonic()
         for at in FORGET_SERVED_AFTER:
-            time.sleep(at - waited)
-            waited = at
+            time.sleep(max(0.0, started + at - time.monotonic()))
             with contextlib.suppress(Exception):  # a server shutting down: nothing to keep
                 media.remove_orphaned_files()
+        while sys.getrefcount(held[0]) > 2 and time.monotonic() - started < SENT_WAIT:
+            time.sleep(SENT_POLL)
+        held.clear()
+        sent = time.monotonic()
+        for at in TRIM_AFTER_SENT:
+            time.sleep(max(0.0, sent + at - time.monotonic()))
+            release_memory()
 
-    threading.Thread(target=sweeps, name="duet-forget-downloads", daemon=True).start()
+    threading.Thread(target=forget, name="duet-forget-download", daemon=True).start()
 
 
 def export_panel(

@@ -51,10 +51,15 @@ def test_the_page_watches_the_job_it_shows(seed, logged_in, monkeypatch):
     assert job.wait(60) and job.state == "done"
 
 
-def test_a_served_download_leaves_the_media_storage(tmp_path, monkeypatch):
+def test_a_served_download_leaves_the_media_storage_then_the_heap(tmp_path, monkeypatch):
     """The real MediaFileManager: a deferred download, once served, is marked unused by the
-    first sweep and deleted by the second, with no script run in between."""
+    first sweep and deleted by the second, with no script run in between; once the response
+    lets go of it too, freed heap is given back."""
     monkeypatch.setattr(history_export, "FORGET_SERVED_AFTER", (0.05, 0.1))
+    monkeypatch.setattr(history_export, "TRIM_AFTER_SENT", (0.0, 0.01))
+    monkeypatch.setattr(history_export, "SENT_POLL", 0.01)
+    trims = []
+    monkeypatch.setattr(history_export, "release_memory", lambda: trims.append(1))
     storage = MemoryMediaFileStorage("/media")
     media = MediaFileManager(storage)
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
@@ -65,5 +70,9 @@ def test_a_served_download_leaves_the_media_storage(tmp_path, monkeypatch):
     job = ExportJob("j1", "alice", "csv", False, path, state="done")
     file_id = media.add_deferred(history_export._served(job), "text/csv", "1.2", "x.csv")
     url = media.execute_deferred(file_id)  # what a click does: the callable, then stored
-    assert storage.get_file(url.rsplit("/", 1)[-1]).content == path.read_bytes()
+    in_flight = storage.get_file(url.rsplit("/", 1)[-1]).content  # the response sending it
+    assert in_flight == path.read_bytes()
     wait_for(lambda: not storage._files_by_id, what="the served file to be deleted")
+    assert trims == []  # still being sent
+    del in_flight
+    wait_for(lambda: len(trims) == 2, what="the heap given back")
