@@ -95,7 +95,7 @@ def test_stop_during_a_turn_cuts_it(page: Page, app_server: AppServer, fake_llm:
 def test_reload_reattaches_to_the_stream(page: Page, app_server: AppServer, fake_llm) -> None:
     fake_llm.delay = 0.1
     ui.open_app(page, app_server.url)
-    setup_openai_bots(page, 4)
+    setup_openai_bots(page, 20)  # stopped below: long enough to outlast a slow reload
     run = ui.start(page)
     ui.wait_text_grows(page, ui.live_turn(), 0)
     page.reload()
@@ -112,7 +112,7 @@ def test_closed_tab_ends_its_fragment(
     fake_llm.delay = 0.1
     watcher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     ui.open_app(watcher, app_server.url)
-    setup_openai_bots(watcher, 6)
+    setup_openai_bots(watcher, 20)  # stopped below: long enough to outlast a slow machine
     run = ui.start(watcher)
     ui.wait_text_grows(watcher, ui.live_turn(), 0)
     streaming = threads(app_server.pid)  # includes the script thread of the blocking panel
