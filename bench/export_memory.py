@@ -47,6 +47,16 @@ def child(code: Path, role: str, db: str, **extra: object) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def copy_database(url: str, to: Path) -> str:
+    """A copy of the SQLite database at ``url`` for one checkout (an older one cannot open
+    what a newer one has migrated)."""
+    source = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{to}{suffix}")
+    return f"sqlite:///{to}"
+
+
 def migrate(code: Path, db: str) -> None:
     """Open the store with that checkout's code (which applies its migrations)."""
     script = "import sys; from duet_core.store import Store; Store(sys.argv[1]).close()"
@@ -262,8 +272,9 @@ def main() -> None:
               f"checkouts: {', '.join(map(str, codes))}", flush=True)  # fmt: skip
         results = {}
         for code in codes:
-            migrate(code, db)  # not part of the figures
-            results[code] = measure(code, db, args, tmp)
+            own = copy_database(db, tmp / f"{code.name or 'root'}.db")  # a newer one migrates
+            migrate(code, own)  # not part of the figures
+            results[code] = measure(code, own, args, tmp)
         names = "".join(f"{c.name or str(c):>20}" for c in codes)
         print(f"\n{'RSS MB (app + children)':28}{names}")
         for i, (name, *_rest) in enumerate(results[codes[0]]):
