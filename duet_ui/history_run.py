@@ -135,7 +135,7 @@ def show_run(
     if charts.open:
         with charts:
             render_run_charts(run)
-    else:  # the transcript tab, open by default (``open`` is None only without a key)
+    else:  # the transcript tab: open by default
         with transcript:
             hidden = len(run.turns) - SHOW_LAST
             show_all = hidden > 0 and st.toggle(
