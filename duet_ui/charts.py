@@ -14,6 +14,9 @@ from duet_core.vocabulary import BOT_COLOURS
 
 BOT_HEX = tuple(c.hex for c in BOT_COLOURS)  # as in the transcript
 
+# turns are whole numbers: no tick at 1.5
+TURN_AXIS = {"tickMinStep": 1, "format": "d"}
+
 
 def bot_labels(run: Run) -> list[str]:
     """Labels that tell the two bots apart even when they share a name."""
@@ -82,7 +85,7 @@ def tokens_spec(labels: list[str]) -> dict:
     return {
         "mark": {"type": "bar", "tooltip": True},
         "encoding": {
-            "x": {"field": "turn", "type": "quantitative", "title": "turn"},
+            "x": {"field": "turn", "type": "quantitative", "title": "turn", "axis": TURN_AXIS},
             "y": {"field": "output tokens", "type": "quantitative", "title": "tokens"},
             "color": {
                 "field": "bot",
@@ -100,7 +103,7 @@ def line_spec(y: str, colour: str, y_title: str | None = None) -> dict:
     return {
         "mark": {"type": "line", "tooltip": True},
         "encoding": {
-            "x": {"field": "turn", "type": "quantitative", "title": "turn"},
+            "x": {"field": "turn", "type": "quantitative", "title": "turn", "axis": TURN_AXIS},
             "y": {"field": y, "type": "quantitative", "title": y_title or y},
             "color": {
                 "field": colour,

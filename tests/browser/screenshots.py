@@ -58,7 +58,12 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'duet.db'}"
     longest = seed(url)
     server = AppServer(
-        {"DUET_DEV_MODE": "1", "DUET_DATABASE_URL": url, "DUET_DEMO_TOKENS_PER_SECOND": "12"},
+        {
+            "DUET_DEV_MODE": "1",
+            "DUET_DATABASE_URL": url,
+            "DUET_DEMO_TOKENS_PER_SECOND": "12",
+            "DUET_OFFLINE_PROVIDER": "demo",  # the canned demo even where the local model is
+        },
         tmp / "streamlit.log",
     ).start()
     try:
