@@ -23,7 +23,7 @@ from duet_ui.transcript import (
     escape_markdown,
     render_change_notes,
     render_error,
-    render_markdown,
+    render_turn_body,
     turn_caption,
 )
 
@@ -61,13 +61,7 @@ def render_saved_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
     label = turn.bot_name or ("Person" if turn.by_person else "Bot")
     with st.chat_message(label, avatar=avatar_for(turn, run_config)):
         st.markdown(turn_header(turn, run_config))
-        if turn.thinking.strip():
-            with st.expander("Thinking", expanded=False):
-                render_markdown(turn.thinking)
-        if turn.content.strip():
-            render_markdown(turn.content)
-        else:
-            st.caption("(no reply)")
+        render_turn_body(turn)
 
 
 def render_transcript(run: Run, show_all: bool) -> None:

@@ -181,19 +181,24 @@ def change_notes(turns: Sequence[Turn]) -> dict[int, list[str]]:
 # --- drawing -------------------------------------------------------------------------------
 
 
+def render_turn_body(turn: Turn) -> None:
+    """A finished turn's thinking (folded) and reply, inside its chat message."""
+    if turn.thinking.strip():
+        with st.expander("Thinking", expanded=False):
+            render_markdown(turn.thinking)
+    if turn.content.strip():
+        render_markdown(turn.content)
+    else:
+        st.caption("(no reply)")
+
+
 def render_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
     """One finished turn as a chat message: coloured name, content, thinking, caption."""
     colour = bot_colour(turn.bot_index)
     label = turn.bot_name or ("Person" if turn.by_person else "Bot")
     with st.chat_message(label, avatar=avatar_for(turn, run_config)):
         st.markdown(f"**:{colour}[{escape_markdown(label)}]**")
-        if turn.thinking.strip():
-            with st.expander("Thinking", expanded=False):
-                render_markdown(turn.thinking)
-        if turn.content.strip():
-            render_markdown(turn.content)
-        else:
-            st.caption("(no reply)")
+        render_turn_body(turn)
         caption = turn_caption(turn, run_config)
         if caption:
             st.caption(escape_markdown(caption))
