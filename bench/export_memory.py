@@ -18,7 +18,6 @@ its leftover files can be counted. A benchmark, not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -28,23 +27,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import history_scale
 from app_process import CHROMIUM, CHROMIUM_ARGS, AppProcess, cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 12.0  # seconds after a download before "what stays" is read (after the sweeps)
 SESSION_TTL_S = 2  # the app's server.disconnectedSessionTTL here: a closed tab ends soon
-
-
-def child(code: Path, role: str, db: str, **extra: object) -> dict:
-    """``bench/history_scale.py --child ROLE`` of that checkout (its own generator)."""
-    args = [sys.executable, str(code / "bench" / "history_scale.py"), "--child", role, "--db", db]
-    for k, v in extra.items():
-        args += [f"--{k}", str(v)]
-    env = {**os.environ, "PYTHONPATH": str(code), "DUET_LOG_LEVEL": "WARNING"}
-    done = subprocess.run(args, cwd=code, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{role} in {code} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def copy_database(url: str, to: Path) -> str:
@@ -266,7 +254,8 @@ def main() -> None:
         db = args.db or f"sqlite:///{tmp / 'history.db'}"
         turns = "an earlier database's"
         if not args.db:
-            gen = child(codes[0], "generate", db, scale=args.scale)
+            script = str(codes[0] / "bench" / "history_scale.py")  # its own generator
+            gen = history_scale.child(codes[0], "generate", db, script, scale=args.scale)
             turns = f"{gen['runs']:,} runs, {gen['turns']:,}"
         print(f"{db}: {turns} turns; format {args.format}{'.gz' if args.gzip else ''}; "
               f"checkouts: {', '.join(map(str, codes))}", flush=True)  # fmt: skip

@@ -36,9 +36,6 @@ import os
 import sys
 import tempfile
 import textwrap
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,6 +50,8 @@ from app_process import (
     percentile,
 )
 from playwright.sync_api import expect, sync_playwright
+from token_server import TokenServer
+from write_stream_apps import BASELINE_APP, WIDGETS_FLOOR_APP
 
 OBSERVER = """
 window.__seen = {};
@@ -72,141 +71,6 @@ window.__seen = {};
   }).observe(document, {subtree: true, childList: true, characterData: true});
 })();
 """
-
-BASELINE_APP = """
-import os
-import streamlit as st
-from openai import OpenAI
-
-client = OpenAI()
-TURNS = int(os.environ["BENCH_TURNS"])
-
-
-def reply():
-    stream = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[{"role": "user", "content": "Talk."}],
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            yield chunk.choices[0].delta.content
-
-
-if st.button("Go", key="go"):
-    for _ in range(TURNS):
-        with st.chat_message("ai"):
-            st.write_stream(reply())
-    st.success("all replies done")
-"""
-
-
-# The same page behind a sidebar of Duet's size (two bots' widgets) and a few controls: how
-# much of the gap is Streamlit's browser-side cost of a bigger page, not the live panel.
-WIDGETS_FLOOR_APP = BASELINE_APP.replace(
-    'if st.button("Go", key="go"):',
-    """with st.sidebar:
-    for i in range(2):
-        with st.container(border=True):
-            st.text_input("Name", "Ada", key=f"name{i}")
-            st.selectbox("Provider", ["OpenAI", "Anthropic", "Offline demo"], key=f"provider{i}")
-            st.selectbox("Model", ["gpt-4o-mini", "gpt-4.1-mini"], key=f"model{i}")
-            st.segmented_control("Persona", ["Text", "Saved template"], default="Text", key=f"p{i}")
-            st.text_area("System prompt", "You are a careful scientist.", key=f"system{i}")
-            st.slider("Temperature", 0.0, 2.0, 0.7, key=f"temperature{i}")
-            st.slider("Top p", 0.0, 1.0, 1.0, key=f"top_p{i}")
-            st.number_input("Max tokens", 1, 10000, 500, key=f"max_tokens{i}")
-            st.selectbox("Effort", ["default", "low", "high"], key=f"effort{i}")
-st.title("Duet")
-with st.expander("Topic and turns"):
-    st.text_area("Topic", "Latency check")
-    st.number_input("Max turns", 1, 50, 6)
-for label in ("Save setup", "Load setup", "Pause", "Stop"):
-    st.button(label)
-if st.button("Go", key="go"):""",
-)
-
-
-class TokenServer:
-    """OpenAI chat completions that stream unique tokens and note when each one was sent."""
-
-    def __init__(self, rate: float, tokens: int):
-        self.rate, self.tokens = rate, tokens
-        self.sent: dict[str, float] = {}
-        self.requests = 0
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        bench = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with bench._lock:
-                    bench.requests += 1
-                    n = bench.requests
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                gap = 1.0 / bench.rate
-                start = time.monotonic()
-                try:
-                    for i in range(bench.tokens):
-                        pause = start + i * gap - time.monotonic()
-                        if pause > 0:
-                            time.sleep(pause)
-                        token = f"zq{n:03d}t{i:04d}z"
-                        last = i == bench.tokens - 1
-                        self._event(
-                            {
-                                "id": "c",
-                                "object": "chat.completion.chunk",
-                                "choices": [
-                                    {
-                                        "index": 0,
-                                        "delta": {"content": token + " "},
-                                        "finish_reason": "stop" if last else None,
-                                    }
-                                ],
-                            }
-                        )
-                        bench.sent[token] = time.time() * 1000
-                    usage = {"prompt_tokens": 10, "completion_tokens": bench.tokens}
-                    usage["total_tokens"] = 10 + bench.tokens
-                    self._event({"id": "c", "object": "chat.completion.chunk", "choices": []})
-                    self._event({"choices": [], "usage": usage})
-                    self._event("[DONE]")
-                    self.wfile.write(b"0\r\n\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def _event(self, data: object) -> None:
-                text = data if isinstance(data, str) else json.dumps(data)
-                frame = f"data: {text}\n\n".encode()
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
-                self.wfile.flush()
-
-        return Handler
 
 
 def setup_file(tmp: Path, turns: int) -> Path:
