@@ -73,9 +73,10 @@ if view is not None:
     show_all = live_controls.show_all_toggle(view)
     panel = st.container()  # header, transcript, the turn being written: filled last
     live_draw.draw_outcome(view.state, other_process=view.live is None)
-    live_controls.interject_box(view, viewer)
     with st.container(horizontal=True):
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
+live_controls.interject_box(view, viewer)
+if view is not None:
     with panel:
         live_panel(view, show_all)

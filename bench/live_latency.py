@@ -1,7 +1,7 @@
 """Token-to-screen latency in Chromium: Duet's live view against a one-page st.write_stream app.
 
     .venv/bin/python bench/live_latency.py [--app /work/main] [--app /tmp/before] [--rate 20]
-        [--turns 6] [--rounds 1]
+        [--turns 6] [--rounds 1] [--ttft-ms 0] [--widgets-floor]
 
 A local fake OpenAI server streams unique tokens (``zq003t0017z``: request 3, token 17) at
 ``--rate`` tokens/s and notes the wall-clock time each one was written to the socket. The
@@ -25,6 +25,12 @@ the CPU seconds per streamed second of Chromium and of each app's server (from t
 the end: robust to a busy machine, where wall-clock latencies are not),
 and p50/p95 by where a token falls: in the first reply after the click (Duet: Start, with the
 page's rerun; the baseline: its button), first in a later reply (a turn boundary), or further on.
+It also prints, per app, the median time from the click (Start, Go) to the first token on
+screen: what a person waits for. Duet asks the provider for the first reply in the click's own
+script run, while the page is still being drawn; the baseline asks only when its script
+reaches ``st.write_stream``. With the fake server's instant first token (``--ttft-ms 0``, the
+default), the first reply's tokens then wait behind the browser's drawing of the Start page;
+``--ttft-ms 300`` (a real provider's think time) shows what happens when they arrive later.
 A benchmark, not a test.
 """
 
@@ -121,6 +127,8 @@ class Costs:
     def __init__(self, app: AppProcess):
         self.app = app
         self.browser = self.server = 0.0
+        self.clicked = 0.0  # wall-clock ms of the last click (Start, Go)
+        self.first_seen: list[float] = []  # per watch: ms from the click to a token on screen
 
     def begin(self) -> None:
         self._b, self._s = chromium_cpu(), cpu_seconds(self.app.pid)
@@ -145,6 +153,7 @@ def watch_duet(
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=20_000)
     costs.begin()
+    costs.clicked = page.evaluate("performance.timeOrigin + performance.now()")
     start.click()
     expect(page.locator(".st-key-live_header")).to_contain_text("completed", timeout=timeout_ms)
     costs.end()
@@ -161,6 +170,7 @@ def watch_baseline(browser, app: AppProcess, timeout_ms: int, costs: Costs) -> d
     go = page.locator(".st-key-go").get_by_role("button")
     expect(go).to_be_visible(timeout=60_000)
     costs.begin()
+    costs.clicked = page.evaluate("performance.timeOrigin + performance.now()")
     go.click()
     expect(page.get_by_text("all replies done")).to_be_visible(timeout=timeout_ms)
     costs.end()
@@ -196,6 +206,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=40, help="tokens per reply")
     parser.add_argument("--turns", type=int, default=6, help="replies per app")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each app, alternated")
+    parser.add_argument(
+        "--ttft-ms", type=float, default=0.0, help="the fake server's time to first token"
+    )
     parser.add_argument("--slowest", type=int, default=0, help="list the N slowest tokens")
     parser.add_argument("--dump", type=Path, help="write each token's latency (JSON)")
     parser.add_argument(
@@ -207,7 +220,7 @@ def main() -> None:
     apps = args.app or [ROOT]
 
     tmp = Path(tempfile.mkdtemp(prefix="duet-latency-"))
-    server = TokenServer(args.rate, args.tokens)
+    server = TokenServer(args.rate, args.tokens, args.ttft_ms / 1000)
     env = {
         "OPENAI_BASE_URL": server.url,
         "OPENAI_API_KEY": "sk-bench",
@@ -263,7 +276,11 @@ def main() -> None:
                 for name, watch in watches:
                     done = set(server.sent)
                     first_requests.add(server.requests + 1)
-                    found, missed = latencies(server, watch(), done)
+                    seen = watch()
+                    found, missed = latencies(server, seen, done)
+                    fresh = [seen[t] for t in found]
+                    if fresh:
+                        costs[name].first_seen.append(min(fresh) - costs[name].clicked)
                     pooled, missed_before = results[name]
                     results[name] = ({**pooled, **found}, missed_before + missed)
             browser.close()
@@ -275,7 +292,8 @@ def main() -> None:
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(
         f"token-to-screen latency (ms), Chromium MutationObserver, {args.rate:g} tokens/s,"
-        f" {args.rounds} x {args.turns} replies of {args.tokens} tokens; load {' '.join(load)}"
+        f" {args.rounds} x {args.turns} replies of {args.tokens} tokens,"
+        f" time to first token {args.ttft_ms:g} ms; load {' '.join(load)}"
     )
     for name, app in zip(names, apps, strict=True):
         print(f"{name}: {app}")
@@ -301,6 +319,9 @@ def main() -> None:
             f"{name:>16}  browser (Chromium) {c.browser / streamed:.3f}"
             f"  server {c.server / streamed:.3f}"
         )
+    print("click to the first token on screen (median ms over the rounds):")
+    for name, c in costs.items():
+        print(f"{name:>16}  {percentile(c.first_seen, 0.5):.0f}")
     print("by where the token falls (p50 / p95 ms, tokens):")
     for name, (by_token, _) in results.items():
         parts = {}

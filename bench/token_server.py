@@ -1,5 +1,6 @@
 """A local fake OpenAI chat-completions server for bench/live_latency.py: it streams unique
-tokens (``zq003t0017z``: request 3, token 17) at a fixed rate and notes the wall-clock time
+tokens (``zq003t0017z``: request 3, token 17) at a fixed rate, after an optional time to first
+token (a real provider thinks before its first token), and notes the wall-clock time
 (ms) each one was written to the socket."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class TokenServer:
     """OpenAI chat completions that stream unique tokens and note when each one was sent."""
 
-    def __init__(self, rate: float, tokens: int):
-        self.rate, self.tokens = rate, tokens
+    def __init__(self, rate: float, tokens: int, ttft: float = 0.0):
+        self.rate, self.tokens, self.ttft = rate, tokens, ttft  # ttft: seconds before token 0
         self.sent: dict[str, float] = {}
         self.requests = 0
         self._lock = threading.Lock()
@@ -51,7 +52,7 @@ class TokenServer:
                 self.end_headers()
                 self.close_connection = True
                 gap = 1.0 / bench.rate
-                start = time.monotonic()
+                start = time.monotonic() + bench.ttft
                 try:
                     for i in range(bench.tokens):
                         pause = start + i * gap - time.monotonic()

@@ -86,12 +86,21 @@ def downloads(view: LiveView) -> None:
     )
 
 
-def interject_box(view: LiveView, viewer: Viewer) -> None:
-    """A person's message joins the conversation before the next turn."""
-    if not view.is_live:
-        return
-    text = st.chat_input(f"Say something to both bots as {viewer.name}…", key="interject")
-    if text:
+def interject_box(view: LiveView | None, viewer: Viewer) -> None:
+    """A person's message joins the conversation before the next turn.
+
+    The box is on the page before a run starts too (disabled): pressing Start then enables it
+    instead of mounting it, so the page does not reflow and the browser has its code loaded
+    (mounting a chat input the first time fetches and compiles its scripts, while the first
+    reply's tokens wait behind that work)."""
+    live = view is not None and view.is_live
+    waiting = "Start a run to talk to the bots"
+    text = st.chat_input(
+        f"Say something to both bots as {viewer.name}…" if live else waiting,
+        key="interject",
+        disabled=not live,
+    )
+    if text and live:
         try:
             view.live.interject(text, author=viewer.name)
         except DuetError as e:

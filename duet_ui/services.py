@@ -24,8 +24,8 @@ class Services:
     manager: RunManager
 
 
-@st.cache_resource(show_spinner=False)
-def services() -> Services:
+@st.cache_resource(show_spinner="Opening the database…")  # the first start after an upgrade
+def services() -> Services:  # can take a minute (duet_core/store/migrate.py)
     """One settings object, log set-up, store, run manager and provider warm-up per server
     process. A bad setting raises ConfigError (one line); app.py shows it."""
     settings = load_settings()

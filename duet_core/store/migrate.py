@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +14,8 @@ from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x64756574  # "duet": serialises start-ups that migrate at the same moment
+
+log = logging.getLogger(__name__)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -41,8 +45,19 @@ def upgrade(engine: Engine) -> None:
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-            if current_revision(conn) == head_revision():
+            found, head = current_revision(conn), head_revision()
+            if found == head:
                 return
+            if found is not None:  # an existing database: say why this start is slow
+                log.warning(
+                    "Upgrading the database from revision %s to %s; with many saved runs"
+                    " this takes a while once (the search index is built again)",
+                    found,
+                    head,
+                )
+            began = time.monotonic()
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            if found is not None:
+                log.warning("Database upgraded in %.1f s", time.monotonic() - began)

@@ -80,9 +80,16 @@ def _check_sqlite_index(store: Store) -> None:
                 conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
 
 
-def test_a_database_at_0004_with_data_upgrades_and_finds_its_runs(db_url, make_run, make_turn):
+def test_a_database_at_0004_with_data_upgrades_and_finds_its_runs(
+    db_url, make_run, make_turn, caplog
+):
     names = _at_revision(db_url, "0004", make_run, make_turn)
-    with Store(db_url) as store:  # migrates 0004 -> head
+    with caplog.at_level("WARNING", logger="duet_core.store.migrate"):
+        store = Store(db_url)  # migrates 0004 -> head, and says so (a slow start, once)
+    said = [r.getMessage() for r in caplog.records if r.name == "duet_core.store.migrate"]
+    assert said[0].startswith("Upgrading the database from revision 0004 to 0005")
+    assert said[1].startswith("Database upgraded in")
+    with store:
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert version == head_revision() == "0005"

@@ -283,3 +283,39 @@ def test_start_draws_the_new_run_in_the_same_script_run(svc: Services) -> None:
     at.run()
     no_traceback(at)
     assert svc.store.list_runs().total == 1  # the click started one run
+
+
+def test_a_second_start_while_live_starts_nothing(svc: Services, env: pytest.MonkeyPatch) -> None:
+    """Start is disabled while a run is live; a click that arrives anyway (a stale page, a
+    double click sent before the page redrew) must not start a second run."""
+    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "5")
+    services.clear()
+    svc = services()
+    at = app()
+    at.button(key="start").click().run()
+    run_id = at.query_params["run"]
+    assert svc.manager.get(run_id).status.live
+    start = at.button(key="start")
+    assert start.disabled
+    start.proto.disabled = False  # as a browser whose page had not yet redrawn it
+    start.click().run()
+    no_traceback(at)
+    assert at.query_params["run"] == run_id
+    assert svc.store.list_runs().total == 1
+    svc.manager.get(run_id).stop()
+
+
+def test_the_message_box_waits_for_a_run(svc: Services) -> None:
+    """Before a run the box is on the page, disabled (Start only enables it: no reflow, its
+    scripts already loaded); nothing typed there is sent anywhere."""
+    at = app()
+    box = at.chat_input(key="interject")
+    assert box.proto.disabled
+    assert "Start a run" in box.proto.placeholder
+    box.proto.disabled = False  # a message sent anyway (a stale page) goes nowhere
+    box.set_value("Hello?").run()
+    no_traceback(at)
+    assert svc.store.list_runs().total == 0
+    at.button(key="start").click().run()
+    assert not at.chat_input(key="interject").proto.disabled
+    svc.manager.get(at.query_params["run"]).stop()
