@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import sqlite3
 
+import pytest
 from alembic import command
 from sqlalchemy import delete, insert, text
 
@@ -108,7 +109,10 @@ def test_a_database_at_0004_with_data_upgrades_and_finds_its_runs(
         _check_sqlite_index(store)
 
 
-def test_downgrade_to_0004_and_up_again(db_url, make_run, make_turn):
+@pytest.mark.parametrize("revision", ["0004", "0003"])
+def test_downgrade_and_up_again(db_url, make_run, make_turn, revision):
+    """Down to 0004 (0003's search index) or to 0003 (no leases: 0004's columns dropped in
+    place, the runs table not rebuilt under 0003's triggers), and up again."""
     names = _at_revision(db_url, "head", make_run, make_turn)
     engine = open_engine(database_url(db_url))
     with engine.connect() as conn:
@@ -116,7 +120,7 @@ def test_downgrade_to_0004_and_up_again(db_url, make_run, make_turn):
         with conn.begin():
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0004")
+            command.downgrade(cfg, revision)
         if conn.dialect.name == "sqlite":  # 0003's tables are back, whole
             with conn.begin():
                 for table in ("runs_fts", "turns_fts"):

@@ -29,6 +29,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("lease_expires_at")
-        batch.drop_column("lease_owner")
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch copy of the table: rebuilding ``runs``
+    # fails against 0003's search triggers, and would renumber the rowids its index is keyed on.
+    op.drop_column("runs", "lease_expires_at")
+    op.drop_column("runs", "lease_owner")
