@@ -4,6 +4,7 @@ import streamlit as st
 
 from duet_core.errors import DuetError
 from duet_ui import history_data as hd
+from duet_ui import history_pick as hp
 from duet_ui.compare_view import render_compare
 from duet_ui.services import current_viewer, services
 
@@ -11,7 +12,7 @@ viewer = current_viewer()
 store = services().store
 
 st.title("⚖️ Compare runs")
-ids = hd.compare_ids(st.query_params.get("runs", ""))
+ids = hp.compare_ids(st.query_params.get("runs", ""))
 runs = []
 for run_id in ids:
     try:
@@ -20,7 +21,7 @@ for run_id in ids:
         st.error(f"{run_id}: {e}")
 
 if len(runs) < 2:
-    st.info(f"Tick 2–{hd.COMPARE_MAX} rows in History, then press Compare.")
+    st.info(f"Tick 2–{hp.COMPARE_MAX} rows in History, then press Compare.")
     st.page_link("app_pages/history.py", label="Go to History", icon="📜")
 else:
     render_compare(runs)

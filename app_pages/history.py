@@ -1,14 +1,16 @@
 """History: the viewer's saved runs (everyone's for an admin), filtered and paged; one run
 in detail (duet_ui/history_run.py); 2–4 runs picked go to Compare; every filtered run
-exported (duet_ui/history_export.py)."""
+exported (duet_ui/history_export.py). Opened by a link to one run (``?run=``: the conversation
+page, Compare, a bookmark), it shows that run alone, with a way back to the list."""
 
 import streamlit as st
 
 from duet_core import catalog
 from duet_core.errors import DuetError
 from duet_ui import history_data as hd
+from duet_ui import history_pick as hp
 from duet_ui.history_export import export_panel
-from duet_ui.history_run import show_run
+from duet_ui.history_run import show_run, spreadsheet_toggle
 from duet_ui.lab_branches import nest_branches, show_family
 from duet_ui.services import current_viewer, services
 
@@ -18,6 +20,35 @@ store = svc.store
 tz = hd.zone(st.context.timezone)
 
 st.title("📜 History")
+
+
+def show(run_id: str, safe_csv: bool) -> None:
+    try:
+        show_run(
+            hd.run_for_viewer(store, run_id, viewer),
+            svc,
+            viewer,
+            spreadsheet_safe=safe_csv,
+            family=lambda run: show_family(store, run, viewer),
+        )
+    except DuetError as e:
+        st.error(str(e))
+
+
+# --- a link to one run: that run alone (the runs table is the page's heaviest part) -------
+if not hp.table_was_shown(st.session_state):
+    st.session_state.pop(hp.PICK_KEY, None)  # picked in a table that is gone
+    if linked := st.query_params.get("run"):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.button(
+                "All runs",
+                key="all_runs",
+                icon=":material/arrow_back:",
+                on_click=lambda: st.query_params.pop("run", None),
+            )
+            safe_csv = spreadsheet_toggle()
+        show(linked, safe_csv)
+        st.stop()
 
 # --- filters -----------------------------------------------------------------------------
 c1, c2, c3, c4, c5 = st.columns([2, 1.3, 1.3, 1.6, 2])
@@ -57,7 +88,7 @@ frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin)
 frame = nest_branches(store, frame, None if viewer.is_admin else viewer.username)  # ↳ branches
 table = st.dataframe(
     frame,
-    key="history_table",
+    key=hp.TABLE_KEY,
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
@@ -73,29 +104,26 @@ table = st.dataframe(
 nav1, nav2, nav3, nav4 = st.columns([1, 1.6, 1.6, 1.2], vertical_alignment="bottom")
 nav1.number_input("Page", 1, hd.page_count(listing.total), step=1, key="history_page")
 nav2.caption(hd.range_label(page, len(listing.items), listing.total))
-safe_csv = nav4.toggle(
-    "Spreadsheet-safe CSV",
-    key="csv_spreadsheet_safe",
-    help="Put an apostrophe before cells a spreadsheet would run as a formula (= + - @).",
-)
+with nav4:
+    safe_csv = spreadsheet_toggle()
 
 # --- which run is open: one selected row, else ?run=<id>; 2-4 rows: compare them -------
 rows = table.selection.rows if table is not None else []
-picked = hd.picked_runs(rows, list(frame["run"]))
+picked = hp.picked_runs(rows, list(frame["run"]))
 if len(picked) > 1:
     nav3.page_link(
         "app_pages/compare.py",
-        label=f"Compare these {len(picked)} runs" if len(picked) <= hd.COMPARE_MAX
-        else f"Compare: pick at most {hd.COMPARE_MAX}",
+        label=f"Compare these {len(picked)} runs" if len(picked) <= hp.COMPARE_MAX
+        else f"Compare: pick at most {hp.COMPARE_MAX}",
         icon=":material/compare:",
-        query_params={"runs": ",".join(picked[: hd.COMPARE_MAX])},
-        disabled=len(picked) > hd.COMPARE_MAX,
+        query_params={"runs": ",".join(picked[: hp.COMPARE_MAX])},
+        disabled=len(picked) > hp.COMPARE_MAX,
     )  # fmt: skip
 else:
     nav3.caption("Tick 2–4 rows to compare them.")
-pick = hd.table_pick(rows[:1] if len(rows) == 1 else [], list(frame["run"]),
-                     st.session_state.get("_history_pick"))  # fmt: skip
-st.session_state["_history_pick"] = pick.remember
+pick = hp.table_pick(rows[:1] if len(rows) == 1 else [], list(frame["run"]),
+                     st.session_state.get(hp.PICK_KEY))  # fmt: skip
+st.session_state[hp.PICK_KEY] = pick.remember
 if pick.run_id is not None:
     st.query_params["run"] = pick.run_id
 elif pick.cleared:
@@ -106,13 +134,4 @@ export_panel(store, query, viewer.username, listing.total, safe_csv)
 
 if run_id:
     st.divider()
-    try:
-        show_run(
-            hd.run_for_viewer(store, run_id, viewer),
-            svc,
-            viewer,
-            spreadsheet_safe=safe_csv,
-            family=lambda run: show_family(store, run, viewer),
-        )
-    except DuetError as e:
-        st.error(str(e))
+    show(run_id, safe_csv)

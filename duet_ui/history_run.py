@@ -32,6 +32,15 @@ TRANSCRIPT_TAB, CHARTS_TAB = "💬 Transcript", "📈 Charts"
 VIEW_KEY = "history_run_view"  # which tab is open, kept for the session (as any widget)
 
 
+def spreadsheet_toggle() -> bool:
+    """The CSV downloads' spreadsheet-safe switch (one key: the list's and a run's files)."""
+    return st.toggle(
+        "Spreadsheet-safe CSV",
+        key="csv_spreadsheet_safe",
+        help="Put an apostrophe before cells a spreadsheet would run as a formula (= + - @).",
+    )
+
+
 def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
     """JSON, CSV, JSONL, Markdown and PDF of the run; each file is made on click."""
     downloads = hd.run_downloads(run, spreadsheet_safe=spreadsheet_safe)

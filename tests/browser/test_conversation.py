@@ -146,3 +146,10 @@ def test_load_setup_run_then_download_from_history(
     assert doc["run"]["id"] == run and doc["run"]["status"] == "completed"
     assert [t["bot_name"] for t in doc["turns"]] == ["Olga", "Ivan", "Olga"]
     assert all("api_key" not in json.dumps(b) for b in doc["bots"])
+
+    # the link opened the run alone; "All runs" shows the list, where the run is a row
+    expect(page.locator(ui.key("history_table"))).to_have_count(0)
+    page.locator(ui.key("all_runs")).get_by_role("button").click()
+    expect(page.locator(ui.key("history_table")).locator("canvas").first).to_be_visible()
+    expect(page.get_by_text("Tick 2–4 rows to compare them.")).to_be_visible()
+    assert ui.run_id(page) is None

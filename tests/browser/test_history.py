@@ -56,7 +56,10 @@ def history_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServ
 
 def open_history(page: Page, server: AppServer, query: str = "") -> None:
     page.goto(f"{server.url}/history{query}")
-    expect(page.get_by_text(f"of {RUNS}", exact=False).first).to_be_visible()
+    if "run=" in query:  # a link to one run: that run alone, no runs table
+        expect(page.locator(ui.key("all_runs"))).to_be_visible()
+    else:
+        expect(page.get_by_text(f"of {RUNS}", exact=False).first).to_be_visible()
     ui.wait_idle(page)
 
 

@@ -251,3 +251,36 @@ def test_continue_error_is_shown_without_traceback(seed, logged_in, monkeypatch)
     at.button(key="continue_run").click().run()
     assert not at.exception
     assert "Too many runs; try again in 30 s." in [e.value for e in at.error]
+
+
+def test_a_link_to_a_run_shows_it_alone_then_all_runs(seed, logged_in):
+    """Opened at ``?run=`` from another page (the conversation page's "Open in History", a
+    bookmark), History shows that run alone, without the runs table; "All runs" goes back to
+    the list. A run picked in the table is shown under it, as before."""
+    run = seed("alice", topic="Cats or dogs?", turns=3)
+    later = seed("alice", topic="Tea or coffee?", created_at=T0 + timedelta(days=1))
+    at = logged_in("alice")  # on the conversation page
+    at.query_params["run"] = run.id
+    at.switch_page("app_pages/history.py").run()
+    assert not at.exception
+    assert not at.dataframe  # no runs table
+    assert len(at.chat_message) == 3
+    assert "download_csv" in [b.key for b in at.download_button]
+    assert at.toggle(key="csv_spreadsheet_safe") is not None
+
+    at.session_state[VIEW_KEY] = CHARTS_TAB  # a rerun of the run alone stays so
+    at.run()
+    assert not at.dataframe
+    assert [e for e in at.main if e.type == "vega_lite_chart"]
+
+    at.button(key="all_runs").click().run()
+    assert not at.exception
+    assert "run" not in at.query_params
+    assert list(table(at)["run"]) == [later.id, run.id]
+    assert not at.chat_message
+
+    at.query_params["run"] = run.id  # as a row picked in the table sets it
+    at.session_state[VIEW_KEY] = TRANSCRIPT_TAB
+    at.run()
+    assert list(table(at)["run"]) == [later.id, run.id]  # the list stays, the run under it
+    assert len(at.chat_message) == 3

@@ -11,6 +11,7 @@ from duet_core.errors import AccessDenied, ConfigError
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.store import RunNotFound
 from duet_ui import history_data as hd
+from duet_ui import history_pick as hp
 from duet_ui.charts import (
     BOT_HEX,
     timings_long,
@@ -49,14 +50,14 @@ def test_range_label_and_page_count():
 
 def test_table_pick():
     ids = ["a", "b", "c"]
-    assert hd.table_pick([], ids, None) == hd.Pick(None, None, cleared=False)
-    assert hd.table_pick([1], ids, None) == hd.Pick("b", (1, "b"))
-    assert hd.table_pick([1], ids, (1, "b")) == hd.Pick("b", (1, "b"))
+    assert hp.table_pick([], ids, None) == hp.Pick(None, None, cleared=False)
+    assert hp.table_pick([1], ids, None) == hp.Pick("b", (1, "b"))
+    assert hp.table_pick([1], ids, (1, "b")) == hp.Pick("b", (1, "b"))
     # the same row number over another run (after a delete or a new filter) is no pick
-    assert hd.table_pick([1], ["a", "c"], (1, "b")) == hd.Pick(None, (1, "b"))
-    assert hd.table_pick([2], ids, (1, "b")) == hd.Pick("c", (2, "c"))
-    assert hd.table_pick([], ids, (1, "b")) == hd.Pick(None, None, cleared=True)
-    assert hd.table_pick([7], ids, None).run_id is None
+    assert hp.table_pick([1], ["a", "c"], (1, "b")) == hp.Pick(None, (1, "b"))
+    assert hp.table_pick([2], ids, (1, "b")) == hp.Pick("c", (2, "c"))
+    assert hp.table_pick([], ids, (1, "b")) == hp.Pick(None, None, cleared=True)
+    assert hp.table_pick([7], ids, None).run_id is None
 
 
 class FakeStore:

@@ -13,6 +13,7 @@ import pandas as pd
 from duet_core.store import Store
 from duet_ui import history_data as hd
 from duet_ui import history_export
+from duet_ui import history_pick as hp
 from duet_ui.history_run import CHARTS_TAB, SHOW_LAST, TRANSCRIPT_TAB, VIEW_KEY
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -180,5 +181,5 @@ def test_compare_shows_settings_totals_and_shared_charts(seed, logged_in):
 
 
 def test_compare_ids_and_picked_rows():
-    assert hd.compare_ids(" a, b,,a ,c,d,e ") == ["a", "b", "c", "d"]
-    assert hd.picked_runs([2, 0, 9], ["x", "y", "z"]) == ["x", "z"]
+    assert hp.compare_ids(" a, b,,a ,c,d,e ") == ["a", "b", "c", "d"]
+    assert hp.picked_runs([2, 0, 9], ["x", "y", "z"]) == ["x", "z"]
