@@ -260,11 +260,13 @@ def test_a_link_to_a_run_shows_it_alone_then_all_runs(seed, logged_in):
     run = seed("alice", topic="Cats or dogs?", turns=3)
     later = seed("alice", topic="Tea or coffee?", created_at=T0 + timedelta(days=1))
     at = logged_in("alice")  # on the conversation page
+    at.session_state["_history_pick"] = (0, later.id)  # a row ticked on an earlier visit
     at.query_params["run"] = run.id
     at.switch_page("app_pages/history.py").run()
     assert not at.exception
     assert not at.dataframe  # no runs table
     assert len(at.chat_message) == 3
+    assert at.query_params["run"] == run.id and "_history_pick" not in at.session_state
     assert "download_csv" in [b.key for b in at.download_button]
     assert at.toggle(key="csv_spreadsheet_safe") is not None
 
