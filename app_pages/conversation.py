@@ -79,4 +79,4 @@ if view is not None:
 live_controls.interject_box(view, viewer)
 if view is not None:
     with panel:
-        live_panel(view, show_all)
+        live_panel(view, show_all, drawn_live=running)

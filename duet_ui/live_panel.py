@@ -37,10 +37,16 @@ HEARTBEAT = 1.0  # seconds: the elapsed time on the header moves even when nothi
 WAIT_NOTE = 0.5  # seconds without a turn in progress before "Waiting for the next turn…"
 
 
-def live_panel(view: LiveView, show_all: bool) -> None:
-    """Draw the panel in the current container (call it last in the script: it may block)."""
+def live_panel(view: LiveView, show_all: bool, drawn_live: bool) -> None:
+    """Draw the panel in the current container (call it last in the script: it may block).
 
-    @st.fragment(run_every=stream_panel.KICK if view.is_live else None)
+    ``drawn_live``: the page around it was drawn for a live run (Start disabled, Pause and
+    Stop). The run may have ended since, even within this script run: with fast reruns the
+    fragment run this run pre-empted can still apply the run's last events for a moment.
+    The fragment then runs once more and redraws the page as ended, so the controls are never
+    left showing a run that is over."""
+
+    @st.fragment(run_every=stream_panel.KICK if drawn_live or view.is_live else None)
     @guarded
     def panel() -> None:
         current: LiveView | None = st.session_state.get(VIEW_KEY)
@@ -51,6 +57,8 @@ def live_panel(view: LiveView, show_all: bool) -> None:
                 # a fragment run queued in a session's first runs left the page blank)
                 stream_panel.run_after_script()
             Panel(current, show_all).run()
+            if stream_panel.in_fragment_run() and not current.is_live:
+                st.rerun()  # ended since the page was drawn live: the page, drawn as ended
 
     panel()
 
