@@ -55,9 +55,10 @@ def stop_current() -> None:
 
 def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
     """The variants side by side (streaming until each finishes), then their actions."""
-    _variants_panel(shown)
     experiment = shown.experiment
-    if not experiment.done:
+    done = experiment.done  # read once: the variants' threads may finish while this run draws
+    _variants_panel(shown, streaming=not done)
+    if not done:
         return  # the fragment streams on its own and reruns the page when all are done
     for v, column in enumerate(st.columns(len(experiment.variants))):
         state = experiment.variants[v]
@@ -65,13 +66,14 @@ def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
             _actions(shown, v, state, viewer, svc)
 
 
-def _variants_panel(shown: Shown) -> None:
+def _variants_panel(shown: Shown, streaming: bool) -> None:
     """A fragment: drawn once by the full run; while variants stream it runs on its own
     (``run_every``) and blocks on the experiment's queue, then reruns the page once (the
-    Save buttons appear)."""
+    Save buttons appear). ``streaming``: the page was drawn while they streamed; the fragment
+    runs then even if they all finished since, so the page is always drawn again, done."""
     experiment = shown.experiment
 
-    @st.fragment(run_every=stream_panel.KICK if not experiment.done else None)
+    @st.fragment(run_every=stream_panel.KICK if streaming else None)
     def panel() -> None:
         slots = []
         for v, column in enumerate(st.columns(len(experiment.variants))):
