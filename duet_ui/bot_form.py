@@ -115,6 +115,8 @@ def fill(i: int, bot: BotConfig) -> None:
 
 def _on_provider_change(i: int) -> None:
     provider = st.session_state[key(i, "provider")]
+    # the model the browser shows until it draws the default pushed here (see _undo_echo)
+    st.session_state[_echo(i)] = (provider, st.session_state.get(key(i, "model")))
     st.session_state[key(i, "model")] = catalog.DEFAULT_MODELS[provider]
     st.session_state[key(i, "effort")] = DEFAULT_EFFORT
     st.session_state[_pushed(i)] = True
@@ -122,6 +124,31 @@ def _on_provider_change(i: int) -> None:
 
 def _pushed(i: int) -> str:
     return f"_bot{i}_model_pushed"
+
+
+def _echo(i: int) -> str:
+    return f"_bot{i}_model_echo"
+
+
+def _undo_echo(i: int, provider: str) -> None:
+    """A change made right after a provider change (the other bot's provider, a slider) can
+    reach the server before the browser drew the default model pushed for the new provider:
+    it carries the old provider's model back, and that model stayed with the new provider.
+    While the browser sends that old model, and it is not one of the new provider's, the
+    default is pushed again; once the browser sends anything else, it has caught up."""
+    echo = st.session_state.get(_echo(i))
+    if echo is None or st.session_state.get(_pushed(i)) is True:
+        return  # nothing pushed, or this is the run that pushes it
+    pushed_for, old_model = echo
+    model = st.session_state.get(key(i, "model"))
+    if (
+        pushed_for == provider
+        and model == old_model
+        and model not in catalog.known_models(provider)
+    ):
+        st.session_state[key(i, "model")] = catalog.DEFAULT_MODELS[provider]
+    else:
+        del st.session_state[_echo(i)]
 
 
 def _resync_model(i: int) -> None:
@@ -167,6 +194,7 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     ok, hint = provider_available(provider, settings, keys)
     if not ok:
         st.warning(hint, icon="🔑")
+    _undo_echo(i, provider)
     if st.session_state.get(_pushed(i)) is True:  # this run pushes the default model
         st.session_state[_pushed(i)] = "drawn"
     else:
