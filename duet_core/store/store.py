@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     URL,
-    ColumnElement,
     Connection,
     Row,
     and_,
     delete,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -32,14 +30,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
-from duet_core.store import connect, leases, migrate, rows, search
+from duet_core.store import connect, leases, migrate, rows, search, selection
 from duet_core.store.connect import DatabaseUnavailable
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import RunPage, RunQuery
 from duet_core.store.schema import runs, turns
-from duet_core.vocabulary import CONTINUABLE
 
-EXPORT_BATCH = 100
 SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
 
 
@@ -235,31 +231,9 @@ class Store:
         ``finished_at`` becomes the time of the run's last saved change. Returns their ids.
         """
         with self._write() as conn:
-            ids = list(
-                conn.execute(
-                    select(runs.c.id)
-                    .where(
-                        runs.c.status.in_(leases.LIVE_STATUSES),
-                        leases.lease_expired(utcnow(), True),
-                    )
-                    .order_by(runs.c.created_at)
-                    .with_for_update()
-                ).scalars()
-            )
-            if ids:
-                conn.execute(
-                    update(runs)
-                    .where(runs.c.id.in_(ids))
-                    .values(
-                        status=RunStatus.INTERRUPTED.value,
-                        stop_reason="interrupted",
-                        finished_at=func.coalesce(runs.c.finished_at, runs.c.updated_at),
-                        lease_expires_at=None,
-                    )
-                )
-        return ids
+            return leases.interrupt_abandoned(conn)
 
-    # --- leases (several processes on one database) ---------------------------------------
+    # --- leases (several processes on one database: duet_core/store/leases.py) ------------
 
     def renew_leases(self, lease_owner: str, run_ids: Iterable[str], seconds: float) -> set[str]:
         """Extend ``lease_owner``'s leases on these live runs; returns the ids it still holds
@@ -268,17 +242,7 @@ class Store:
         if not ids:
             return set()
         with self._write() as conn:
-            held = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id.in_(ids),
-                    runs.c.lease_owner == lease_owner,
-                    runs.c.status.in_(leases.LIVE_STATUSES),
-                )
-                .values(lease_expires_at=leases.lease_until(seconds))
-                .returning(runs.c.id)
-            ).scalars()
-            return set(held)
+            return leases.renew(conn, lease_owner, ids, seconds)
 
     def take_over(
         self, run_id: str, lease_owner: str, seconds: float, completed_too: bool = False
@@ -288,33 +252,8 @@ class Store:
         ``completed_too``: Continue with more turns), or it is live and its lease expired. Of
         two processes that try at once, exactly one gets True; and a run the winner has since
         finished is not taken over again by the loser."""
-        now = utcnow()
-        statuses = {s.value for s in CONTINUABLE}
-        if completed_too:
-            statuses.add(RunStatus.COMPLETED.value)
         with self._write() as conn:
-            done = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run_id,
-                    or_(
-                        runs.c.status.in_(sorted(statuses)),
-                        and_(
-                            runs.c.status.in_(leases.LIVE_STATUSES), leases.lease_expired(now, True)
-                        ),
-                    ),
-                )
-                .values(
-                    status=RunStatus.RUNNING.value,
-                    stop_reason=None,
-                    error=None,
-                    finished_at=None,
-                    updated_at=now,
-                    lease_owner=lease_owner,
-                    lease_expires_at=now + timedelta(seconds=seconds),
-                )
-            )
-            return done.rowcount == 1
+            return leases.take_over(conn, run_id, lease_owner, seconds, completed_too)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -332,7 +271,7 @@ class Store:
     def list_runs(self, query: RunQuery | None = None) -> RunPage:
         """One page of run summaries, newest first, and the number of matching runs."""
         query = query or RunQuery()
-        where = self._conditions(query)
+        where = selection.conditions(query, self.dialect)
         with self._read() as conn:
             search.prepare(conn, query.search)
             total = conn.execute(select(func.count()).select_from(runs).where(*where)).scalar_one()
@@ -354,77 +293,20 @@ class Store:
     def export_rows(
         self, query: RunQuery | None = None, *, with_json: bool = True
     ) -> Iterator[tuple[Row[Any], list[Row[Any]]]]:
-        """Every matching run's row with its turns' rows in order, newest run first: rows, not
-        models (no config is validated), read ``EXPORT_BATCH`` runs at a time so memory is
-        bounded by the batch. Turn rows also carry ``temperature`` (read from the saved config
-        by the database); ``with_json=False`` leaves out their config, prompt and
-        request_messages (what a CSV does not need)."""
-        where = self._conditions(query or RunQuery())
-        temperature = turns.c.config["temperature"].as_float().label("temperature")
-        skip = () if with_json else ("config", "prompt", "request_messages")
-        turn_columns = [c for c in turns.c if c.key not in skip] + [temperature]
-        after: tuple[datetime, str] | None = None
-        while True:
-            stmt = select(runs).where(*where)
-            if after is not None:
-                stmt = stmt.where(
-                    or_(
-                        runs.c.created_at < after[0],
-                        and_(runs.c.created_at == after[0], runs.c.id < after[1]),
-                    )
-                )
-            stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(EXPORT_BATCH)
-            with self._read() as conn:
-                search.prepare(conn, query.search if query else None)
-                batch = conn.execute(stmt).all()
-                ids = [r.id for r in batch]
-                turn_rows = (
-                    conn.execute(
-                        select(*turn_columns)
-                        .where(turns.c.run_id.in_(ids))
-                        .order_by(turns.c.run_id, turns.c.index)
-                    ).all()
-                    if ids
-                    else []
-                )
-            by_run: dict[str, list[Row[Any]]] = {}
-            for t in turn_rows:
-                by_run.setdefault(t.run_id, []).append(t)
-            for r in batch:
-                yield r, by_run.get(r.id, [])
-            if len(batch) < EXPORT_BATCH:
-                return
-            after = (batch[-1].created_at, batch[-1].id)
+        """Every matching run's row with its turns' rows, in batches (``selection.batches``)."""
+        query = query or RunQuery()
+        where = selection.conditions(query, self.dialect)
+        return selection.batches(self._read, where, query.search, with_json=with_json)
 
     def export_size(self, query: RunQuery | None = None) -> tuple[int, int]:
         """How many runs match the query's filters, and how many turns they have."""
-        where = self._conditions(query or RunQuery())
+        where = selection.conditions(query or RunQuery(), self.dialect)
         with self._read() as conn:
             search.prepare(conn, query.search if query else None)
             runs_n, turns_n = conn.execute(
                 select(func.count(), func.coalesce(func.sum(runs.c.turn_count), 0)).where(*where)
             ).one()
         return int(runs_n), int(turns_n)
-
-    def _conditions(self, q: RunQuery) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
-        if q.owner is not None:
-            where.append(runs.c.owner == q.owner)
-        if q.statuses:
-            where.append(leases.status_in([RunStatus(s) for s in q.statuses], utcnow()))
-        if q.provider:
-            where.append(
-                or_(runs.c.bot0_provider == q.provider, runs.c.bot1_provider == q.provider)
-            )
-        if q.model:
-            where.append(or_(runs.c.bot0_model == q.model, runs.c.bot1_model == q.model))
-        if q.since is not None:
-            where.append(runs.c.created_at >= q.since)
-        if q.until is not None:
-            where.append(runs.c.created_at < q.until)
-        if q.search:  # full-text: see duet_core/store/search.py
-            where.append(search.condition(self.dialect, q.search))
-        return where
 
 
 def _lock_run(conn: Connection, run_id: str, lease_owner: str | None = None) -> None:

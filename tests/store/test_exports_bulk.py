@@ -16,7 +16,7 @@ from duet_core.models import TURN_FIELDS, BotConfig, PromptRef, RunStatus, Turn
 from duet_core.store import RunQuery
 from duet_core.store.rows import TURN_COLUMNS
 from duet_core.store.schema import turns
-from duet_core.store.store import EXPORT_BATCH
+from duet_core.store.selection import EXPORT_BATCH
 
 TRICKY = 'Commas, "quotes",\nnew lines, émojis 🚀 and =FORMULA()'
 

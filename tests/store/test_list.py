@@ -8,7 +8,7 @@ import pytest
 
 from duet_core.models import RunStatus
 from duet_core.store import RunQuery
-from duet_core.store.store import EXPORT_BATCH
+from duet_core.store.selection import EXPORT_BATCH
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -42,6 +42,15 @@ def svc(env: pytest.MonkeyPatch) -> Iterator[Services]:
     services.clear()
 
 
+def services_with(env: pytest.MonkeyPatch, **settings: str) -> Services:
+    """This test's services again, after setting ``DUET_<NAME>`` for each of ``settings``
+    (the ``svc`` fixture's are built before a test can change the environment)."""
+    for name, value in settings.items():
+        env.setenv(f"DUET_{name.upper()}", value)
+    services.clear()
+    return services()
+
+
 def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
 
@@ -77,9 +86,7 @@ def test_start_runs_a_demo_conversation_to_the_end(svc: Services) -> None:
 def test_settings_changed_mid_run_apply_from_the_bots_next_turn(
     svc: Services, env: pytest.MonkeyPatch
 ) -> None:
-    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "40")  # a turn takes about a second
-    services.clear()
-    svc = services()
+    svc = services_with(env, demo_tokens_per_second="40")  # a turn takes about a second
     at = app()
     at.number_input(key="max_turns").set_value(3)
     at.button(key="start").click().run()
@@ -137,10 +144,7 @@ def test_missing_key_shows_how_to_enable_the_provider(svc: Services) -> None:
 
 
 def test_run_limit_is_an_error_not_a_traceback(svc: Services, env: pytest.MonkeyPatch) -> None:
-    env.setenv("DUET_MAX_ACTIVE_RUNS", "1")
-    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "2")
-    services.clear()
-    svc = services()
+    svc = services_with(env, max_active_runs="1", demo_tokens_per_second="2")
     first = app()
     first.button(key="start").click().run()
     assert svc.manager.active()
@@ -207,9 +211,7 @@ def test_reopening_a_run_by_url_shows_it(svc: Services) -> None:
 
 
 def test_stop_then_continue_the_run(svc: Services, env: pytest.MonkeyPatch) -> None:
-    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "5")
-    services.clear()
-    svc = services()
+    svc = services_with(env, demo_tokens_per_second="5")
     at = app()
     at.button(key="start").click().run()
     run_id = at.query_params["run"]
@@ -250,9 +252,7 @@ def test_a_long_transcript_shows_its_last_turns(svc: Services) -> None:
 
 
 def test_interjection_joins_the_conversation(svc: Services, env: pytest.MonkeyPatch) -> None:
-    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "20")
-    services.clear()
-    svc = services()
+    svc = services_with(env, demo_tokens_per_second="20")
     at = app()
     at.number_input(key="max_turns").set_value(2)
     at.button(key="start").click().run()
@@ -288,9 +288,7 @@ def test_start_draws_the_new_run_in_the_same_script_run(svc: Services) -> None:
 def test_a_second_start_while_live_starts_nothing(svc: Services, env: pytest.MonkeyPatch) -> None:
     """Start is disabled while a run is live; a click that arrives anyway (a stale page, a
     double click sent before the page redrew) must not start a second run."""
-    env.setenv("DUET_DEMO_TOKENS_PER_SECOND", "5")
-    services.clear()
-    svc = services()
+    svc = services_with(env, demo_tokens_per_second="5")
     at = app()
     at.button(key="start").click().run()
     run_id = at.query_params["run"]
