@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run serve.py
 
 local: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-local.txt

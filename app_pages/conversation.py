@@ -8,6 +8,7 @@ from duet_ui import bot_form, live_controls, live_draw, live_session, live_sync,
 from duet_ui.lab_branches import show_family
 from duet_ui.live_panel import live_panel
 from duet_ui.services import current_viewer, services
+from duet_ui.text_feed_view import page_feed
 from duet_ui.transcript import escape_markdown
 
 svc, viewer = services(), current_viewer()
@@ -77,6 +78,7 @@ if view is not None:
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
 live_controls.interject_box(view, viewer)
+page_feed(view.feed_url() if view is not None else None)  # hidden: duet_ui.text_feed_view
 if view is not None:
     with panel:
         live_panel(view, show_all, drawn_live=running)

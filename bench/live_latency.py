@@ -234,7 +234,7 @@ def main() -> None:
     duets = [
         AppProcess(
             app,
-            "app.py",
+            "serve.py" if (Path(app) / "serve.py").exists() else "app.py",  # as `make run`
             {
                 **env,
                 "DUET_DEV_MODE": "1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +90,9 @@ class Subscription:
         self.abandon_after = abandon_after
         self.last_drained = time.monotonic()
         self.dropped = False
+        # called (on the run's thread) after each event is queued: lets an asyncio reader wait
+        # without a thread of its own (``duet_ui.text_feed``); it must not block or raise
+        self.notify: Callable[[], None] | None = None
 
     def offer(self, event: Event) -> bool:
         """Queue ``event``; False (and the subscription is dropped) when the viewer is gone."""
@@ -99,6 +103,8 @@ class Subscription:
         except queue.Full:
             self.dropped = True
             return False
+        if self.notify is not None:
+            self.notify()
         return True
 
     def abandoned(self, now: float) -> bool:

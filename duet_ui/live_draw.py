@@ -17,6 +17,7 @@ import streamlit as st
 from duet_core.models import RunConfig, Turn
 from duet_core.run_state import RunState
 from duet_core.vocabulary import BOT_COLOURS, PERSON_COLOUR, RunStatus, describe_stop_reason
+from duet_ui.text_feed_view import PAGE_FEED_KEY, feed_text
 from duet_ui.transcript import (
     avatar_for,
     bot_colour,
@@ -118,8 +119,11 @@ class WritingTurn:
     the browser updates three small elements instead of mounting a new card (which, with the
     next turn's first token arriving milliseconds later, held that token back)."""
 
-    def __init__(self, slot, turn: Turn, config: RunConfig | None = None):
+    def __init__(
+        self, slot, turn: Turn, config: RunConfig | None = None, feed_url: str | None = None
+    ):
         self.slot = slot  # its placeholder in the transcript
+        self._feed_url = feed_url  # the text comes by its own connection (text_feed)
         self.index = turn.index
         self._thinking_len = self._text_len = -1  # nothing drawn yet
         self._thinking_text = None
@@ -145,14 +149,22 @@ class WritingTurn:
 
     @property
     def has_text(self) -> bool:
-        """Some of the turn's text (or thinking) is on screen."""
+        """Some of the turn's text (or thinking) is on screen, or its stream is (the page
+        then has nothing urgent to draw for the first token)."""
         return self._text_len > 0 or self._thinking_len > 0
 
     def update(self, state: RunState) -> None:
-        """Show the text so far (a no-op when nothing new arrived)."""
+        """Show the text so far (a no-op when nothing new arrived). With a stream URL the
+        text is drawn once, with the component that then follows the stream."""
         if state.thinking and len(state.thinking) != self._thinking_len:
             self._thinking_len = len(state.thinking)
             self._show_thinking("".join(state.thinking))
+        if self._feed_url is not None:
+            if self._text_len < 0:
+                self._text_len = 1
+                with self._text.container():
+                    feed_text(self._feed_url, self.index, "".join(state.text))
+            return
         if len(state.text) != self._text_len:
             self._text_len = len(state.text)
             render_markdown("".join(state.text) + CURSOR, self._text)
@@ -226,6 +238,7 @@ STYLE = (
         f'[class*="st-key-bot{i}_section"] {{ border-top: 4px solid rgb({c.rgb()}); }}\n'
         for i, c in enumerate(BOT_COLOURS)
     )
+    + f".st-key-{PAGE_FEED_KEY} {{ display: none; }}\n"
     + "</style>"
 )
 

@@ -162,7 +162,8 @@ class Panel:
         if partial is not None:
             if self.writing is None or self.writing.index != partial.index:
                 self._drop_writing()
-                self.writing = WritingTurn(self.turns.empty(), partial, state.run.config)
+                url = view.feed_url()
+                self.writing = WritingTurn(self.turns.empty(), partial, state.run.config, url)
                 self._check_notes(partial)
             self.writing.update(state)
             self.idle_since = None

@@ -62,9 +62,11 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``streamlit run app.py`` in a subprocess."""
+    """``streamlit run serve.py`` (as ``make run``) in a subprocess; ``script="app.py"``: the
+    app without the turn stream's route (every token drawn through the page)."""
 
-    def __init__(self, env: dict[str, str], log: Path):
+    def __init__(self, env: dict[str, str], log: Path, script: str = "serve.py"):
+        self.script = script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -85,7 +87,7 @@ class AppServer:
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            self.script,
             "--server.headless=true",
             "--server.address=127.0.0.1",
             f"--server.port={self.port}",
@@ -173,11 +175,9 @@ def fake_llm() -> Iterator[FakeLLM]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeLLM) -> Iterator[AppServer]:
+def dev_server(tmp: Path, fake_llm: FakeLLM, script: str = "serve.py") -> AppServer:
     """Development mode (no login), demo provider, OpenAI and Anthropic pointed at the fake."""
-    tmp = tmp_path_factory.mktemp("app")
-    server = AppServer(
+    return AppServer(
         {
             "DUET_DEV_MODE": "1",
             "DUET_DATABASE_URL": f"sqlite:///{tmp / 'duet.db'}",
@@ -187,8 +187,24 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeLLM) -> I
             "ANTHROPIC_API_KEY": "sk-fake-anthropic",
         },
         tmp / "streamlit.log",
+        script=script,
     )
-    server.start()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeLLM) -> Iterator[AppServer]:
+    """The app as ``make run`` serves it (``serve.py``), in development mode."""
+    server = dev_server(tmp_path_factory.mktemp("app"), fake_llm).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_app_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeLLM
+) -> Iterator[AppServer]:
+    """``streamlit run app.py``: no turn stream route, every token drawn through the page."""
+    server = dev_server(tmp_path_factory.mktemp("plain"), fake_llm, script="app.py").start()
     yield server
     server.stop()
 

@@ -48,6 +48,8 @@ def test_tokens_are_pushed_and_turns_join_the_transcript(
     ui.start(page)
     writing = ui.live_turn(0)
     first = ui.wait_text_grows(page, writing, 0)
+    # the text comes by the turn's own stream (duet_ui.text_feed), not through the page
+    expect(page.locator(f"{writing} .duet-live-text")).to_have_count(1)
     ui.wait_text_grows(page, writing, first)  # still the same turn, growing
     expect(ui.header(page)).to_contain_text("Turn 1 of 3")
     # finished turns join the transcript while the run goes on, and the header follows
@@ -58,6 +60,22 @@ def test_tokens_are_pushed_and_turns_join_the_transcript(
         expect(page.locator(ui.key(f"t{i}-{side}-turn"))).to_contain_text("Reply")
     expect(page.locator(ui.live_turn())).to_have_count(0)
     expect(page.get_by_text("Finished: the turn limit was reached.")).to_be_visible()
+
+
+def test_without_the_route_tokens_are_drawn_through_the_page(
+    page: Page, plain_app_server: AppServer, fake_llm: FakeLLM
+) -> None:
+    """``streamlit run app.py`` (no ``serve.py``): the same live view, drawn by the page."""
+    fake_llm.delay = 0.05
+    ui.open_app(page, plain_app_server.url)
+    setup_openai_bots(page, 2)
+    ui.start(page)
+    writing = ui.live_turn(0)
+    first = ui.wait_text_grows(page, writing, 0)
+    ui.wait_text_grows(page, writing, first)
+    expect(page.locator(".duet-live-text")).to_have_count(0)
+    expect(ui.header(page)).to_contain_text("completed", timeout=30_000)
+    expect(page.locator(ui.key("t1-bot1-turn"))).to_contain_text(" ".join(SAID[-3:]))
 
 
 def test_slider_moved_mid_turn_reaches_the_bots_next_request(

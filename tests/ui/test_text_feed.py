@@ -1,0 +1,146 @@
+"""The turn stream (``duet_ui.text_feed``) over real HTTP: uvicorn on 127.0.0.1 serving its
+route, a live run with a scripted provider, httpx reading the Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from duet_core.engine import LiveRun, start_run
+from duet_core.models import Run, RunStatus
+from duet_core.providers.scripted import Hold, ScriptedProvider
+from duet_ui import text_feed
+from tests.engine.conftest import make_config, wait_status
+
+
+@pytest.fixture
+def server(monkeypatch) -> Iterator[str]:
+    """The route on a free port; ``text_feed`` is back to "not serving" afterwards (the
+    AppTest tests in this process draw every token through the page)."""
+    monkeypatch.setattr(text_feed, "_serving", False)
+    monkeypatch.setattr(text_feed, "_tickets", {})
+    app = Starlette(routes=text_feed.routes())
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    return ScriptedProvider()
+
+
+def launch(provider, store, turns: int = 1) -> LiveRun:
+    return start_run(
+        Run(owner="alice", config=make_config(max_turns=turns)), lambda b: provider, store
+    )
+
+
+def read_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """(event name, data) pairs of a Server-Sent Events stream."""
+    name, data = "message", []
+    for line in lines:
+        if line == "":
+            if data:
+                yield name, "\n".join(data)
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+def wait_for(condition, what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_no_route_no_ticket(monkeypatch, provider, store):
+    monkeypatch.setattr(text_feed, "_serving", False)
+    live = launch(provider, store)
+    assert text_feed.open_ticket(live) is None  # the page draws the text itself
+    wait_status(live, RunStatus.COMPLETED)
+
+
+def test_the_turn_being_written_streams_and_the_stream_ends_with_the_run(server, provider, store):
+    first, second = Hold(), Hold()
+    provider.enqueue(["Hello ", first, "world"], ["Second ", second, "turn"])
+    live = launch(provider, store, turns=2)
+    url = server + text_feed.open_ticket(live)
+    with httpx.Client(timeout=10) as client, client.stream("GET", url) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = read_events(response.iter_lines())
+        name, data = next(events)
+        update = json.loads(data)
+        assert (name, update["turn"]) == ("message", 0)
+        assert update["html"] == "<p>Hello  ▌</p>\n"  # the text so far and the cursor
+        first.release()
+        seen = []
+        for name, data in events:  # the rest of turn 0, then turn 1 on the same connection
+            if name == "end":
+                break
+            seen.append(json.loads(data))
+            if seen[-1]["turn"] == 1 and "Second" in seen[-1]["html"]:
+                second.release()
+        else:
+            raise AssertionError("the stream ended without 'end'")
+    # a turn's last words come before the next turn's (no cursor: it is finished)
+    assert {"turn": 0, "html": "<p>Hello world</p>\n"} in seen
+    assert seen[-1]["turn"] == 1 and "Second turn" in seen[-1]["html"]
+    assert [u["turn"] for u in seen] == sorted(u["turn"] for u in seen)
+    assert live.status is RunStatus.COMPLETED
+    # the run is over: its ticket is gone
+    assert httpx.get(url, timeout=5).status_code == 404
+
+
+def test_an_unknown_ticket_is_refused(server):
+    response = httpx.get(f"{server}{text_feed.PATH}/not-a-ticket", timeout=5)
+    assert response.status_code == 404
+    assert "not being written" in response.text
+
+
+def test_a_closed_connection_leaves_no_subscription(server, provider, store):
+    hold = Hold()
+    provider.enqueue(["Still ", hold, "going"])
+    live = launch(provider, store)
+    before = live.subscriber_count
+    url = server + text_feed.open_ticket(live)
+    with httpx.Client(timeout=10) as client, client.stream("GET", url) as response:
+        name, _ = next(read_events(response.iter_lines()))
+        assert name == "message"
+        assert live.subscriber_count == before + 1
+    # the browser went away mid-turn (a closed tab): the reader unsubscribes
+    wait_for(lambda: live.subscriber_count == before, "the reader to unsubscribe")
+    hold.release()
+    wait_status(live, RunStatus.COMPLETED)
+
+
+def test_model_output_is_made_safe():
+    html = text_feed.to_html(
+        "<script>alert(1)</script> [x](javascript:alert(1)) ![i](http://example.com/i.png)"
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript' not in html
+    assert "<img" not in html  # drawing a turn fetches nothing
+    assert text_feed.to_html("**bold** `code`") == (
+        "<p><strong>bold</strong> <code>code</code> ▌</p>\n"
+    )
