@@ -44,6 +44,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5)
 
 
+def duet_script(app_dir: Path) -> str:
+    """What ``make run`` starts in a Duet checkout: ``serve.py`` (st.App with the live text
+    feed's route) where there is one, ``app.py`` in older checkouts."""
+    return "serve.py" if (Path(app_dir) / "serve.py").exists() else "app.py"
+
+
 class AppProcess:
     """``streamlit run SCRIPT`` with ``cwd=app_dir``, on a free port."""
 

@@ -4,7 +4,7 @@
                                             [--gzip] [--downloads 3] [--format csv]
 
 Generates the History database of ``bench/history_scale.py`` (``10,000 x scale`` runs of 20
-turns), then for each checkout in turn (oldest first) starts ``streamlit run app.py`` on it and,
+turns), then for each checkout in turn (oldest first) starts the app on it (as ``make run``) and,
 in headless Chromium: opens History, opens "Export all", presses "Prepare CSV" (uncompressed
 unless ``--gzip``), waits for the file, downloads it ``--downloads`` times, then closes the tab.
 It prints the app process's RSS (and that of any child processes it started) after each step,
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import history_scale
-from app_process import CHROMIUM, CHROMIUM_ARGS, AppProcess, cpu_seconds
+from app_process import CHROMIUM, CHROMIUM_ARGS, AppProcess, cpu_seconds, duet_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 12.0  # seconds after a download before "what stays" is read (after the sweeps)
@@ -103,7 +103,7 @@ def measure(code: Path, db: str, args, tmp: Path) -> list[tuple[str, float, floa
         "TMPDIR": str(tmpdir),
         "PYTHONPATH": str(code),
     }
-    app = AppProcess(code, "app.py", env, tmp / f"streamlit-{code.name}.log")
+    app = AppProcess(code, duet_script(code), env, tmp / f"streamlit-{code.name}.log")
     app.extra = [f"--server.disconnectedSessionTTL={SESSION_TTL_S}"]
     start_app(app)
     steps: list[tuple[str, float, float, str]] = []

@@ -53,6 +53,7 @@ from app_process import (
     TICKS,
     AppProcess,
     cpu_seconds,
+    duet_script,
     percentile,
 )
 from playwright.sync_api import expect, sync_playwright
@@ -234,7 +235,7 @@ def main() -> None:
     duets = [
         AppProcess(
             app,
-            "serve.py" if (Path(app) / "serve.py").exists() else "app.py",  # as `make run`
+            duet_script(app),
             {
                 **env,
                 "DUET_DEV_MODE": "1",

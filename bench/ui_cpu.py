@@ -33,6 +33,7 @@ from app_process import (
     ROOT,
     AppProcess,
     cpu_seconds,
+    duet_script,
     run_in_app,
 )
 from playwright.sync_api import Page, expect, sync_playwright
@@ -142,7 +143,7 @@ def main() -> None:
     }
     if args.post_script_gc:
         env["STREAMLIT_RUNNER_POST_SCRIPT_GC"] = str(args.post_script_gc == "on").lower()
-    server = AppProcess(args.app, "app.py", env, tmp / "streamlit.log").start()
+    server = AppProcess(args.app, duet_script(args.app), env, tmp / "streamlit.log").start()
     results = {}
     try:
         with sync_playwright() as pw:

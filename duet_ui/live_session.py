@@ -102,7 +102,7 @@ class LiveView:
         if not self.is_live:
             return None
         url = self._feed_url
-        if url is None or not text_feed.is_open(url):
+        if url is None or not text_feed.is_open(url, self.live):
             url = self._feed_url = text_feed.open_ticket(self.live)
         return url
 

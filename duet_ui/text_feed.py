@@ -29,6 +29,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 from duet_core.engine import LiveRun
 from duet_core.models import Turn
@@ -72,11 +75,9 @@ _lock = threading.Lock()
 _serving = False
 
 
-def routes() -> list:
+def routes() -> list[Route]:
     """The route to add to ``st.App`` (``serve.py``); from then on the panel streams through
     it."""
-    from starlette.routing import Route
-
     global _serving
     _serving = True
     return [Route(PATH + "/{ticket}", stream_turns)]
@@ -88,8 +89,8 @@ def serving() -> bool:
 
 def open_ticket(live: LiveRun | None) -> str | None:
     """A URL that streams the turns of ``live`` as they are written, for one viewer; None
-    when the app has no route (the page then draws the text itself)."""
-    if not _serving or live is None:
+    when the app has no route (the page then draws the text itself) or the run is over."""
+    if not _serving or live is None or not live.status.live:
         return None
     ticket = secrets.token_urlsafe(24)
     now = time.monotonic()
@@ -100,9 +101,11 @@ def open_ticket(live: LiveRun | None) -> str | None:
     return f"{PATH}/{ticket}"
 
 
-def is_open(url: str) -> bool:
+def is_open(url: str, live: LiveRun) -> bool:
+    """``url`` still streams ``live`` (not a run that ended and was continued since)."""
     with _lock:
-        return url.rsplit("/", 1)[-1] in _tickets
+        ticket = _tickets.get(url.rsplit("/", 1)[-1])
+    return ticket is not None and ticket.live is live and live.status.live
 
 
 def _stale(ticket: Ticket, now: float) -> bool:
@@ -114,9 +117,7 @@ def _forget(ticket: str) -> None:
         _tickets.pop(ticket, None)
 
 
-async def stream_turns(request):
-    from starlette.responses import Response, StreamingResponse
-
+async def stream_turns(request: Request) -> Response:
     ticket = request.path_params["ticket"]
     with _lock:
         found = _tickets.get(ticket)
@@ -128,7 +129,7 @@ async def stream_turns(request):
     )
 
 
-async def _events(ticket: str, live: LiveRun, request) -> AsyncIterator[str]:
+async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator[str]:
     """The text of the turn being written, as HTML, each time it grows (``{"turn", "html"}``);
     ``end`` when the run is over."""
     loop = asyncio.get_running_loop()

@@ -21,27 +21,51 @@ _JS = """
 const streams = (window.__duetStreams ??= new Map());
 const IDLE_MS = 15000;  // no turn on screen this long: the stream closes
 
+function connect(stream) {
+  const source = new EventSource(stream.url);
+  source.onmessage = (event) => {
+    const { turn, html } = JSON.parse(event.data);
+    stream.turn = turn;
+    stream.html = html;
+    const box = stream.boxes.get(turn);
+    if (box) box.innerHTML = html;
+  };
+  source.addEventListener("end", () => close(stream));  // the run is over
+  stream.source = source;
+}
+
 function streamFor(url) {
   let stream = streams.get(url);
   if (!stream) {
-    stream = { source: new EventSource(url), turn: null, html: "", boxes: new Map(), idle: 0 };
-    stream.source.onmessage = (event) => {
-      const { turn, html } = JSON.parse(event.data);
-      stream.turn = turn;
-      stream.html = html;
-      const box = stream.boxes.get(turn);
-      if (box) box.innerHTML = html;
-    };
-    stream.source.addEventListener("end", () => close(url, stream));
+    stream = { url, source: null, turn: null, html: "", boxes: new Map(), idle: 0 };
+    if (document.visibilityState !== "hidden") connect(stream);
     streams.set(url, stream);
   }
   clearTimeout(stream.idle);
   return stream;
 }
 
-function close(url, stream) {
-  stream.source.close();
-  if (streams.get(url) === stream) streams.delete(url);
+function close(stream) {
+  if (stream.source) stream.source.close();
+  stream.source = null;
+  if (streams.get(stream.url) === stream) streams.delete(stream.url);
+}
+
+// A hidden tab gives its connections back (a browser opens only six per server over HTTP/1.1,
+// shared by every tab: downloads and the page's own files must never wait behind a feed);
+// shown again, it reconnects and the server starts with what was written meanwhile.
+if (!window.__duetFeedVisibility) {
+  window.__duetFeedVisibility = true;
+  document.addEventListener("visibilitychange", () => {
+    for (const stream of streams.values()) {
+      if (document.visibilityState === "hidden" && stream.source) {
+        stream.source.close();
+        stream.source = null;
+      } else if (document.visibilityState === "visible" && !stream.source) {
+        connect(stream);
+      }
+    }
+  });
 }
 
 function release(box) {
@@ -51,7 +75,7 @@ function release(box) {
   if (stream.boxes.get(box._turn) === box) stream.boxes.delete(box._turn);
   if (stream.boxes.size === 0) {
     clearTimeout(stream.idle);
-    stream.idle = setTimeout(() => stream.boxes.size || close(box._url, stream), IDLE_MS);
+    stream.idle = setTimeout(() => stream.boxes.size || close(stream), IDLE_MS);
   }
 }
 

@@ -62,6 +62,38 @@ def test_tokens_are_pushed_and_turns_join_the_transcript(
     expect(page.get_by_text("Finished: the turn limit was reached.")).to_be_visible()
 
 
+def set_visibility(page: Page, state: str) -> None:
+    """The tab hidden or shown, as the browser tells the page when its tab changes."""
+    page.evaluate(
+        """(state) => {
+            const visibility = {configurable: true, get: () => state};
+            Object.defineProperty(document, "visibilityState", visibility);
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_tab_gives_back_its_feed_and_catches_up_when_shown(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM
+) -> None:
+    fake_llm.delay = 0.05
+    ui.open_app(page, app_server.url)
+    setup_openai_bots(page, 2)
+    ui.start(page)
+    writing = ui.live_turn(0)
+    ui.wait_text_grows(page, writing, 0)
+    feeds = "[...window.__duetStreams.values()].map((s) => s.source !== null)"
+    assert page.evaluate(feeds) == [True]
+    set_visibility(page, "hidden")
+    assert page.evaluate(feeds) == [False]  # the connection is closed
+    hidden_at = ui.text_length(page, writing)
+    set_visibility(page, "visible")
+    assert page.evaluate(feeds) == [True]
+    ui.wait_text_grows(page, writing, hidden_at)  # what was written meanwhile, and on
+    expect(ui.header(page)).to_contain_text("completed", timeout=30_000)
+
+
 def test_without_the_route_tokens_are_drawn_through_the_page(
     page: Page, plain_app_server: AppServer, fake_llm: FakeLLM
 ) -> None:

@@ -112,6 +112,21 @@ def test_the_turn_being_written_streams_and_the_stream_ends_with_the_run(server,
     assert httpx.get(url, timeout=5).status_code == 404
 
 
+def test_a_ticket_streams_one_live_run(server, provider, store):
+    hold = Hold()
+    provider.enqueue(["Wait ", hold, "here"])
+    live = launch(provider, store)
+    url = text_feed.open_ticket(live)
+    assert text_feed.is_open(url, live)
+    other = launch(ScriptedProvider(), store)  # e.g. the run continued: a new live run
+    assert not text_feed.is_open(url, other)
+    hold.release()
+    wait_status(live, RunStatus.COMPLETED)
+    assert not text_feed.is_open(url, live)
+    assert text_feed.open_ticket(live) is None  # nothing more will be written
+    wait_status(other, RunStatus.COMPLETED)
+
+
 def test_an_unknown_ticket_is_refused(server):
     response = httpx.get(f"{server}{text_feed.PATH}/not-a-ticket", timeout=5)
     assert response.status_code == 404
