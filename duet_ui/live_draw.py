@@ -17,6 +17,7 @@ import streamlit as st
 from duet_core.models import RunConfig, Turn
 from duet_core.run_state import RunState
 from duet_core.vocabulary import BOT_COLOURS, PERSON_COLOUR, RunStatus, describe_stop_reason
+from duet_ui.text_feed import TEXT, THINKING
 from duet_ui.text_feed_view import PAGE_FEED_KEY, feed_text
 from duet_ui.transcript import (
     avatar_for,
@@ -157,23 +158,32 @@ class WritingTurn:
         """Show the text so far (a no-op when nothing new arrived). With a stream URL the
         text is drawn once, with the component that then follows the stream."""
         if state.thinking and len(state.thinking) != self._thinking_len:
+            first = self._thinking_len < 0
             self._thinking_len = len(state.thinking)
-            self._show_thinking("".join(state.thinking))
+            if self._feed_url is None:
+                self._show_thinking("".join(state.thinking))
+            elif first:
+                with self._thinking_box().container():
+                    feed_text(self._feed_url, self.index, THINKING, "".join(state.thinking))
         if self._feed_url is not None:
             if self._text_len < 0:
                 self._text_len = 1
                 with self._text.container():
-                    feed_text(self._feed_url, self.index, "".join(state.text))
+                    feed_text(self._feed_url, self.index, TEXT, "".join(state.text))
             return
         if len(state.text) != self._text_len:
             self._text_len = len(state.text)
             render_markdown("".join(state.text) + CURSOR, self._text)
 
-    def _show_thinking(self, text: str) -> None:
+    def _thinking_box(self):
+        """The placeholder in the "Thinking" expander (made the first time)."""
         if self._thinking_text is None:
             with self._thinking.container():
                 self._thinking_text = st.expander("Thinking", expanded=False).empty()
-        render_markdown(text, self._thinking_text)
+        return self._thinking_text
+
+    def _show_thinking(self, text: str) -> None:
+        render_markdown(text, self._thinking_box())
 
     def finish(self, turn: Turn, config: RunConfig, notes: Sequence[str] = ()) -> None:
         """The finished ``turn``, drawn as ``render_turn`` draws it, in this card."""

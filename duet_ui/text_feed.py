@@ -60,8 +60,11 @@ def to_html(text: str, writing: bool = True) -> str:
     return _MARKDOWN.render(shown(text) + (CURSOR if writing else ""))
 
 
-def _update(turn: int, html: str) -> str:
-    return f"data: {json.dumps({'turn': turn, 'html': html})}\n\n"
+TEXT, THINKING = "text", "thinking"  # the parts of a turn the feed carries
+
+
+def _update(turn: int, part: str, html: str) -> str:
+    return f"data: {json.dumps({'turn': turn, 'part': part, 'html': html})}\n\n"
 
 
 @dataclass
@@ -130,8 +133,8 @@ async def stream_turns(request: Request) -> Response:
 
 
 async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator[str]:
-    """The text of the turn being written, as HTML, each time it grows (``{"turn", "html"}``);
-    ``end`` when the run is over."""
+    """The turn being written, as HTML, each time its thinking or text grows (``{"turn",
+    "part", "html"}``); ``end`` when the run is over."""
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
@@ -142,7 +145,7 @@ async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator
     sub = live.subscribe()
     sub.notify = wake
     state: RunState | None = None
-    sent: tuple[int, int] | None = None  # (turn, length of its text) last sent
+    sent: dict[str, tuple[int, int]] = {}  # part: (turn, its number of chunks) last sent
     last_sent = 0.0
     try:
         yield f"retry: {RETRY_MS}\n\n"
@@ -154,17 +157,20 @@ async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator
                 state.apply(event)
             if state is None:
                 break
-            if sent is not None and (ended := _ended(state, sent[0])) is not None:
+            if TEXT in sent and (ended := _ended(state, sent[TEXT][0])) is not None:
                 # the turn ended within the frame: its last words, until the page draws it
-                yield _update(ended.index, to_html(ended.content, writing=False))
-                sent = None
+                yield _update(ended.index, TEXT, to_html(ended.content, writing=False))
+                sent.clear()
             if sub.dropped or not state.live:
                 break
             partial = state.partial
-            if partial is not None and state.text and (partial.index, len(state.text)) != sent:
-                sent = (partial.index, len(state.text))
-                last_sent = time.monotonic()
-                yield _update(partial.index, to_html("".join(state.text)))
+            for part, chunks in ((THINKING, state.thinking), (TEXT, state.text)):
+                mark = (partial.index, len(chunks)) if partial is not None and any(chunks) else None
+                if mark is not None and sent.get(part) != mark:
+                    sent[part] = mark
+                    last_sent = time.monotonic()
+                    html = to_html("".join(chunks), writing=part == TEXT)
+                    yield _update(partial.index, part, html)
             if await request.is_disconnected():
                 return
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from duet_ui import text_feed
-from duet_ui.text_feed import to_html
+from duet_ui.text_feed import TEXT, to_html
 
 PAGE_FEED_KEY = "duet_page_feed"  # hidden by live_draw.STYLE
 
@@ -24,10 +24,11 @@ const IDLE_MS = 15000;  // no turn on screen this long: the stream closes
 function connect(stream) {
   const source = new EventSource(stream.url);
   source.onmessage = (event) => {
-    const { turn, html } = JSON.parse(event.data);
+    const { turn, part, html } = JSON.parse(event.data);
+    if (turn !== stream.turn) stream.parts.clear();  // only the turn being written is kept
     stream.turn = turn;
-    stream.html = html;
-    const box = stream.boxes.get(turn);
+    stream.parts.set(part, html);
+    const box = stream.boxes.get(`${turn}/${part}`);
     if (box) box.innerHTML = html;
   };
   source.addEventListener("end", () => close(stream));  // the run is over
@@ -37,7 +38,7 @@ function connect(stream) {
 function streamFor(url) {
   let stream = streams.get(url);
   if (!stream) {
-    stream = { url, source: null, turn: null, html: "", boxes: new Map(), idle: 0 };
+    stream = { url, source: null, turn: null, parts: new Map(), boxes: new Map(), idle: 0 };
     if (document.visibilityState !== "hidden") connect(stream);
     streams.set(url, stream);
   }
@@ -72,7 +73,7 @@ function release(box) {
   const stream = box._stream;
   if (!stream) return;
   box._stream = null;
-  if (stream.boxes.get(box._turn) === box) stream.boxes.delete(box._turn);
+  if (stream.boxes.get(box._key) === box) stream.boxes.delete(box._key);
   if (stream.boxes.size === 0) {
     clearTimeout(stream.idle);
     stream.idle = setTimeout(() => stream.boxes.size || close(stream), IDLE_MS);
@@ -91,13 +92,14 @@ export default function (component) {
     box.className = "duet-live-text";
     parentElement.appendChild(box);
   }
-  if (box._url !== data.url || box._turn !== data.turn) {
+  const key = `${data.turn}/${data.part}`;
+  if (box._url !== data.url || box._key !== key) {
     release(box);
     const stream = streamFor(data.url);
-    Object.assign(box, { _url: data.url, _turn: data.turn, _stream: stream });
-    stream.boxes.set(data.turn, box);
+    Object.assign(box, { _url: data.url, _key: key, _stream: stream });
+    stream.boxes.set(key, box);
     // what the page knew when it drew the turn, or what the stream has since, if longer
-    const streamed = stream.turn === data.turn ? stream.html : "";
+    const streamed = (stream.turn === data.turn && stream.parts.get(data.part)) || "";
     box.innerHTML = streamed.length > data.html.length ? streamed : data.html;
   }
   return () => release(box);  // the component goes: the finished turn is drawn in its place
@@ -125,10 +127,11 @@ _CSS = """
 _component = st.components.v2.component("duet_live_text", js=_JS, css=_CSS, isolate_styles=False)
 
 
-def feed_text(url: str, turn_index: int, text: str) -> None:
-    """Turn ``turn_index``'s ``text`` so far, then what ``url`` (the run's stream) sends for
-    it (here, in the current container)."""
-    _component(data={"url": url, "turn": turn_index, "html": to_html(text)})
+def feed_text(url: str, turn_index: int, part: str, text: str) -> None:
+    """Turn ``turn_index``'s ``part`` (``text`` or ``thinking``) so far, then what ``url``
+    (the run's feed) sends for it (here, in the current container)."""
+    html = to_html(text, writing=part == TEXT)
+    _component(data={"url": url, "turn": turn_index, "part": part, "html": html})
 
 
 def page_feed(url: str | None) -> None:
@@ -141,5 +144,5 @@ def page_feed(url: str | None) -> None:
       keeps it open between turns.
     """
     if text_feed.serving():
-        data = {"url": url, "turn": -1, "html": ""} if url else None
+        data = {"url": url, "turn": -1, "part": TEXT, "html": ""} if url else None
         _component(data=data, key=PAGE_FEED_KEY)

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from duet_core.engine import LiveRun, start_run
 from duet_core.models import Run, RunStatus
+from duet_core.providers.base import ThinkingDelta
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_ui import text_feed
 from tests.engine.conftest import make_config, wait_status
@@ -82,17 +83,24 @@ def test_no_route_no_ticket(monkeypatch, provider, store):
 
 def test_the_turn_being_written_streams_and_the_stream_ends_with_the_run(server, provider, store):
     first, second = Hold(), Hold()
-    provider.enqueue(["Hello ", first, "world"], ["Second ", second, "turn"])
+    provider.enqueue(
+        [ThinkingDelta("Weighing it."), "Hello ", first, "world"], ["Second ", second, "turn"]
+    )
     live = launch(provider, store, turns=2)
     url = server + text_feed.open_ticket(live)
     with httpx.Client(timeout=10) as client, client.stream("GET", url) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = read_events(response.iter_lines())
-        name, data = next(events)
-        update = json.loads(data)
-        assert (name, update["turn"]) == ("message", 0)
-        assert update["html"] == "<p>Hello  ▌</p>\n"  # the text so far and the cursor
+        seen = []
+        for name, data in events:
+            assert name == "message"
+            seen.append(json.loads(data))
+            if seen[-1]["part"] == "text":
+                break
+        # the thinking so far (no cursor), then the text so far with the cursor
+        assert {"turn": 0, "part": "thinking", "html": "<p>Weighing it.</p>\n"} in seen
+        assert seen[-1] == {"turn": 0, "part": "text", "html": "<p>Hello  ▌</p>\n"}
         first.release()
         seen = []
         for name, data in events:  # the rest of turn 0, then turn 1 on the same connection
@@ -104,7 +112,7 @@ def test_the_turn_being_written_streams_and_the_stream_ends_with_the_run(server,
         else:
             raise AssertionError("the stream ended without 'end'")
     # a turn's last words come before the next turn's (no cursor: it is finished)
-    assert {"turn": 0, "html": "<p>Hello world</p>\n"} in seen
+    assert {"turn": 0, "part": "text", "html": "<p>Hello world</p>\n"} in seen
     assert seen[-1]["turn"] == 1 and "Second turn" in seen[-1]["html"]
     assert [u["turn"] for u in seen] == sorted(u["turn"] for u in seen)
     assert live.status is RunStatus.COMPLETED
