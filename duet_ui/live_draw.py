@@ -4,7 +4,9 @@ the outcome. No event handling here: everything is drawn from a ``RunState``.
 Finished turns are drawn by ``transcript.render_turn``; the turn in progress is a
 ``WritingTurn``: its card is made once per turn and then only its text placeholder is
 updated, so a token costs O(length of that turn), never O(length of the transcript); when the
-turn ends, the same card becomes the finished one.
+turn ends, the same card becomes the finished one. When the app serves the text feed
+(``duet_ui.text_feed``), the text and thinking placeholders hold the feed's element instead,
+and a token costs the page nothing at all.
 """
 
 from __future__ import annotations
@@ -150,13 +152,13 @@ class WritingTurn:
 
     @property
     def has_text(self) -> bool:
-        """Some of the turn's text (or thinking) is on screen, or its stream is (the page
-        then has nothing urgent to draw for the first token)."""
+        """Some of the turn's text (or thinking) is on screen, or the element that follows
+        the feed is (the page then has nothing urgent to draw for the first token)."""
         return self._text_len > 0 or self._thinking_len > 0
 
     def update(self, state: RunState) -> None:
-        """Show the text so far (a no-op when nothing new arrived). With a stream URL the
-        text is drawn once, with the component that then follows the stream."""
+        """Show the text so far (a no-op when nothing new arrived). With a feed URL the text
+        and the thinking are drawn once each, by the element that then follows the feed."""
         if state.thinking and len(state.thinking) != self._thinking_len:
             first = self._thinking_len < 0
             self._thinking_len = len(state.thinking)

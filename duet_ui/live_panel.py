@@ -2,7 +2,8 @@
 
 One fragment (see ``duet_ui.stream_panel``): the full script run draws it once; while the run
 is live, the fragment then runs on its own and blocks on this session's subscription. In that
-loop a token updates only the text of the turn being written, a finished turn is appended to
+loop a token updates only the text of the turn being written (nothing at all when the text
+comes by the text feed, ``duet_ui.text_feed``), a finished turn is appended to
 the transcript (the others are not drawn again) and the header is redrawn only when one of
 its fields changes: nothing a loop iteration does grows with the transcript. The whole page
 reruns only when it must: the run ended (outcome, controls), a bot with a "changes apply from
