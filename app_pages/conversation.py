@@ -78,7 +78,7 @@ if view is not None:
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
 live_controls.interject_box(view, viewer)
-page_feed(view.feed_url() if view is not None else None)  # hidden: duet_ui.text_feed_view
+page_feed(view.live if view is not None and view.is_live else None)  # duet_ui.text_feed_view
 if view is not None:
     with panel:
         live_panel(view, show_all, drawn_live=running)

@@ -5,7 +5,7 @@ Finished turns are drawn by ``transcript.render_turn``; the turn in progress is 
 ``WritingTurn``: its card is made once per turn and then only its text placeholder is
 updated, so a token costs O(length of that turn), never O(length of the transcript); when the
 turn ends, the same card becomes the finished one. When the app serves the text feed
-(``duet_ui.text_feed``), the text and thinking placeholders hold the feed's element instead,
+(``duet_ui.text_feed``), the text and thinking placeholders hold slots the feed writes into,
 and a token costs the page nothing at all.
 """
 
@@ -20,7 +20,7 @@ from duet_core.models import RunConfig, Turn
 from duet_core.run_state import RunState
 from duet_core.vocabulary import BOT_COLOURS, PERSON_COLOUR, RunStatus, describe_stop_reason
 from duet_ui.text_feed import TEXT, THINKING
-from duet_ui.text_feed_view import PAGE_FEED_KEY, feed_text
+from duet_ui.text_feed_view import PAGE_FEED_KEY, feed_slot
 from duet_ui.transcript import (
     avatar_for,
     bot_colour,
@@ -123,10 +123,10 @@ class WritingTurn:
     next turn's first token arriving milliseconds later, held that token back)."""
 
     def __init__(
-        self, slot, turn: Turn, config: RunConfig | None = None, feed_url: str | None = None
+        self, slot, turn: Turn, config: RunConfig | None = None, feed_run: str | None = None
     ):
         self.slot = slot  # its placeholder in the transcript
-        self._feed_url = feed_url  # the text comes by its own connection (text_feed)
+        self._feed_run = feed_run  # the run whose text feed writes this turn (text_feed)
         self.index = turn.index
         self._thinking_len = self._text_len = -1  # nothing drawn yet
         self._thinking_text = None
@@ -152,26 +152,25 @@ class WritingTurn:
 
     @property
     def has_text(self) -> bool:
-        """Some of the turn's text (or thinking) is on screen, or the element that follows
-        the feed is (the page then has nothing urgent to draw for the first token)."""
+        """Some of the turn's text (or thinking) is on screen, or its slot for the feed is
+        (the page then has nothing urgent to draw for the first token)."""
         return self._text_len > 0 or self._thinking_len > 0
 
     def update(self, state: RunState) -> None:
-        """Show the text so far (a no-op when nothing new arrived). With a feed URL the text
-        and the thinking are drawn once each, by the element that then follows the feed."""
+        """Show the text so far (a no-op when nothing new arrived). With a feed, the text and
+        the thinking are drawn once each, as slots the feed then writes into."""
         if state.thinking and len(state.thinking) != self._thinking_len:
             first = self._thinking_len < 0
             self._thinking_len = len(state.thinking)
-            if self._feed_url is None:
+            if self._feed_run is None:
                 self._show_thinking("".join(state.thinking))
             elif first:
-                with self._thinking_box().container():
-                    feed_text(self._feed_url, self.index, THINKING, "".join(state.thinking))
-        if self._feed_url is not None:
+                thinking = "".join(state.thinking)
+                feed_slot(self._thinking_box(), self._feed_run, self.index, THINKING, thinking)
+        if self._feed_run is not None:
             if self._text_len < 0:
                 self._text_len = 1
-                with self._text.container():
-                    feed_text(self._feed_url, self.index, TEXT, "".join(state.text))
+                feed_slot(self._text, self._feed_run, self.index, TEXT, "".join(state.text))
             return
         if len(state.text) != self._text_len:
             self._text_len = len(state.text)

@@ -20,7 +20,7 @@ import streamlit as st
 from duet_core.events import Subscription
 from duet_core.models import Turn
 from duet_core.vocabulary import RunStatus
-from duet_ui import stream_panel
+from duet_ui import stream_panel, text_feed
 from duet_ui.live_draw import (
     SHOW_LAST,
     Header,
@@ -163,8 +163,8 @@ class Panel:
         if partial is not None:
             if self.writing is None or self.writing.index != partial.index:
                 self._drop_writing()
-                url = view.feed_url()
-                self.writing = WritingTurn(self.turns.empty(), partial, state.run.config, url)
+                fed = state.run.id if view.is_live and text_feed.serving() else None
+                self.writing = WritingTurn(self.turns.empty(), partial, state.run.config, fed)
                 self._check_notes(partial)
             self.writing.update(state)
             self.idle_since = None

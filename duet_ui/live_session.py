@@ -22,7 +22,6 @@ from duet_core.events import Event, Subscription
 from duet_core.models import BotConfig, Run
 from duet_core.run_state import RunState
 from duet_core.vocabulary import RunStatus
-from duet_ui import text_feed
 from duet_ui.services import Services, Viewer
 
 VIEW_KEY = "duet_view"
@@ -40,7 +39,6 @@ class LiveView:
     synced_values: list[dict | None] = field(default_factory=lambda: [None, None])
     noted: tuple[bool, bool] = (False, False)  # a "changes apply from ..." note is shown
     page_runs: int = 0  # full script runs of the page that have begun (see ``newest``)
-    _feed_url: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -94,17 +92,6 @@ class LiveView:
         self.live.unsubscribe(sub)
         if self.sub is sub:
             self.sub = None
-
-    def feed_url(self) -> str | None:
-        """The URL that streams this run's turns to this session as they are written (one per
-        run and session: ``duet_ui.text_feed``); None when the app has no such route or the
-        run is not live in this process."""
-        if not self.is_live:
-            return None
-        url = self._feed_url
-        if url is None or not text_feed.is_open(url, self.live):
-            url = self._feed_url = text_feed.open_ticket(self.live)
-        return url
 
     def begin_page_run(self) -> int:
         """Number this full script run of the page (call once, at its top)."""

@@ -2,19 +2,20 @@
 
 Streamlit draws every token as a delta of its page tree; in Chromium the cost of each such
 update grows with the page (Duet's steering sidebar alone doubles it: ``bench/live_latency.py``).
-When the app is served by ``serve.py`` (``st.App`` with the route below), the live panel
-draws the text of the turn being written with ``duet_ui.text_feed_view`` instead: a small
-component that reads ``GET /_duet/feed/<ticket>`` and puts each update into its own element,
-outside Streamlit's tree. Everything else (the header, a finished turn, the controls) is
-still drawn by the page; when the turn ends the page draws it finished in place of the
-component. Under plain ``streamlit run app.py`` or AppTest no route exists, ``open_ticket``
-returns None, and the panel draws the text itself, as before.
+When the app is served by ``serve.py`` (``st.App`` with the route below), each browser session
+on the conversation page holds one feed, ``GET /_duet/feed/<ticket>``, opened with the page and
+kept across runs and turns (``duet_ui.text_feed_view``). The page says which live run the
+feed follows (``Feed.follow``: the run it shows, from the Start click's own script run); the
+feed then sends the text and thinking of the turn being written, as safe HTML, each time they
+grow, and the browser writes them into that turn's slot, an ``st.html`` element the page drew
+in the turn's card. So a token costs the page nothing, the first one needs no new connection,
+and it shows as soon as its card is on screen. Everything else (the header, a finished turn,
+the controls) is still drawn by the page. Under plain ``streamlit run app.py`` or AppTest no
+route exists, ``open_feed`` returns None, and the panel draws the text itself.
 
-A ticket is an unguessable id for one live run, made by the page for the session that shows
-it (``LiveView.feed_url``); the stream carries the text of each turn being written (one
-connection for the whole run: the next turn's first token needs no new connection) and ends
-with the run, when the ticket goes too. The reader waits on the run's events without a
-thread: the subscription wakes it (``Subscription.notify``) on the server's event loop.
+A ticket is unguessable and made for one browser session. The reader waits on the run's
+events without a thread: the subscription wakes it (``Subscription.notify``) on the server's
+event loop.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 
 from markdown_it import MarkdownIt
 from starlette.requests import Request
@@ -34,6 +34,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from duet_core.engine import LiveRun
+from duet_core.events import Subscription
 from duet_core.models import Turn
 from duet_core.run_state import RunState
 from duet_ui.transcript import shown
@@ -43,7 +44,7 @@ CURSOR = " ▌"
 FRAME = 0.03  # seconds: updates closer together than this are sent together
 WAKE = 1.0  # seconds: longest wait without events (a dropped subscription, a closed tab)
 RETRY_MS = 500  # the browser's wait before it connects again to a stream that broke
-TICKET_GRACE = 60.0  # seconds: a ticket is forgotten this long after its run ended
+FEED_IDLE = 3600.0  # seconds: a feed with no reader, not followed with for this long, goes
 
 # Model output is untrusted: no raw HTML (escaped), no images (a remote fetch), and links
 # are checked by markdown-it (no javascript:, vbscript:, file: or data: URLs).
@@ -63,114 +64,103 @@ def to_html(text: str, writing: bool = True) -> str:
 TEXT, THINKING = "text", "thinking"  # the parts of a turn the feed carries
 
 
-def _update(turn: int, part: str, html: str) -> str:
-    return f"data: {json.dumps({'turn': turn, 'part': part, 'html': html})}\n\n"
+def _update(run_id: str, turn: int, part: str, html: str) -> str:
+    message = {"run": run_id, "turn": turn, "part": part, "html": html}
+    return f"data: {json.dumps(message)}\n\n"
 
 
-@dataclass
-class Ticket:
-    live: LiveRun
-    made: float = field(default_factory=time.monotonic)
+def slot_key(run_id: str, turn: int, part: str) -> str:
+    """What the browser matches a feed update with its slot by (``data-duet-feed``)."""
+    return f"{run_id}/{turn}/{part}"
 
 
-_tickets: dict[str, Ticket] = {}
+class Feed:
+    """One browser session's feed: the live run it follows (None: none now)."""
+
+    def __init__(self, ticket: str):
+        self.ticket = ticket
+        self.live: LiveRun | None = None
+        self.touched = time.monotonic()
+        self.readers: set[Callable[[], None]] = set()  # wakes each connected reader
+
+    @property
+    def url(self) -> str:
+        return f"{PATH}/{self.ticket}"
+
+    def follow(self, live: LiveRun | None) -> None:
+        """Send the turns of ``live`` from now on (None: nothing). Called by each full run of
+        the conversation page with the run it shows, if live in this process."""
+        self.touched = time.monotonic()
+        if live is not self.live:
+            self.live = live
+            for wake in list(self.readers):
+                wake()
+
+
+_feeds: dict[str, Feed] = {}
 _lock = threading.Lock()
 _serving = False
 
 
 def routes() -> list[Route]:
-    """The route to add to ``st.App`` (``serve.py``); from then on the panel streams through
-    it."""
+    """The route to add to ``st.App`` (``serve.py``); from then on pages use feeds."""
     global _serving
     _serving = True
-    return [Route(PATH + "/{ticket}", stream_turns)]
+    return [Route(PATH + "/{ticket}", stream_feed)]
 
 
 def serving() -> bool:
     return _serving
 
 
-def open_ticket(live: LiveRun | None) -> str | None:
-    """A URL that streams the turns of ``live`` as they are written, for one viewer; None
-    when the app has no route (the page then draws the text itself) or the run is over."""
-    if not _serving or live is None or not live.status.live:
+def open_feed() -> Feed | None:
+    """A new feed for one browser session; None when the app has no route (the page then
+    draws the text itself). Feeds nobody has read or followed with for ``FEED_IDLE`` go."""
+    if not _serving:
         return None
-    ticket = secrets.token_urlsafe(24)
+    feed = Feed(secrets.token_urlsafe(24))
     now = time.monotonic()
     with _lock:
-        for old in [k for k, t in _tickets.items() if _stale(t, now)]:
-            del _tickets[old]
-        _tickets[ticket] = Ticket(live)
-    return f"{PATH}/{ticket}"
+        for old in [k for k, f in _feeds.items() if not f.readers and now - f.touched > FEED_IDLE]:
+            del _feeds[old]
+        _feeds[feed.ticket] = feed
+    return feed
 
 
-def is_open(url: str, live: LiveRun) -> bool:
-    """``url`` still streams ``live`` (not a run that ended and was continued since)."""
+async def stream_feed(request: Request) -> Response:
     with _lock:
-        ticket = _tickets.get(url.rsplit("/", 1)[-1])
-    return ticket is not None and ticket.live is live and live.status.live
-
-
-def _stale(ticket: Ticket, now: float) -> bool:
-    return not ticket.live.status.live and now - ticket.made > TICKET_GRACE
-
-
-def _forget(ticket: str) -> None:
-    with _lock:
-        _tickets.pop(ticket, None)
-
-
-async def stream_turns(request: Request) -> Response:
-    ticket = request.path_params["ticket"]
-    with _lock:
-        found = _tickets.get(ticket)
-    if found is None:
-        return Response("This run is not being written any more.", status_code=404)
+        feed = _feeds.get(request.path_params["ticket"])
+    if feed is None:
+        return Response("There is no such feed (the page was opened again since).", 404)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _events(ticket, found.live, request), media_type="text/event-stream", headers=headers
+        _events(feed, request), media_type="text/event-stream", headers=headers
     )
 
 
-async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator[str]:
-    """The turn being written, as HTML, each time its thinking or text grows (``{"turn",
-    "part", "html"}``); ``end`` when the run is over."""
+async def _events(feed: Feed, request: Request) -> AsyncIterator[str]:
+    """The turn being written of the run ``feed`` follows, as HTML, each time its thinking or
+    text grows (``{"run", "turn", "part", "html"}``), for as long as the browser reads."""
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
-    def wake() -> None:  # on the run's thread
+    def wake() -> None:  # on the run's thread, or the page's
         with contextlib.suppress(RuntimeError):  # the server's loop is closed: nobody reads
             loop.call_soon_threadsafe(woken.set)
 
-    sub = live.subscribe()
-    sub.notify = wake
-    state: RunState | None = None
-    sent: dict[str, tuple[int, int]] = {}  # part: (turn, its number of chunks) last sent
+    reader = _Reader(wake)
+    feed.readers.add(wake)
     last_sent = 0.0
     try:
         yield f"retry: {RETRY_MS}\n\n"
         while True:
             woken.clear()
-            for event in sub.drain():
-                if state is None:  # the first event is the run's snapshot
-                    state = RunState(run=event.run)
-                state.apply(event)
-            if state is None:
-                break
-            if TEXT in sent and (ended := _ended(state, sent[TEXT][0])) is not None:
-                # the turn ended within the frame: its last words, until the page draws it
-                yield _update(ended.index, TEXT, to_html(ended.content, writing=False))
-                sent.clear()
-            if sub.dropped or not state.live:
-                break
-            partial = state.partial
-            for part, chunks in ((THINKING, state.thinking), (TEXT, state.text)):
-                mark = (partial.index, len(chunks)) if partial is not None and any(chunks) else None
-                if mark is not None and sent.get(part) != mark:
-                    sent[part] = mark
-                    last_sent = time.monotonic()
-                    html = to_html("".join(chunks), writing=part == TEXT)
-                    yield _update(partial.index, part, html)
+            feed.touched = time.monotonic()
+            updates = reader.read(feed.live)
+            for update in updates:
+                yield update
+            if updates:
+                last_sent = time.monotonic()
             if await request.is_disconnected():
                 return
             try:
@@ -181,14 +171,61 @@ async def _events(ticket: str, live: LiveRun, request: Request) -> AsyncIterator
             wait = last_sent + FRAME - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        if state is not None and not state.live:
-            _forget(ticket)
-            yield "event: end\ndata: \n\n"
-        # else (the run dropped this reader): the stream just ends, and the browser connects
-        # again (after ``RETRY_MS``) to a fresh snapshot
     finally:
-        sub.notify = None
-        live.unsubscribe(sub)
+        feed.readers.discard(wake)
+        reader.read(None)  # unsubscribes
+
+
+class _Reader:
+    """One connection's view of the run its feed follows: the subscription, the run's state,
+    and what was last sent of each part of the turn being written."""
+
+    def __init__(self, wake: Callable[[], None]):
+        self.wake = wake
+        self.live: LiveRun | None = None
+        self.sub: Subscription | None = None
+        self.state: RunState | None = None
+        self.sent: dict[str, tuple[int, int]] = {}  # part: (turn, its number of chunks)
+
+    def read(self, live: LiveRun | None) -> list[str]:
+        """The updates since the last call; ``live``: the run to follow now."""
+        if live is not self.live or (self.sub is not None and self.sub.dropped):
+            self._follow(live)
+        if self.sub is None:
+            return []
+        for event in self.sub.drain():
+            if self.state is None:  # the first event is the run's snapshot
+                self.state = RunState(run=event.run)
+            self.state.apply(event)
+        state = self.state
+        if state is None:
+            return []
+        updates = []
+        sent = self.sent
+        if TEXT in sent and (ended := _ended(state, sent[TEXT][0])) is not None:
+            # the turn ended within the frame: its last words, until the page draws it
+            updates.append(_update(state.run.id, ended.index, TEXT, to_html(ended.content, False)))
+            sent.clear()
+        partial = state.partial
+        for part, chunks in ((THINKING, state.thinking), (TEXT, state.text)):
+            mark = (partial.index, len(chunks)) if partial is not None and any(chunks) else None
+            if mark is not None and sent.get(part) != mark:
+                sent[part] = mark
+                html = to_html("".join(chunks), writing=part == TEXT)
+                updates.append(_update(state.run.id, partial.index, part, html))
+        if not state.live:
+            self._follow(None)  # the run is over: nothing more will come from it
+            self.live = live
+        return updates
+
+    def _follow(self, live: LiveRun | None) -> None:
+        if self.sub is not None and self.live is not None:
+            self.sub.notify = None
+            self.live.unsubscribe(self.sub)
+        self.live, self.sub, self.state, self.sent = live, None, None, {}
+        if live is not None and live.status.live:
+            self.sub = live.subscribe()
+            self.sub.notify = self.wake
 
 
 def _ended(state: RunState, index: int) -> Turn | None:

@@ -1,112 +1,109 @@
-"""The text of the turn being written, fed by its own connection (``duet_ui.text_feed``).
+"""The browser's end of the text feed (``duet_ui.text_feed``).
 
-A component mounted once per turn: it shows the text so far and follows the run's stream; each
-update replaces its HTML (made safe on the server), without a round through Streamlit's page
-tree. The page's components share one connection per run, kept between turns; it closes when
-the run ends or when no turn has been on screen for a while (the person left the page).
+One hidden element on the conversation page (``page_feed``) holds the session's feed: an
+EventSource opened with the page and kept across runs and turns. Each update names its slot
+(run, turn, part); the slot is an ``st.html`` element the page drew in the turn's card
+(``feed_slot``), so it is on screen as soon as the card is, without waiting for any component
+code to run. An update whose slot is not drawn yet is kept and written at the next frame where
+the slot is there. A hidden tab closes its connection (a browser opens six per server over
+HTTP/1.1, shared by every tab: downloads and the page's own files must never wait behind
+feeds) and opens it again when shown; the server then starts from what was written meanwhile.
 """
 
 from __future__ import annotations
 
+import html as html_lib
+
 import streamlit as st
 
 from duet_ui import text_feed
-from duet_ui.text_feed import TEXT, to_html
+from duet_ui.text_feed import TEXT, slot_key, to_html
 
 PAGE_FEED_KEY = "duet_page_feed"  # hidden by live_draw.STYLE
+FEED_STATE_KEY = "duet_text_feed"  # this session's Feed
 
 _JS = """
-// One EventSource per run URL, shared by the turns' components on this page and kept open
-// between turns (a turn's component goes when the turn ends, the next one comes moments later).
-const streams = (window.__duetStreams ??= new Map());
-const IDLE_MS = 15000;  // no turn on screen this long: the stream closes
+const feeds = (window.__duetFeeds ??= new Map());  // url: {url, source, holders, idle}
+const pending = new Map();  // slot key: html whose slot is not on the page yet
+const IDLE_MS = 15000;  // no page holds a feed this long (another page is shown): it closes
+let flushing = false;
 
-function connect(stream) {
-  const source = new EventSource(stream.url);
-  source.onmessage = (event) => {
-    const { turn, part, html } = JSON.parse(event.data);
-    if (turn !== stream.turn) stream.parts.clear();  // only the turn being written is kept
-    stream.turn = turn;
-    stream.parts.set(part, html);
-    const box = stream.boxes.get(`${turn}/${part}`);
-    if (box) box.innerHTML = html;
-  };
-  source.addEventListener("end", () => close(stream));  // the run is over
-  stream.source = source;
-}
-
-function streamFor(url) {
-  let stream = streams.get(url);
-  if (!stream) {
-    stream = { url, source: null, turn: null, parts: new Map(), boxes: new Map(), idle: 0 };
-    if (document.visibilityState !== "hidden") connect(stream);
-    streams.set(url, stream);
+function write(key, html) {
+  const slot = document.querySelector(`[data-duet-feed="${key}"]`);
+  if (slot) {
+    slot.innerHTML = html;
+    pending.delete(key);
+  } else {
+    pending.set(key, { html, since: performance.now() });
+    if (!flushing) {
+      flushing = true;
+      requestAnimationFrame(flush);
+    }
   }
-  clearTimeout(stream.idle);
-  return stream;
 }
 
-function close(stream) {
-  if (stream.source) stream.source.close();
-  stream.source = null;
-  if (streams.get(stream.url) === stream) streams.delete(stream.url);
+function flush() {  // at each frame, until every kept update found its slot (or is 10 s old)
+  flushing = false;
+  for (const [key, { html, since }] of [...pending]) {
+    if (performance.now() - since > 10000) pending.delete(key);
+    else write(key, html);
+  }
 }
 
-// A hidden tab gives its connections back (a browser opens only six per server over HTTP/1.1,
-// shared by every tab: downloads and the page's own files must never wait behind a feed);
-// shown again, it reconnects and the server starts with what was written meanwhile.
+function connect(feed) {
+  const source = new EventSource(feed.url);
+  source.onmessage = (event) => {
+    const { run, turn, part, html } = JSON.parse(event.data);
+    write(`${run}/${turn}/${part}`, html);
+  };
+  feed.source = source;
+}
+
+function close(feed) {
+  if (feed.source) feed.source.close();
+  feed.source = null;
+}
+
 if (!window.__duetFeedVisibility) {
   window.__duetFeedVisibility = true;
   document.addEventListener("visibilitychange", () => {
-    for (const stream of streams.values()) {
-      if (document.visibilityState === "hidden" && stream.source) {
-        stream.source.close();
-        stream.source = null;
-      } else if (document.visibilityState === "visible" && !stream.source) {
-        connect(stream);
-      }
+    for (const feed of feeds.values()) {
+      if (document.visibilityState === "hidden") close(feed);
+      else if (!feed.source) connect(feed);
     }
   });
 }
 
-function release(box) {
-  const stream = box._stream;
-  if (!stream) return;
-  box._stream = null;
-  if (stream.boxes.get(box._key) === box) stream.boxes.delete(box._key);
-  if (stream.boxes.size === 0) {
-    clearTimeout(stream.idle);
-    stream.idle = setTimeout(() => stream.boxes.size || close(stream), IDLE_MS);
-  }
-}
-
 export default function (component) {
-  const { data, parentElement } = component;
-  let box = parentElement.querySelector(":scope > .duet-live-text");
-  if (!data || !data.url) {  // page_feed() without a live run
-    if (box) release(box);
-    return;
+  const url = component.data && component.data.url;
+  if (!url) return;
+  let feed = feeds.get(url);
+  if (!feed) {
+    feed = { url, source: null, holders: 0, idle: 0 };
+    feeds.set(url, feed);
+    if (document.visibilityState !== "hidden") connect(feed);
   }
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "duet-live-text";
-    parentElement.appendChild(box);
+  if (!component.parentElement.__duetFeed) {  // called again when data changes: hold once
+    component.parentElement.__duetFeed = feed;
+    feed.holders += 1;
+    clearTimeout(feed.idle);
   }
-  const key = `${data.turn}/${data.part}`;
-  if (box._url !== data.url || box._key !== key) {
-    release(box);
-    const stream = streamFor(data.url);
-    Object.assign(box, { _url: data.url, _key: key, _stream: stream });
-    stream.boxes.set(key, box);
-    // what the page knew when it drew the turn, or what the stream has since, if longer
-    const streamed = (stream.turn === data.turn && stream.parts.get(data.part)) || "";
-    box.innerHTML = streamed.length > data.html.length ? streamed : data.html;
-  }
-  return () => release(box);  // the component goes: the finished turn is drawn in its place
+  return () => {  // the page goes (another page is shown); a reload ends the feed anyway
+    component.parentElement.__duetFeed = null;
+    feed.holders -= 1;
+    if (feed.holders === 0) {
+      feed.idle = setTimeout(() => {
+        if (feed.holders === 0) {
+          close(feed);
+          feeds.delete(url);
+        }
+      }, IDLE_MS);
+    }
+  };
 }
 """
 
-# As Streamlit draws markdown in a chat message (the finished turn looks the same).
+# A slot looks as Streamlit draws markdown in a chat message (as the finished turn will).
 _CSS = """
 .duet-live-text { overflow-wrap: anywhere; }
 .duet-live-text p, .duet-live-text ul, .duet-live-text ol, .duet-live-text pre,
@@ -124,25 +121,31 @@ _CSS = """
   border: 1px solid rgba(0, 0, 0, 0.1); }
 """
 
-_component = st.components.v2.component("duet_live_text", js=_JS, css=_CSS, isolate_styles=False)
+_component = st.components.v2.component("duet_text_feed", js=_JS, css=_CSS, isolate_styles=False)
 
 
-def feed_text(url: str, turn_index: int, part: str, text: str) -> None:
-    """Turn ``turn_index``'s ``part`` (``text`` or ``thinking``) so far, then what ``url``
-    (the run's feed) sends for it (here, in the current container)."""
-    html = to_html(text, writing=part == TEXT)
-    _component(data={"url": url, "turn": turn_index, "part": part, "html": html})
+def session_feed() -> text_feed.Feed | None:
+    """This browser session's feed (made on its first call); None without the route."""
+    feed = st.session_state.get(FEED_STATE_KEY)
+    if feed is None and text_feed.serving():
+        feed = st.session_state[FEED_STATE_KEY] = text_feed.open_feed()
+    return feed
 
 
-def page_feed(url: str | None) -> None:
-    """The component, hidden, on the conversation page whether a run is live or not:
+def page_feed(live) -> None:
+    """The session's feed, held by a hidden element on the page, following ``live`` (the
+    run the page shows, if it is live in this process; None: nothing). Call it in every full
+    run of the page, before the live panel."""
+    feed = session_feed()
+    if feed is None:
+        return
+    feed.follow(live)
+    _component(data={"url": feed.url}, key=PAGE_FEED_KEY)
 
-    - before a run, the browser loads its code with the page, not while the first reply's
-      tokens wait for it (as with the message box, ``live_controls.interject_box``);
-    - while the run ``url`` streams, it opens that stream with the page that Start draws
-      (before the first turn's card is drawn, which then shows at once what came so far) and
-      keeps it open between turns.
-    """
-    if text_feed.serving():
-        data = {"url": url, "turn": -1, "part": TEXT, "html": ""} if url else None
-        _component(data=data, key=PAGE_FEED_KEY)
+
+def feed_slot(placeholder, run_id: str, turn: int, part: str, text: str) -> None:
+    """In ``placeholder``: turn ``turn``'s ``part`` (``text`` or ``thinking``) so far, as a
+    slot the feed then writes into."""
+    key = html_lib.escape(slot_key(run_id, turn, part))
+    body = to_html(text, writing=part == TEXT)
+    placeholder.html(f'<div class="duet-live-text" data-duet-feed="{key}">{body}</div>')

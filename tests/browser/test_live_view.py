@@ -83,7 +83,7 @@ def test_a_hidden_tab_gives_back_its_feed_and_catches_up_when_shown(
     ui.start(page)
     writing = ui.live_turn(0)
     ui.wait_text_grows(page, writing, 0)
-    feeds = "[...window.__duetStreams.values()].map((s) => s.source !== null)"
+    feeds = "[...window.__duetFeeds.values()].map((f) => f.source !== null)"
     assert page.evaluate(feeds) == [True]
     set_visibility(page, "hidden")
     assert page.evaluate(feeds) == [False]  # the connection is closed

@@ -26,7 +26,7 @@ def server(monkeypatch) -> Iterator[str]:
     """The route on a free port; ``text_feed`` is back to "not serving" afterwards (the
     AppTest tests in this process draw every token through the page)."""
     monkeypatch.setattr(text_feed, "_serving", False)
-    monkeypatch.setattr(text_feed, "_tickets", {})
+    monkeypatch.setattr(text_feed, "_feeds", {})
     app = Starlette(routes=text_feed.routes())
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     uv = uvicorn.Server(config)
@@ -74,71 +74,61 @@ def wait_for(condition, what: str, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_no_route_no_ticket(monkeypatch, provider, store):
+def messages(events: Iterator[tuple[str, str]], until) -> list[dict]:
+    """The feed's updates, read until ``until(update)`` is true (that one included)."""
+    seen = []
+    for name, data in events:
+        assert name == "message"
+        seen.append(json.loads(data))
+        if until(seen[-1]):
+            return seen
+    raise AssertionError(f"the feed ended after {seen}")
+
+
+def test_no_route_no_feed(monkeypatch):
     monkeypatch.setattr(text_feed, "_serving", False)
-    live = launch(provider, store)
-    assert text_feed.open_ticket(live) is None  # the page draws the text itself
-    wait_status(live, RunStatus.COMPLETED)
+    assert text_feed.open_feed() is None  # the page draws the text itself
 
 
-def test_the_turn_being_written_streams_and_the_stream_ends_with_the_run(server, provider, store):
+def test_a_feed_follows_the_runs_its_page_shows(server, provider, store):
     first, second = Hold(), Hold()
     provider.enqueue(
         [ThinkingDelta("Weighing it."), "Hello ", first, "world"], ["Second ", second, "turn"]
     )
-    live = launch(provider, store, turns=2)
-    url = server + text_feed.open_ticket(live)
-    with httpx.Client(timeout=10) as client, client.stream("GET", url) as response:
+    feed = text_feed.open_feed()
+    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = read_events(response.iter_lines())
-        seen = []
-        for name, data in events:
-            assert name == "message"
-            seen.append(json.loads(data))
-            if seen[-1]["part"] == "text":
-                break
+        # the feed is open before there is a run (the page opens it); Start: it follows the run
+        live = launch(provider, store, turns=2)
+        feed.follow(live)
+        seen = messages(events, until=lambda u: u["part"] == "text")
+        run = live.id
         # the thinking so far (no cursor), then the text so far with the cursor
-        assert {"turn": 0, "part": "thinking", "html": "<p>Weighing it.</p>\n"} in seen
-        assert seen[-1] == {"turn": 0, "part": "text", "html": "<p>Hello  ▌</p>\n"}
+        assert {"run": run, "turn": 0, "part": "thinking", "html": "<p>Weighing it.</p>\n"} in seen
+        assert seen[-1] == {"run": run, "turn": 0, "part": "text", "html": "<p>Hello  ▌</p>\n"}
         first.release()
-        seen = []
-        for name, data in events:  # the rest of turn 0, then turn 1 on the same connection
-            if name == "end":
-                break
-            seen.append(json.loads(data))
-            if seen[-1]["turn"] == 1 and "Second" in seen[-1]["html"]:
-                second.release()
-        else:
-            raise AssertionError("the stream ended without 'end'")
-    # a turn's last words come before the next turn's (no cursor: it is finished)
-    assert {"turn": 0, "part": "text", "html": "<p>Hello world</p>\n"} in seen
-    assert seen[-1]["turn"] == 1 and "Second turn" in seen[-1]["html"]
-    assert [u["turn"] for u in seen] == sorted(u["turn"] for u in seen)
-    assert live.status is RunStatus.COMPLETED
-    # the run is over: its ticket is gone
-    assert httpx.get(url, timeout=5).status_code == 404
+        seen = messages(events, until=lambda u: u["turn"] == 1)  # same connection, next turn
+        # a turn's last words come before the next turn's (no cursor: it is finished)
+        assert {"run": run, "turn": 0, "part": "text", "html": "<p>Hello world</p>\n"} in seen
+        second.release()
+        seen = messages(events, until=lambda u: u["html"] == "<p>Second turn</p>\n")
+        wait_status(live, RunStatus.COMPLETED)
+        # the next run the page shows comes on the same feed
+        third = Hold()
+        again = launch(ScriptedProvider().enqueue(["Once ", third, "more"]), store)
+        feed.follow(again)
+        seen = messages(events, until=lambda u: "Once" in u["html"])
+        assert {u["run"] for u in seen} == {again.id}
+        third.release()
+        wait_status(again, RunStatus.COMPLETED)
 
 
-def test_a_ticket_streams_one_live_run(server, provider, store):
-    hold = Hold()
-    provider.enqueue(["Wait ", hold, "here"])
-    live = launch(provider, store)
-    url = text_feed.open_ticket(live)
-    assert text_feed.is_open(url, live)
-    other = launch(ScriptedProvider(), store)  # e.g. the run continued: a new live run
-    assert not text_feed.is_open(url, other)
-    hold.release()
-    wait_status(live, RunStatus.COMPLETED)
-    assert not text_feed.is_open(url, live)
-    assert text_feed.open_ticket(live) is None  # nothing more will be written
-    wait_status(other, RunStatus.COMPLETED)
-
-
-def test_an_unknown_ticket_is_refused(server):
+def test_an_unknown_feed_is_refused(server):
     response = httpx.get(f"{server}{text_feed.PATH}/not-a-ticket", timeout=5)
     assert response.status_code == 404
-    assert "not being written" in response.text
+    assert "no such feed" in response.text
 
 
 def test_a_closed_connection_leaves_no_subscription(server, provider, store):
@@ -146,13 +136,35 @@ def test_a_closed_connection_leaves_no_subscription(server, provider, store):
     provider.enqueue(["Still ", hold, "going"])
     live = launch(provider, store)
     before = live.subscriber_count
-    url = server + text_feed.open_ticket(live)
-    with httpx.Client(timeout=10) as client, client.stream("GET", url) as response:
-        name, _ = next(read_events(response.iter_lines()))
-        assert name == "message"
+    feed = text_feed.open_feed()
+    feed.follow(live)
+    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
+        events = read_events(response.iter_lines())  # (held: closing it closes the response)
+        messages(events, until=lambda u: "Still" in u["html"])
         assert live.subscriber_count == before + 1
-    # the browser went away mid-turn (a closed tab): the reader unsubscribes
+        assert len(feed.readers) == 1
+        events.close()
+    # the browser went away mid-turn (a closed or hidden tab): the reader unsubscribes
     wait_for(lambda: live.subscriber_count == before, "the reader to unsubscribe")
+    wait_for(lambda: not feed.readers, "the reader to leave the feed")
+    hold.release()
+    wait_status(live, RunStatus.COMPLETED)
+
+
+def test_following_nothing_or_another_run_unsubscribes(server, provider, store):
+    hold = Hold()
+    provider.enqueue(["Wait ", hold, "here"])
+    live = launch(provider, store)
+    before = live.subscriber_count
+    feed = text_feed.open_feed()
+    feed.follow(live)
+    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
+        events = read_events(response.iter_lines())  # (held: closing it closes the response)
+        messages(events, until=lambda u: "Wait" in u["html"])
+        assert live.subscriber_count == before + 1
+        feed.follow(None)  # the page shows no live run any more
+        wait_for(lambda: live.subscriber_count == before, "the reader to let the run go")
+        assert len(feed.readers) == 1  # still connected, following nothing
     hold.release()
     wait_status(live, RunStatus.COMPLETED)
 
