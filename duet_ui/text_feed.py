@@ -44,7 +44,7 @@ CURSOR = " ▌"
 FRAME = 0.03  # seconds: updates closer together than this are sent together
 WAKE = 1.0  # seconds: longest wait without events (a dropped subscription, a closed tab)
 RETRY_MS = 500  # the browser's wait before it connects again to a stream that broke
-FEED_IDLE = 3600.0  # seconds: a feed with no reader, not followed with for this long, goes
+FEED_IDLE = 86400.0  # seconds: a feed with no reader, not followed with for this long, goes
 
 # Model output is untrusted: no raw HTML (escaped), no images (a remote fetch), and links
 # are checked by markdown-it (no javascript:, vbscript:, file: or data: URLs).
@@ -125,6 +125,12 @@ def open_feed() -> Feed | None:
             del _feeds[old]
         _feeds[feed.ticket] = feed
     return feed
+
+
+def is_open(feed: Feed) -> bool:
+    """``feed`` is still served (a feed idle for ``FEED_IDLE`` is forgotten)."""
+    with _lock:
+        return _feeds.get(feed.ticket) is feed
 
 
 async def stream_feed(request: Request) -> Response:

@@ -28,32 +28,44 @@ const pending = new Map();  // slot key: html whose slot is not on the page yet
 const IDLE_MS = 15000;  // no page holds a feed this long (another page is shown): it closes
 let flushing = false;
 
-function write(key, html) {
+function place(key, html) {  // true when the slot is on the page
   const slot = document.querySelector(`[data-duet-feed="${key}"]`);
-  if (slot) {
-    slot.innerHTML = html;
+  if (slot) slot.innerHTML = html;
+  return slot !== null;
+}
+
+function write(key, html) {
+  if (place(key, html)) {
     pending.delete(key);
   } else {
     pending.set(key, { html, since: performance.now() });
-    if (!flushing) {
-      flushing = true;
-      requestAnimationFrame(flush);
-    }
+    later();
+  }
+}
+
+function later() {
+  if (!flushing && pending.size) {
+    flushing = true;
+    requestAnimationFrame(flush);
   }
 }
 
 function flush() {  // at each frame, until every kept update found its slot (or is 10 s old)
   flushing = false;
   for (const [key, { html, since }] of [...pending]) {
-    if (performance.now() - since > 10000) pending.delete(key);
-    else write(key, html);
+    if (place(key, html) || performance.now() - since > 10000) pending.delete(key);
   }
+  later();
 }
 
 function connect(feed) {
   const source = new EventSource(feed.url);
   source.onmessage = (event) => {
     const { run, turn, part, html } = JSON.parse(event.data);
+    for (const key of pending.keys()) {  // a turn before this one is drawn finished by now
+      const [otherRun, otherTurn] = key.split("/");
+      if (otherRun === run && Number(otherTurn) < turn) pending.delete(key);
+    }
     write(`${run}/${turn}/${part}`, html);
   };
   feed.source = source;
@@ -127,7 +139,7 @@ _component = st.components.v2.component("duet_text_feed", js=_JS, css=_CSS, isol
 def session_feed() -> text_feed.Feed | None:
     """This browser session's feed (made on its first call); None without the route."""
     feed = st.session_state.get(FEED_STATE_KEY)
-    if feed is None and text_feed.serving():
+    if (feed is None or not text_feed.is_open(feed)) and text_feed.serving():
         feed = st.session_state[FEED_STATE_KEY] = text_feed.open_feed()
     return feed
 

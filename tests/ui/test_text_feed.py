@@ -125,6 +125,15 @@ def test_a_feed_follows_the_runs_its_page_shows(server, provider, store):
         wait_status(again, RunStatus.COMPLETED)
 
 
+def test_an_idle_feed_is_forgotten_and_a_new_one_made(server, monkeypatch):
+    idle = text_feed.open_feed()
+    assert text_feed.is_open(idle)
+    monkeypatch.setattr(text_feed, "FEED_IDLE", 0.0)  # (nobody reads it, nobody follows)
+    fresh = text_feed.open_feed()
+    assert not text_feed.is_open(idle) and text_feed.is_open(fresh)
+    assert httpx.get(server + idle.url, timeout=5).status_code == 404
+
+
 def test_an_unknown_feed_is_refused(server):
     response = httpx.get(f"{server}{text_feed.PATH}/not-a-ticket", timeout=5)
     assert response.status_code == 404
