@@ -141,8 +141,11 @@ class RunState:
         elif isinstance(event, Snapshot):
             self.run = event.run
             self.partial = event.partial
-            self.text = [event.partial.content] if event.partial else []
-            self.thinking = [event.partial.thinking] if event.partial else []
+            # (no empty chunk: a turn without thinking must not look as if it had some)
+            self.text = [event.partial.content] if event.partial and event.partial.content else []
+            self.thinking = (
+                [event.partial.thinking] if event.partial and event.partial.thinking else []
+            )
             if event.partial is not None:
                 self.partial = event.partial.model_copy(update={"content": "", "thinking": ""})
             self._recount()

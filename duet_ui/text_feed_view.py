@@ -86,31 +86,42 @@ if (!window.__duetFeedVisibility) {
   });
 }
 
-export default function (component) {
-  const url = component.data && component.data.url;
-  if (!url) return;
-  let feed = feeds.get(url);
-  if (!feed) {
-    feed = { url, source: null, holders: 0, idle: 0 };
-    feeds.set(url, feed);
-    if (document.visibilityState !== "hidden") connect(feed);
+function release(feed) {  // one holder fewer; the last one gone, the feed closes a bit later
+  feed.holders -= 1;
+  if (feed.holders === 0) {
+    feed.idle = setTimeout(() => {
+      if (feed.holders === 0) {
+        close(feed);
+        feeds.delete(feed.url);
+      }
+    }, IDLE_MS);
   }
-  if (!component.parentElement.__duetFeed) {  // called again when data changes: hold once
-    component.parentElement.__duetFeed = feed;
+}
+
+export default function (component) {
+  const holder = component.parentElement;
+  const url = component.data && component.data.url;
+  const held = holder.__duetFeed;
+  if (held && held.url !== url) {  // the page has a new feed (or none): let the old one go
+    holder.__duetFeed = null;
+    release(held);
+  }
+  if (!url) return () => {};
+  if (!holder.__duetFeed) {  // (called again whenever the page is drawn: hold once)
+    let feed = feeds.get(url);
+    if (!feed) {
+      feed = { url, source: null, holders: 0, idle: 0 };
+      feeds.set(url, feed);
+      if (document.visibilityState !== "hidden") connect(feed);
+    }
     feed.holders += 1;
     clearTimeout(feed.idle);
+    holder.__duetFeed = feed;
   }
-  return () => {  // the page goes (another page is shown); a reload ends the feed anyway
-    component.parentElement.__duetFeed = null;
-    feed.holders -= 1;
-    if (feed.holders === 0) {
-      feed.idle = setTimeout(() => {
-        if (feed.holders === 0) {
-          close(feed);
-          feeds.delete(url);
-        }
-      }, IDLE_MS);
-    }
+  return () => {  // the element goes (another page is shown); a reload ends the feed anyway
+    const feed = holder.__duetFeed;
+    holder.__duetFeed = null;
+    if (feed) release(feed);
   };
 }
 """

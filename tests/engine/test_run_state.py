@@ -192,3 +192,15 @@ def test_turn_number_is_capped_at_the_limit() -> None:
     state.apply(TurnFinished(bot_turn(0, 0)))
     state.apply(TurnStarted(1, 1, "Bob", BOB))
     assert state.turn_number == 1
+
+
+def test_a_snapshot_of_a_turn_without_thinking_has_no_thinking() -> None:
+    """A viewer that joins mid-turn (a reload, the live panel after Start) must not draw an
+    empty Thinking box for a model that does not think."""
+    state = RunState.of(make_run())
+    partial = Turn(index=0, bot_index=0, bot_name="Ada", content="", config=ADA)
+    state.apply(Snapshot(run=make_run(), partial=partial, pending_bots=(ADA, BOB)))
+    assert state.thinking == [] and state.text == []
+    assert not any(state.thinking)
+    state.apply(TextDelta(0, "Hi"))
+    assert state.text == ["Hi"] and state.thinking == []
