@@ -210,7 +210,9 @@ class _Reader:
         sent = self.sent
         if TEXT in sent and (ended := _ended(state, sent[TEXT][0])) is not None:
             # the turn ended within the frame: its last words, until the page draws it
-            updates.append(_update(state.run.id, ended.index, TEXT, to_html(ended.content, False)))
+            updates.append(
+                _update(state.run.id, ended.index, TEXT, to_html(ended.content, writing=False))
+            )
             sent.clear()
         partial = state.partial
         for part, chunks in ((THINKING, state.thinking), (TEXT, state.text)):

@@ -39,15 +39,21 @@ def setup_openai_bots(page: Page, turns: int) -> None:
     ui.set_number(page, "max_turns", turns)
 
 
+def start_streaming(page: Page, url: str, fake_llm: FakeLLM, turns: int) -> tuple[str, int]:
+    """Two OpenAI bots on the fake at 20 tokens/s, Start pressed; once the first turn shows
+    text: (its selector, its text's length)."""
+    fake_llm.delay = 0.05
+    ui.open_app(page, url)
+    setup_openai_bots(page, turns)
+    ui.start(page)
+    writing = ui.live_turn(0)
+    return writing, ui.wait_text_grows(page, writing, 0)
+
+
 def test_tokens_are_pushed_and_turns_join_the_transcript(
     page: Page, app_server: AppServer, fake_llm: FakeLLM
 ) -> None:
-    fake_llm.delay = 0.05
-    ui.open_app(page, app_server.url)
-    setup_openai_bots(page, 3)
-    ui.start(page)
-    writing = ui.live_turn(0)
-    first = ui.wait_text_grows(page, writing, 0)
+    writing, first = start_streaming(page, app_server.url, fake_llm, 3)
     # the text comes by the turn's own stream (duet_ui.text_feed), not through the page
     expect(page.locator(f"{writing} .duet-live-text")).to_have_count(1)
     ui.wait_text_grows(page, writing, first)  # still the same turn, growing
@@ -77,12 +83,7 @@ def set_visibility(page: Page, state: str) -> None:
 def test_a_hidden_tab_gives_back_its_feed_and_catches_up_when_shown(
     page: Page, app_server: AppServer, fake_llm: FakeLLM
 ) -> None:
-    fake_llm.delay = 0.05
-    ui.open_app(page, app_server.url)
-    setup_openai_bots(page, 2)
-    ui.start(page)
-    writing = ui.live_turn(0)
-    ui.wait_text_grows(page, writing, 0)
+    writing, _ = start_streaming(page, app_server.url, fake_llm, 2)
     feeds = "[...window.__duetFeeds.values()].map((f) => f.source !== null)"
     assert page.evaluate(feeds) == [True]
     set_visibility(page, "hidden")
@@ -98,12 +99,7 @@ def test_without_the_route_tokens_are_drawn_through_the_page(
     page: Page, plain_app_server: AppServer, fake_llm: FakeLLM
 ) -> None:
     """``streamlit run app.py`` (no ``serve.py``): the same live view, drawn by the page."""
-    fake_llm.delay = 0.05
-    ui.open_app(page, plain_app_server.url)
-    setup_openai_bots(page, 2)
-    ui.start(page)
-    writing = ui.live_turn(0)
-    first = ui.wait_text_grows(page, writing, 0)
+    writing, first = start_streaming(page, plain_app_server.url, fake_llm, 2)
     ui.wait_text_grows(page, writing, first)
     expect(page.locator(".duet-live-text")).to_have_count(0)
     expect(ui.header(page)).to_contain_text("completed", timeout=30_000)

@@ -3,9 +3,9 @@ route, a live run with a scripted provider, httpx reading the Server-Sent Events
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx2 as httpx
@@ -21,6 +21,18 @@ from duet_ui import text_feed
 from tests.engine.conftest import make_config, wait_status
 
 
+class ReadyServer(uvicorn.Server):
+    """uvicorn that says when it listens."""
+
+    def __init__(self, config: uvicorn.Config):
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
 @pytest.fixture
 def server(monkeypatch) -> Iterator[str]:
     """The route on a free port; ``text_feed`` is back to "not serving" afterwards (the
@@ -29,13 +41,10 @@ def server(monkeypatch) -> Iterator[str]:
     monkeypatch.setattr(text_feed, "_feeds", {})
     app = Starlette(routes=text_feed.routes())
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
+    uv = ReadyServer(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
+    assert uv.ready.wait(10), "uvicorn did not start"
     port = uv.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     uv.should_exit = True
@@ -67,11 +76,29 @@ def read_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
             data.append(line[5:].strip())
 
 
-def wait_for(condition, what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+def watch_unsubscribe(live: LiveRun) -> threading.Event:
+    """An event set each time ``live`` lets a viewer go."""
+    gone = threading.Event()
+    unsubscribe = live.unsubscribe
+
+    def watched(sub) -> None:
+        unsubscribe(sub)
+        gone.set()
+
+    live.unsubscribe = watched
+    return gone
+
+
+@contextlib.contextmanager
+def reading(server: str, live: LiveRun, first_words: str) -> Iterator[tuple]:
+    """A feed following ``live``, read over HTTP until ``first_words`` show: (the feed, its
+    events; closing them closes the response)."""
+    feed = text_feed.open_feed()
+    feed.follow(live)
+    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
+        events = read_events(response.iter_lines())
+        messages(events, until=lambda u: first_words in u["html"])
+        yield feed, events
 
 
 def messages(events: Iterator[tuple[str, str]], until) -> list[dict]:
@@ -145,17 +172,15 @@ def test_a_closed_connection_leaves_no_subscription(server, provider, store):
     provider.enqueue(["Still ", hold, "going"])
     live = launch(provider, store)
     before = live.subscriber_count
-    feed = text_feed.open_feed()
-    feed.follow(live)
-    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
-        events = read_events(response.iter_lines())  # (held: closing it closes the response)
-        messages(events, until=lambda u: "Still" in u["html"])
+    gone = watch_unsubscribe(live)
+    with reading(server, live, "Still") as (feed, events):
         assert live.subscriber_count == before + 1
         assert len(feed.readers) == 1
         events.close()
     # the browser went away mid-turn (a closed or hidden tab): the reader unsubscribes
-    wait_for(lambda: live.subscriber_count == before, "the reader to unsubscribe")
-    wait_for(lambda: not feed.readers, "the reader to leave the feed")
+    assert gone.wait(5), "the reader did not unsubscribe"
+    assert live.subscriber_count == before
+    assert not feed.readers  # (it left the feed just before)
     hold.release()
     wait_status(live, RunStatus.COMPLETED)
 
@@ -165,14 +190,12 @@ def test_following_nothing_or_another_run_unsubscribes(server, provider, store):
     provider.enqueue(["Wait ", hold, "here"])
     live = launch(provider, store)
     before = live.subscriber_count
-    feed = text_feed.open_feed()
-    feed.follow(live)
-    with httpx.Client(timeout=10) as client, client.stream("GET", server + feed.url) as response:
-        events = read_events(response.iter_lines())  # (held: closing it closes the response)
-        messages(events, until=lambda u: "Wait" in u["html"])
+    gone = watch_unsubscribe(live)
+    with reading(server, live, "Wait") as (feed, _events):
         assert live.subscriber_count == before + 1
         feed.follow(None)  # the page shows no live run any more
-        wait_for(lambda: live.subscriber_count == before, "the reader to let the run go")
+        assert gone.wait(5), "the reader did not let the run go"
+        assert live.subscriber_count == before
         assert len(feed.readers) == 1  # still connected, following nothing
     hold.release()
     wait_status(live, RunStatus.COMPLETED)
