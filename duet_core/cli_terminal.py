@@ -60,8 +60,11 @@ def print_events(sub: events.Subscription, out: TextIO, err: TextIO | None = Non
             state.apply(event)
             for turn in event.run.turns:
                 out.write(f"\n{turn.bot_name}:\n{turn.content}\n")
-            if event.partial is not None:
-                out.write(f"\n{_progress(state)}{event.partial.bot_name}:\n{event.partial.content}")
+            partial = event.partial
+            if partial is not None:  # a turn being written: headed as if it started now
+                model = partial.config.model if partial.config is not None else None
+                header = _speaker(partial.bot_name or "", model)
+                out.write(f"\n{_progress(state)}{header}\n{partial.content}")
             if not event.run.status.live:
                 event = events.StatusChanged(
                     event.run.status, event.run.stop_reason, event.run.error
@@ -70,7 +73,7 @@ def print_events(sub: events.Subscription, out: TextIO, err: TextIO | None = Non
             state.apply(event)
         if isinstance(event, events.TurnStarted):
             prefix = _progress(state) if state is not None else ""
-            out.write(f"\n{prefix}{event.bot_name} ({event.config.model}):\n")
+            out.write(f"\n{prefix}{_speaker(event.bot_name, event.config.model)}\n")
         elif isinstance(event, events.TextDelta):
             out.write(event.text)
         elif isinstance(event, events.TurnFinished) and event.turn.by_person:
@@ -96,3 +99,8 @@ def _progress(state: RunState) -> str:
 def _totals(state: RunState) -> str:
     cost = "cost unknown" if state.cost is None else f"${state.cost:.4f}"
     return f"{state.bot_turns} turns · {state.tokens:,} tokens · {cost}"
+
+
+def _speaker(name: str, model: str | None) -> str:
+    """The line that heads a turn being written: ``Ada (gpt-4o-mini):``."""
+    return f"{name} ({model}):" if model else f"{name}:"

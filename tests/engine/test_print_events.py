@@ -64,3 +64,21 @@ def test_a_run_that_already_ended_prints_what_it_said() -> None:
     out = io.StringIO()
     assert print_events(sub, out) is RunStatus.STOPPED
     assert "Ada:\nOnly this.\n" in out.getvalue() and "[stopped: user]" in out.getvalue()
+
+
+def test_a_turn_already_being_written_is_headed_as_a_new_one() -> None:
+    """Subscribing mid-turn (the run's thread started turn 1 first) prints the same header
+    as a turn that starts while watching."""
+    run = Run(config=RunConfig(topic="Tea?", max_turns=2, bots=[ADA, BOB]))
+    partial = turn(0, 0, "Hel")
+    sub = Subscription()
+    for event in (
+        Snapshot(run=run, partial=partial, pending_bots=(ADA, BOB)),
+        TextDelta(0, "lo."),
+        TurnFinished(turn(0, 0, "Hello.")),
+        StatusChanged(RunStatus.STOPPED, "user"),
+    ):
+        sub.offer(event)
+    out = io.StringIO()
+    assert print_events(sub, out) is RunStatus.STOPPED
+    assert "[turn 1 of 2] Ada (duet-demo):\nHello.\n" in out.getvalue()
