@@ -19,8 +19,23 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/streamlit run serve.py
 
-local: $(STAMP)
-	$(BIN)/pip install --quiet -r requirements-local.txt
+# A portable build: no -march=native, AVX2 at most, no AVX-512 and no AMX, so the wheel runs on any
+# x86-64 machine of this kind (a native build on a CPU with AMX segfaults where the sandbox refuses
+# AMX's tile state). --no-cache-dir: pip's wheel cache must not hand back an older native build.
+# The last step runs one short generation in a child process and says plainly if it cannot run here.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+	-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+	-DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LOCAL_STAMP := $(VENV)/.local-installed
+
+$(LOCAL_STAMP): $(STAMP) requirements-local.txt Makefile
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 \
+		$(BIN)/pip install --quiet --no-cache-dir -r requirements-local.txt
+	$(BIN)/python -m duet_core.providers.local_check
+	touch $(LOCAL_STAMP)
+
+local: $(LOCAL_STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 
 from duet_core.exports_bulk import MIME, export_to_file
 from duet_core.exports_child import failure
+from duet_core.models import new_id
 from duet_core.store import RunQuery, Store
 
 KEEP_SECONDS = 3600.0  # a finished file is deleted this long after it was made
@@ -175,7 +175,7 @@ class ExportJobs:
     ) -> ExportJob:
         """Start writing every run ``query`` matches; the owner's earlier job goes."""
         self.discard(owner)
-        job_id = uuid.uuid4().hex[:12]
+        job_id = new_id("j")
         job = ExportJob(job_id, owner, fmt, compress, self.folder / f"{job_id}.{fmt}")
         job.total = store.export_size(query)[1]
         settings = {"fmt": fmt, "compress": compress, "spreadsheet_safe": spreadsheet_safe}

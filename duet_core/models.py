@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -30,8 +30,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def id_from(prefix: str, bits: int) -> str:
+    """An id: a letter prefix, then 11 hex digits of ``bits`` (44 bits).
+
+    The letter keeps every id text wherever it goes: an id of digits only (one in 280 of plain
+    hex ones) or hex such as ``12e45`` is read as a number by pandas and spreadsheets."""
+    if not prefix[:1].isalpha():
+        raise ValueError(f"an id prefix starts with a letter, not {prefix!r}")
+    return f"{prefix}{bits & (1 << 44) - 1:011x}"
+
+
+def new_id(prefix: str) -> str:
+    """A new random id: ``r`` for runs, ``j`` for export jobs, ``x`` for experiments, ``t`` for
+    API tokens. Ids made before the prefix (12 hex digits) keep working: an id is any text."""
+    return id_from(prefix, secrets.randbits(44))
+
+
 def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return new_id("r")
 
 
 class PromptMessage(BaseModel):

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from duet_core import exports
 from duet_core.errors import ConfigError
@@ -24,7 +26,7 @@ from duet_core.exports import (
     transcript_markdown,
     turns_csv,
 )
-from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, id_from
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -317,3 +319,12 @@ def test_export_run_refuses_an_unknown_extension(run, tmp_path, name, suffix):
 
 def test_exports_module_is_pure():
     assert "streamlit" not in exports.__dict__ and "sqlalchemy" not in exports.__dict__
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bits=st.integers(min_value=0, max_value=(1 << 44) - 1))
+def test_csv_of_any_new_run_loads_back_with_its_id_as_text(run, bits):
+    """No dtype: a run id must come back as the same text as pandas reads it by default."""
+    made = run.model_copy(update={"id": id_from("r", bits)})
+    df = read_csv(turns_csv([made]))
+    assert df["run_id"].tolist() == [made.id] * len(run.turns)
