@@ -3,8 +3,8 @@
 import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR
-from duet_ui.login import login_gate
-from duet_ui.services import services_or_stop
+from duet_ui.shell.login import login_gate
+from duet_ui.shell.services import services_or_stop
 
 st.set_page_config(page_title="Duet", page_icon="🎭", layout="wide")
 

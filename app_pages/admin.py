@@ -5,8 +5,8 @@ import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR, PASSWORD_MIN_LENGTH, ROLES, USER
 from duet_core.errors import DuetError
-from duet_ui.login import accounts_for
-from duet_ui.services import require_role, services
+from duet_ui.shell.login import accounts_for
+from duet_ui.shell.services import require_role, services
 
 require_role(ADMIN, page="the Admin page")
 settings = services().settings

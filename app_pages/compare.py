@@ -3,10 +3,10 @@
 import streamlit as st
 
 from duet_core.errors import DuetError
-from duet_ui import history_data as hd
-from duet_ui import history_pick as hp
-from duet_ui.compare_view import render_compare
-from duet_ui.services import current_viewer, services
+from duet_ui.history import data as hd
+from duet_ui.history import pick as hp
+from duet_ui.history.compare import render_compare
+from duet_ui.shell.services import current_viewer, services
 
 viewer = current_viewer()
 store = services().store

@@ -4,12 +4,17 @@ import streamlit as st
 
 from duet_core.errors import DuetError
 from duet_core.models import RunConfig
-from duet_ui import bot_form, live_controls, live_draw, live_session, live_sync, setup_file
-from duet_ui.lab_branches import show_family
-from duet_ui.live_panel import live_panel
-from duet_ui.services import current_viewer, services
-from duet_ui.text_feed_view import page_feed
-from duet_ui.transcript import escape_markdown
+from duet_ui.conversation import controls as live_controls
+from duet_ui.conversation import draw as live_draw
+from duet_ui.conversation import session as live_session
+from duet_ui.conversation import setup_file
+from duet_ui.conversation import sync as live_sync
+from duet_ui.conversation.feed_view import page_feed
+from duet_ui.conversation.panel import live_panel
+from duet_ui.lab.branches import show_family
+from duet_ui.shared import bot_form
+from duet_ui.shared.transcript import escape_markdown
+from duet_ui.shell.services import current_viewer, services
 
 svc, viewer = services(), current_viewer()
 settings = svc.settings
@@ -78,7 +83,7 @@ if view is not None:
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
 live_controls.interject_box(view, viewer)
-page_feed(view.live if view is not None and view.is_live else None)  # duet_ui.text_feed_view
+page_feed(view.live if view is not None and view.is_live else None)  # conversation.feed_view
 if view is not None:
     with panel:
         live_panel(view, show_all, drawn_live=running)

@@ -1,18 +1,18 @@
 """History: the viewer's saved runs (everyone's for an admin), filtered and paged; one run
-in detail (duet_ui/history_run.py); 2–4 runs picked go to Compare; every filtered run
-exported (duet_ui/history_export.py). Opened by a link to one run (``?run=``: the conversation
+in detail (duet_ui/history/run.py); 2–4 runs picked go to Compare; every filtered run
+exported (duet_ui/history/export.py). Opened by a link to one run (``?run=``: the conversation
 page, Compare, a bookmark), it shows that run alone, with a way back to the list."""
 
 import streamlit as st
 
 from duet_core import catalog
 from duet_core.errors import DuetError
-from duet_ui import history_data as hd
-from duet_ui import history_pick as hp
-from duet_ui.history_export import export_panel
-from duet_ui.history_run import show_run, spreadsheet_toggle
-from duet_ui.lab_branches import nest_branches, show_family
-from duet_ui.services import current_viewer, services
+from duet_ui.history import data as hd
+from duet_ui.history import pick as hp
+from duet_ui.history.export import export_panel
+from duet_ui.history.run import show_run, spreadsheet_toggle
+from duet_ui.lab.branches import nest_branches, show_family
+from duet_ui.shell.services import current_viewer, services
 
 viewer = current_viewer()
 svc = services()

@@ -5,13 +5,22 @@ import streamlit as st
 
 from duet_core import catalog
 from duet_core.errors import DuetError
-from duet_core.lab import MAX_VARIANTS, Experiment, LabRequest, continue_request, regenerate_request
+from duet_core.lab.requests import (
+    MAX_VARIANTS,
+    Experiment,
+    LabRequest,
+    continue_request,
+    regenerate_request,
+)
 from duet_core.logs import run_logger
 from duet_core.providers import make_provider
-from duet_ui import lab_form, lab_results, lab_source, lab_view
-from duet_ui.bot_form import api_key_fields, pasted_keys
-from duet_ui.lab_access import require_lab_access
-from duet_ui.services import services
+from duet_ui.lab import form as lab_form
+from duet_ui.lab import results as lab_results
+from duet_ui.lab import source as lab_source
+from duet_ui.lab import view as lab_view
+from duet_ui.lab.access import require_lab_access
+from duet_ui.shared.bot_form import api_key_fields, pasted_keys
+from duet_ui.shell.services import services
 
 viewer = require_lab_access()
 svc = services()

@@ -12,8 +12,8 @@ from duet_core.templates import (
     render_messages,
     template_variables,
 )
-from duet_ui.prompt_rows import NEW_TEMPLATE, from_frame, to_frame
-from duet_ui.services import current_viewer, services
+from duet_ui.prompts.rows import NEW_TEMPLATE, from_frame, to_frame
+from duet_ui.shell.services import current_viewer, services
 
 NEW = "➕ New template"
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from duet_core.conversation import bot_view
-from duet_core.engine import LiveRun
-from duet_core.events import StatusChanged
 from duet_core.models import BotConfig, Run, RunConfig, Turn
 from duet_core.providers.base import TextDelta
 from duet_core.providers.demo import DemoProvider
+from duet_core.run.bot_view import bot_view
+from duet_core.run.engine import LiveRun
+from duet_core.run.events import StatusChanged
 from duet_core.store import Store
 
 

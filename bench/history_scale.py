@@ -116,7 +116,7 @@ def child_export(url: str, path: str) -> dict:
         with open(path, "wb") as out:
             exports_bulk.write_export(store, query, "csv", out)
     else:  # before: every run rebuilt as models, one string, then written
-        from duet_core import exports
+        from duet_core.exports import transcript as exports
 
         text = exports.turns_csv(store.runs_for_export(query))
         Path(path).write_text(text, encoding="utf-8", newline="")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from duet_core.lab import LabRequest, run_variants
+from duet_core.lab.requests import LabRequest, run_variants
 from duet_core.models import BotConfig
 from duet_core.providers import make_provider
 from duet_core.settings import Settings

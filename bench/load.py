@@ -33,8 +33,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from duet_core.manager import RunManager  # noqa: E402
 from duet_core.models import BotConfig, RunConfig, RunStatus  # noqa: E402
+from duet_core.run.manager import RunManager  # noqa: E402
 from duet_core.settings import Settings  # noqa: E402
 from duet_core.store import RunQuery, Store  # noqa: E402
 from tests.providers.provider_fakes import FakeServer, Recorded, Reply, openai_stream  # noqa: E402

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from duet_core.engine import LiveRun  # noqa: E402
-from duet_core.events import TurnFinished  # noqa: E402
 from duet_core.models import BotConfig, Run, RunConfig  # noqa: E402
 from duet_core.providers.local import local_model_status, local_provider  # noqa: E402
+from duet_core.run.engine import LiveRun  # noqa: E402
+from duet_core.run.events import TurnFinished  # noqa: E402
 
 
 def main() -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from duet_core.engine import LiveRun  # noqa: E402
-from duet_core.events import TextDelta  # noqa: E402
 from duet_core.models import BotConfig, Run, RunConfig  # noqa: E402
 from duet_core.providers import make_provider  # noqa: E402
 from duet_core.providers.demo import DemoProvider  # noqa: E402
+from duet_core.run.engine import LiveRun  # noqa: E402
+from duet_core.run.events import TextDelta  # noqa: E402
 from duet_core.settings import Settings  # noqa: E402
 from tests.providers.provider_fakes import (  # noqa: E402
     FakeServer,

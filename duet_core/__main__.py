@@ -1,5 +1,5 @@
 import sys
 
-from duet_core.cli import main
+from duet_core.cli.main import main
 
 sys.exit(main())

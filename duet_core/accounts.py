@@ -2,7 +2,7 @@
 
 No Streamlit here. The file is streamlit-authenticator's documented config format (``cookie``
 and ``credentials.usernames.<user>``: email, first_name, last_name, password, roles), so the
-login gate (``duet_ui/login.py``) hands ``AccountsFile.credentials`` to the library as it is.
+login gate (``duet_ui/shell/login.py``) hands ``AccountsFile.credentials`` to the library as it is.
 
 One ``AccountsFile`` per process holds the credentials. Every session's authenticator is built
 on that same dict, so a user added or a password reset counts at once in every session. The

@@ -79,7 +79,7 @@ class BotConfig(BaseModel):
     """One bot's settings. Never holds an API key.
 
     The persona comes from at most one of ``system_prompt`` (text), ``persona`` (inline
-    template messages) or ``prompt`` (a saved template); see ``duet_core.persona``.
+    template messages) or ``prompt`` (a saved template); see ``duet_core.run.persona``.
     """
 
     # NaN or infinity is "not a number" for every knob, never "should be less than 2"

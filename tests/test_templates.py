@@ -212,7 +212,7 @@ def test_a_placeholder_renders_its_value(name, value):
 
 
 def test_markdown_names_a_bots_template():
-    from duet_core.exports import transcript_markdown
+    from duet_core.exports.transcript import transcript_markdown
     from duet_core.models import Run, RunConfig
 
     bots = [BotConfig(name="Ada", prompt={"name": "debater", "version": 2}), BotConfig(name="Bo")]

@@ -114,8 +114,8 @@ def main() -> None:
 
 
 def _label_of_turn_4(page) -> str:
-    from duet_core.lab_sources import load_fixture
-    from duet_ui.lab_view import turn_label
+    from duet_core.lab.sources import load_fixture
+    from duet_ui.lab.view import turn_label
 
     run = load_fixture(FIXTURE, ROOT / "examples" / "fixtures").run
     return turn_label(run.turns[3])

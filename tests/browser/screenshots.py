@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from duet_core.manager import RunManager  # noqa: E402
 from duet_core.models import BotConfig, RunConfig  # noqa: E402
+from duet_core.run.manager import RunManager  # noqa: E402
 from duet_core.settings import Settings  # noqa: E402
 from duet_core.store import Store  # noqa: E402
 from tests.browser import ui  # noqa: E402
@@ -92,7 +92,7 @@ def main() -> None:
             expect(page.locator(ui.key("download_csv"))).to_be_visible()
             assert ui.run_id(page) == longest, ui.run_id(page)
             expect(page.get_by_test_id("stChatMessage").first).to_be_visible()
-            # the run's charts are drawn when their tab is opened (duet_ui/history_run.py)
+            # the run's charts are drawn when their tab is opened (duet_ui/history/run.py)
             page.locator(ui.key("history_run_view")).get_by_role("tab", name="Charts").click()
             charts = page.get_by_test_id("stVegaLiteChart")
             expect(charts).to_have_count(2)

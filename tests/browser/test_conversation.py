@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from duet_core.exports import CSV_COLUMNS
+from duet_core.exports.transcript import CSV_COLUMNS
 from duet_core.models import BotConfig, RunConfig
 from tests.browser import ui
 from tests.browser.conftest import AppServer

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
 from duet_core.store import Store
-from duet_ui.history_data import BULK_INLINE_TURNS
+from duet_ui.history.data import BULK_INLINE_TURNS
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 

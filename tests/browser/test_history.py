@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
 from duet_core.store import Store
-from duet_ui.history_data import BULK_INLINE_TURNS
-from duet_ui.history_run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
+from duet_ui.history.data import BULK_INLINE_TURNS
+from duet_ui.history.run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 

@@ -54,7 +54,7 @@ def test_tokens_are_pushed_and_turns_join_the_transcript(
     page: Page, app_server: AppServer, fake_llm: FakeLLM
 ) -> None:
     writing, first = start_streaming(page, app_server.url, fake_llm, 3)
-    # the text comes by the turn's own stream (duet_ui.text_feed), not through the page
+    # the text comes by the turn's own stream (duet_ui.conversation.feed), not through the page
     expect(page.locator(f"{writing} .duet-live-text")).to_have_count(1)
     ui.wait_text_grows(page, writing, first)  # still the same turn, growing
     expect(ui.header(page)).to_contain_text("Turn 1 of 3")

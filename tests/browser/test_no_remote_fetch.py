@@ -117,5 +117,5 @@ def test_model_output_never_makes_the_browser_fetch(
         if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).netloc != app_host
     ]
     assert requested
-    # every renderer draws through duet_ui.transcript.render_markdown / render_error
+    # every renderer draws through duet_ui.shared.transcript.render_markdown / render_error
     assert not elsewhere

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from duet_core.engine import LiveRun
-from duet_core.lab_sources import read_transcript
+from duet_core.lab.sources import read_transcript
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers.demo import DemoProvider
+from duet_core.run.engine import LiveRun
 from duet_core.store import Store
-from duet_ui.lab_view import turn_label
+from duet_ui.lab.view import turn_label
 from tests.browser import ui
 from tests.browser.conftest import AppServer, write_auth_file
 from tests.browser.test_login import log_in

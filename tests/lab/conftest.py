@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from duet_core.engine import LiveRun
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import clear_client_cache, make_provider
+from duet_core.run.engine import LiveRun
 from duet_core.settings import Settings
 from tests.providers.provider_fakes import API_KEY, DEADLINE, FakeServer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from duet_core.lab_sources import list_fixtures, load_fixture
+from duet_core.lab.sources import list_fixtures, load_fixture
 from duet_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from duet_core.errors import AccessDenied, ConfigError
-from duet_core.exports import transcript_json
-from duet_core.lab_edits import Edits, parse_sets
-from duet_core.lab_sources import (
+from duet_core.exports.transcript import transcript_json
+from duet_core.lab.edits import Edits, parse_sets
+from duet_core.lab.sources import (
     list_fixtures,
     load_fixture,
     load_run,
@@ -20,7 +20,7 @@ from duet_core.lab_sources import (
     resolve,
 )
 from duet_core.models import BotConfig, PromptRef, Run, RunConfig, Turn
-from duet_ui.lab_view import turn_label, variant_label
+from duet_ui.lab.view import turn_label, variant_label
 
 FIXTURES = Path(__file__).resolve().parents[2] / "examples" / "fixtures"
 GPT = BotConfig(name="Gpt", provider="openai", model="gpt-4.1-mini", temperature=0.7)

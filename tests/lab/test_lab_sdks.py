@@ -8,11 +8,11 @@ import copy
 
 import pytest
 
-from duet_core.conversation import bot_view
 from duet_core.errors import ConfigError
-from duet_core.lab import Experiment, continue_request, regenerate_request, run_variants
-from duet_core.lab_edits import parse_sets
+from duet_core.lab.edits import parse_sets
+from duet_core.lab.requests import Experiment, continue_request, regenerate_request, run_variants
 from duet_core.models import BotConfig
+from duet_core.run.bot_view import bot_view
 from tests.lab.conftest import CLAUDE, GPT, recorded_run
 from tests.providers.provider_fakes import (
     DEADLINE,

@@ -3,10 +3,10 @@ the exact requests each bot sends, turn after turn, and a mid-run change of sett
 
 from __future__ import annotations
 
-from duet_core.engine import LiveRun
-from duet_core.events import TurnFinished
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import make_provider
+from duet_core.run.engine import LiveRun
+from duet_core.run.events import TurnFinished
 from duet_core.settings import Settings
 from tests.providers.provider_fakes import API_KEY, DEADLINE
 

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from duet_core.engine import LiveRun
-from duet_core.events import TextDelta as TextEvent
-from duet_core.events import TurnFinished
 from duet_core.models import BotConfig, Run, RunConfig
 from duet_core.providers import offline_provider, provider_available
 from duet_core.providers.base import Finish, TextDelta, Usage
 from duet_core.providers.local import local_model_status, local_provider
+from duet_core.run.engine import LiveRun
+from duet_core.run.events import TextDelta as TextEvent
+from duet_core.run.events import TurnFinished
 from duet_core.settings import Settings
 from tests.providers.provider_fakes import Consumer, text_of
 

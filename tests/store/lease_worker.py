@@ -11,9 +11,9 @@ import json
 import sys
 
 from duet_core.errors import ConfigError
-from duet_core.manager import RunManager
 from duet_core.models import BotConfig, RunConfig, RunStatus
 from duet_core.providers.scripted import Hold, ScriptedProvider
+from duet_core.run.manager import RunManager
 from duet_core.settings import Settings
 from duet_core.store import Store
 

@@ -10,8 +10,9 @@ import json
 import pandas as pd
 import pytest
 
-from duet_core import exports, exports_bulk
 from duet_core.errors import ConfigError
+from duet_core.exports import bulk as exports_bulk
+from duet_core.exports import transcript as exports
 from duet_core.models import TURN_FIELDS, BotConfig, PromptRef, RunStatus, Turn
 from duet_core.store import RunQuery
 from duet_core.store.rows import TURN_COLUMNS

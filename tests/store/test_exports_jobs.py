@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from duet_core import exports_bulk, exports_child, exports_jobs
-from duet_core.exports_jobs import KEEP_SECONDS, UNWATCHED_SECONDS, ExportJobs
+from duet_core.exports import bulk as exports_bulk
+from duet_core.exports import child as exports_child
+from duet_core.exports import jobs as exports_jobs
+from duet_core.exports.jobs import KEEP_SECONDS, UNWATCHED_SECONDS, ExportJobs
 from duet_core.models import RunStatus
 from duet_core.store import RunQuery, Store
 
@@ -157,7 +159,7 @@ def test_a_child_that_dies_is_one_message(store, blocked, jobs):
 
 SERVER = """
 import sys
-from duet_core.exports_jobs import ExportJobs
+from duet_core.exports.jobs import ExportJobs
 from duet_core.store import RunQuery, Store
 job = ExportJobs().start(Store(sys.argv[1]), RunQuery(), "csv", "alice")
 while job.pid is None:

@@ -12,20 +12,20 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from duet_core import cli
-from duet_core.engine import LiveRun
-from duet_core.exports import transcript_dict
-from duet_core.lab import (
+from duet_core.cli import main as cli
+from duet_core.exports.transcript import transcript_dict
+from duet_core.lab.edits import parse_sets
+from duet_core.lab.requests import (
     BRANCH_STOP_REASON,
     continue_request,
     regenerate_request,
     run_variants,
     save_branch,
 )
-from duet_core.lab_edits import parse_sets
-from duet_core.lab_sources import load_run
+from duet_core.lab.sources import load_run
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import clear_client_cache, make_provider
+from duet_core.run.engine import LiveRun
 from duet_core.settings import Settings
 from duet_core.store import Store
 from tests.providers.provider_fakes import API_KEY, DEADLINE, FakeServer, anthropic_stream

@@ -79,8 +79,8 @@ def test_a_duplicate_names_no_sql(store, make_run):
 
 
 def test_a_reply_with_nul_is_kept_through_the_engine(store):
-    from duet_core.manager import RunManager
     from duet_core.providers.scripted import ScriptedProvider
+    from duet_core.run.manager import RunManager
     from duet_core.settings import Settings
 
     provider = ScriptedProvider().enqueue("before\x00after", "second")

@@ -19,8 +19,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from duet_core.conversation import split_request
-from duet_core.exports import export_text, transcript_dict, transcript_from_json, transcript_json
+from duet_core.exports.transcript import (
+    export_text,
+    transcript_dict,
+    transcript_from_json,
+    transcript_json,
+)
+from duet_core.run.bot_view import split_request
 from duet_core.store import Store
 from duet_core.store.migrate import head_revision
 
@@ -33,7 +38,7 @@ from alembic import command
 from duet_core.store import migrate
 from duet_core.store.store import Store, _create_engine, database_url
 from duet_core.models import BotConfig, Run, RunConfig, Turn
-from duet_core.conversation import bot_view
+from duet_core.conversation import bot_view  # the old layout: this runs in BASELINE
 
 url = sys.argv[1]
 engine = _create_engine(database_url(url))

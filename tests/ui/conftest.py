@@ -24,8 +24,8 @@ from streamlit.testing.v1 import app_test as app_test_module
 
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.store import Store
-from duet_ui.login import SIGNING_IN
-from duet_ui.services import services
+from duet_ui.shell.login import SIGNING_IN
+from duet_ui.shell.services import services
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -164,7 +164,7 @@ def fill_login(at: AppTest, username: str, password: str) -> AppTest:
     next(b for b in at.button if b.label == "Login").click().run()
     if at.session_state["authentication_status"] is True:
         # In a browser the "remember me" cookie component reruns the script once the cookie
-        # is written, and the page shows then (duet_ui/login.py); AppTest runs no component.
+        # is written, and the page shows then (duet_ui/shell/login.py); AppTest runs no component.
         assert [c.value for c in at.caption] == [SIGNING_IN]
         at.run()
     return at

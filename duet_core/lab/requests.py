@@ -1,0 +1,200 @@
+"""The Prompt Lab: replay a saved turn with other settings, or write one more turn, without
+touching the database; "save as branch" is its one write.
+
+    source = lab_sources.load_run(store, run_id, user)            # or read_transcript(...)
+    request = regenerate_request(source.run, 2, parse_sets(["temperature=1.3"]))
+    lab = Experiment([request, request], provider_for).start()    # two variants at once
+    for event in lab.events_until_done():                         # thinking / text / done / error
+        ...
+    branch = save_branch(store, source, lab.results[0], owner=user)
+
+A request that changes nothing in the persona sends byte for byte the messages the original
+turn sent (its recorded ``request_messages``); the other settings (model, temperature, ...)
+apply as edited. Each variant streams through ``turn_stream.stream_turn``, the engine's own
+per-turn code, so tokens, time to first token, latency and cost are counted the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from duet_core.errors import ConfigError
+from duet_core.lab.edits import Edits
+from duet_core.lab.sources import LabSource
+from duet_core.lab.variants import (
+    MAX_VARIANTS,
+    Experiment,
+    LabEvent,
+    VariantState,
+    run_variants,
+    turn_json,
+)
+from duet_core.models import BotConfig, PromptRef, Run, RunStatus, Turn, utcnow
+from duet_core.providers import base
+from duet_core.run.bot_view import request_messages, split_request
+from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
+
+BRANCH_STOP_REASON = "branch"  # a branch starts stopped, ready for Continue
+log = logging.getLogger("duet.lab")
+__all__ = [  # the Lab in one import: requests, running variants (lab_variants), a branch
+    "BRANCH_STOP_REASON",
+    "MAX_VARIANTS",
+    "Experiment",
+    "LabEvent",
+    "LabRequest",
+    "VariantState",
+    "bots_before",
+    "continue_request",
+    "find_turn",
+    "next_speaker",
+    "regenerate_request",
+    "run_variants",
+    "save_branch",
+    "turn_json",
+]
+
+
+class RunWriter(Protocol):
+    def create_run(self, run: Run) -> None: ...
+
+
+# --- what a variant sends ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabRequest:
+    """One variant's request: the bot (with its edited settings) and the exact messages.
+
+    ``replay`` is True when ``system`` and ``messages`` are the original turn's, unchanged.
+    """
+
+    index: int  # the index the new turn takes in the run
+    bot_index: int
+    bot: BotConfig
+    system: str
+    messages: list[base.Message]
+    prompt: PromptRef | None = None
+    replay: bool = False
+
+    @property
+    def request_messages(self) -> list[dict[str, str]]:
+        """As recorded on a turn: the system prompt first (when any), then the messages."""
+        return request_messages(self.system, self.messages)
+
+
+def find_turn(run: Run, index: int) -> Turn:
+    for turn in run.turns:
+        if turn.index == index:
+            return turn
+    last = run.turns[-1].index if run.turns else -1
+    raise ConfigError(
+        f"No turn {index} in this run: --turn takes a turn's index, 0 to {last}"
+        " (the page shows it plus one)."
+    )
+
+
+def bots_before(run: Run, index: int) -> list[BotConfig]:
+    """The settings each bot had used by turn ``index`` (its configured ones before it spoke)."""
+    bots = list(run.config.bots)
+    for turn in run.turns:
+        if turn.index < index and turn.config is not None and turn.bot_index is not None:
+            bots[turn.bot_index] = turn.config
+    return bots
+
+
+def _view(
+    run: Run,
+    before: Sequence[Turn],
+    bot_index: int,
+    bots: list[BotConfig],
+    library: TemplateSource | None,
+) -> TurnRequest:
+    """What the engine would send ``bots[bot_index]`` after the turns ``before``."""
+    try:
+        return turn_request(
+            run.config.topic, list(before), bot_index, bots, run.config.max_turns, library
+        )
+    except LookupError as e:  # a template or version that is not in the library
+        raise ConfigError(str(e)) from None
+
+
+def regenerate_request(
+    run: Run, index: int, edits: Edits | None = None, library: TemplateSource | None = None
+) -> LabRequest:
+    """Turn ``index`` again, by the bot that wrote it, with ``edits`` to its settings.
+
+    Unless the persona is edited, the messages are the ones the turn recorded, unchanged.
+    ``library`` (``Store.prompts``) is read when a saved template must be rendered.
+    """
+    edits = edits or Edits()
+    turn = find_turn(run, index)
+    if turn.bot_index is None:
+        raise ConfigError(
+            f"Turn {index} was written by a person ({turn.bot_name}); pick a bot's turn."
+        )
+    bots = bots_before(run, index)
+    original = turn.config or bots[turn.bot_index]
+    bot = edits.apply(original)
+    if turn.request_messages and not edits.persona_changed:
+        system, messages = split_request(turn.request_messages)
+        return LabRequest(index, turn.bot_index, bot, system, messages, turn.prompt, replay=True)
+    bots[turn.bot_index] = bot
+    before = [t for t in run.turns if t.index < index]
+    req = _view(run, before, turn.bot_index, bots, library)
+    return LabRequest(index, turn.bot_index, bot, req.system, req.messages, req.prompt)
+
+
+def next_speaker(run: Run) -> int:
+    bot_turns = run.bot_turns
+    if not bot_turns:
+        return run.config.first_speaker
+    return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
+
+
+def continue_request(
+    run: Run, edits: Edits | None = None, library: TemplateSource | None = None
+) -> LabRequest:
+    """One more turn after the last, by the bot whose turn is next, with ``edits``."""
+    edits = edits or Edits()
+    bot_index = next_speaker(run)
+    bots = list(run.bots_in_use())
+    bots[bot_index] = edits.apply(bots[bot_index])
+    req = _view(run, run.turns, bot_index, bots, library)
+    index = run.turns[-1].index + 1 if run.turns else 0
+    return LabRequest(index, bot_index, bots[bot_index], req.system, req.messages, req.prompt)
+
+
+# --- the one write -----------------------------------------------------------------------
+
+
+def save_branch(store: RunWriter, source: LabSource | Run, turn: Turn, owner: str) -> Run:
+    """Save a new run: the parent's turns before ``turn.index``, then ``turn``.
+
+    The branch records ``parent_id`` (the source run's id) and ``fork_turn`` (the index of its
+    first new turn); it is saved stopped, so Continue on the conversation page runs it onward.
+    """
+    parent = source.run if isinstance(source, LabSource) else source
+    if turn.bot_index is None or turn.config is None:
+        raise ConfigError("Only a bot's turn from the Lab can start a branch.")
+    fork = turn.index
+    if fork > (parent.turns[-1].index + 1 if parent.turns else 0):
+        raise ConfigError(f"Turn {fork} does not follow the run's turns.")
+    before = [t.model_copy(deep=True) for t in parent.turns if t.index < fork]
+    now = utcnow()
+    branch = Run(
+        owner=owner,
+        config=parent.config,
+        status=RunStatus.STOPPED,
+        stop_reason=BRANCH_STOP_REASON,
+        created_at=now,
+        finished_at=now,
+        turns=[*before, turn.model_copy(deep=True)],
+        parent_id=parent.id,
+        fork_turn=fork,
+    )
+    store.create_run(branch)
+    log.info("branch saved", extra={"run_id": branch.id, "parent_id": parent.id, "fork": fork})
+    return branch

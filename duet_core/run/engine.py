@@ -1,0 +1,390 @@
+"""The two-bot conversation engine: one background thread per run.
+
+``LiveRun`` owns a run's live state behind one lock. The thread alternates the bots, streams
+each provider, publishes events to every viewer's queue and writes each finished turn to the
+store as soon as it finishes. Controls (stop, pause, resume, update a bot, interject) may be
+called from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from duet_core.errors import ConfigError, DuetError
+from duet_core.logs import run_logger
+from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow, validated
+from duet_core.providers import base
+from duet_core.run.events import (
+    BotUpdated,
+    Event,
+    RunError,
+    Snapshot,
+    StatusChanged,
+    Subscription,
+    TextDelta,
+    ThinkingDelta,
+    TurnFinished,
+    TurnStarted,
+)
+from duet_core.run.persona import pin_version, turn_request
+from duet_core.run.state import RunState
+from duet_core.run.turn_stream import ProviderFor, stream_turn
+from duet_core.vocabulary import FinishReason, StopReason
+
+MAX_INTERJECTION = 20_000
+SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
+
+
+class RunStore(Protocol):
+    def create_run(self, run: Run) -> None: ...
+    def save_turn(self, run_id: str, turn: Turn) -> None: ...
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        stop_reason: str | None = None,
+        error: str | None = None,
+        finished_at: Any = None,
+    ) -> None: ...
+
+
+class LiveRun:
+    def __init__(
+        self,
+        run: Run,
+        provider_for: ProviderFor,
+        store: RunStore | None = None,
+        price_table: dict[str, tuple[float, float]] | None = None,
+    ):
+        self.id = run.id
+        self.owner = run.owner
+        # saved templates (Store.prompts); a bot's "latest" template version is pinned now
+        self._library = getattr(store, "prompts", None)
+        pinned = [pin_version(b, self._library) for b in run.config.bots]
+        run.config = run.config.model_copy(update={"bots": pinned})
+        self._state = RunState.of(run)  # the one fold of this run's events (O(1) per event)
+        self._run = self._state.run
+        self._provider_for = provider_for
+        self._store = store
+        self._prices = price_table
+        self._bots = list(run.bots_in_use())  # a continued run carries on with them
+        self._bots = [pin_version(b, self._library) for b in self._bots]
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._stop_requested = False
+        self._pause_requested = False
+        self._interjections: list[tuple[str, str]] = []
+        self._stream: base.ChunkStream | None = None
+        self._subscribers: list[Subscription] = []
+        self._last_sweep = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name=f"duet-run-{run.id}", daemon=True)
+        self.log = run_logger(run.id, run.owner)
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def status(self) -> RunStatus:
+        return self._run.status
+
+    @property
+    def pause_requested(self) -> bool:
+        """Pause was pressed; the run pauses (or has paused) between turns."""
+        return self._pause_requested
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def bots(self) -> tuple[BotConfig, BotConfig]:
+        """The settings each bot will use on its next turn."""
+        with self._lock:
+            return self._bots[0], self._bots[1]
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._state.snapshot()
+
+    def subscribe(self, maxsize: int = 20_000, abandon_after: float = 120.0) -> Subscription:
+        """A new viewer queue whose first event is a snapshot of the run so far."""
+        sub = Subscription(maxsize=maxsize, abandon_after=abandon_after)
+        with self._lock:
+            sub.offer(self.snapshot())
+            if self.status.live:
+                self._subscribers.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subscribers:
+                self._subscribers.remove(sub)
+            sub.dropped = True
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    # --- controls ------------------------------------------------------------------------
+
+    def start(self) -> LiveRun:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Abort the current stream at once; the partial turn is kept, marked as stopped."""
+        with self._lock:
+            self._stop_requested = True
+            stream = self._stream
+            self._wake.notify_all()
+        if stream is not None:
+            stream.close()
+        self.log.info("stop requested")
+
+    def pause(self) -> None:
+        """Pause between turns: the turn in progress finishes first."""
+        with self._lock:
+            if self._run.status.live:
+                self._pause_requested = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_requested = False
+            self._wake.notify_all()
+
+    def update_bot(self, bot_index: int, config: BotConfig | dict[str, Any]) -> BotConfig:
+        """Validate and store new settings for a bot; they apply from its next turn."""
+        if bot_index not in (0, 1):
+            raise ConfigError("bot_index must be 0 or 1")
+        with self._lock:
+            if isinstance(config, dict):
+                merged = {**self._bots[bot_index].model_dump(), **config}
+                config = validated(BotConfig, merged)
+            config = pin_version(config, self._library)  # switch template version mid-run
+            self._bots[bot_index] = config
+            self._emit(BotUpdated(bot_index, config))
+        self.log.info("bot updated", extra={"bot_index": bot_index})
+        return config
+
+    def interject(self, text: str, author: str = "Moderator") -> None:
+        """A person's message joins the conversation before the next turn."""
+        text = text.strip()
+        if not text:
+            raise ConfigError("Type a message to interject.")
+        if len(text) > MAX_INTERJECTION:
+            raise ConfigError(f"An interjection may be at most {MAX_INTERJECTION} characters.")
+        with self._lock:
+            if not self._run.status.live:
+                raise ConfigError("The run has ended; continue it to add a message.")
+            self._interjections.append((author.strip() or "Moderator", text))
+            self._wake.notify_all()
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        """Apply ``event`` to the run's state, then offer it to every viewer. Caller holds
+        the lock."""
+        self._state.apply(event)
+        self._publish(event)
+
+    def _publish(self, event: Event) -> None:
+        """Offer ``event`` to every viewer. Caller holds the lock."""
+        dropped = [s for s in self._subscribers if not s.offer(event)]
+        now = time.monotonic()
+        if now - self._last_sweep > SWEEP_EVERY:
+            self._last_sweep = now
+            dropped += [s for s in self._subscribers if s.abandoned(now)]
+        for sub in dropped:
+            sub.dropped = True
+            if sub in self._subscribers:
+                self._subscribers.remove(sub)
+
+    def _set_status(
+        self, status: RunStatus, stop_reason: str | None = None, error: str | None = None
+    ) -> None:
+        """Save the new status, then tell the viewers (so what they see is already saved)."""
+        finished = None if status.live else utcnow()
+        if self._store is not None:
+            try:
+                self._store.set_status(self.id, status, stop_reason, error, finished)
+            except Exception:
+                self.log.exception("could not save the run's status")
+        with self._lock:
+            self._emit(StatusChanged(status, stop_reason, error, finished))
+            if error:
+                self._emit(RunError(error))
+            if not status.live:
+                self._subscribers.clear()  # each has its final event; keep no references
+        self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            self._converse()
+        except DuetError as e:
+            self.log.warning("run failed: %s", e.message)
+            self._set_status(RunStatus.ERROR, StopReason.ERROR, e.message)
+        except Exception as e:  # a bug: keep the turns, tell the user, log the traceback
+            self.log.exception("run crashed")
+            self._set_status(
+                RunStatus.ERROR, StopReason.ERROR, f"Internal error: {type(e).__name__}: {e}"
+            )
+
+    def _converse(self) -> None:
+        config = self._run.config
+        while True:
+            # decide under the lock, write to the database outside it: a slow write must not
+            # block the viewers that read this run's settings
+            with self._lock:
+                pending, self._interjections = self._interjections, []
+                stop, pause, status = self._stop_requested, self._pause_requested, self.status
+            self._take_interjections(pending)
+            if stop:
+                break
+            if pause:
+                if status is RunStatus.RUNNING:
+                    self._set_status(RunStatus.PAUSED)
+                with self._lock:
+                    if self._pause_requested and not (self._stop_requested or self._interjections):
+                        self._wake.wait(timeout=1.0)
+                continue
+            if status is RunStatus.PAUSED:
+                self._set_status(RunStatus.RUNNING)
+            with self._lock:
+                done = self._state.bot_turns
+            reason = self._reason_to_finish(config, done)
+            if reason:
+                self._set_status(RunStatus.COMPLETED, reason)
+                return
+            turn = self._take_turn(self._next_speaker())
+            if turn.finish_reason == FinishReason.STOPPED:
+                break
+            if any(p.lower() in turn.content.lower() for p in config.stop_phrases):
+                self._set_status(RunStatus.COMPLETED, StopReason.STOP_PHRASE)
+                return
+        self._set_status(RunStatus.STOPPED, StopReason.USER)
+
+    def _reason_to_finish(self, config, done: int) -> StopReason | None:
+        if done >= config.max_turns:
+            return StopReason.MAX_TURNS
+        if config.max_total_tokens and self._state.tokens >= config.max_total_tokens:
+            return StopReason.TOKEN_BUDGET
+        cost = self._state.cost
+        if config.max_cost_usd and cost is not None and cost >= config.max_cost_usd:
+            return StopReason.COST_BUDGET
+        return None
+
+    def _next_speaker(self) -> int:
+        return self._state.next_speaker
+
+    def _take_interjections(self, pending: list[tuple[str, str]]) -> None:
+        """Add taken interjections as turns (called without the lock: this writes)."""
+        for author, text in pending:
+            now = utcnow()
+            turn = Turn(
+                index=len(self._run.turns),
+                bot_index=None,
+                bot_name=author,
+                content=text,
+                started_at=now,
+                finished_at=now,
+                finish_reason=FinishReason.PERSON,
+            )
+            self._finish_turn(turn)
+
+    def _finish_turn(self, turn: Turn) -> None:
+        """Commit the turn, then add it to the live run and tell the viewers."""
+        if self._store is not None:
+            self._store.save_turn(self.id, turn)
+        with self._lock:
+            self._emit(TurnFinished(turn))  # adds the turn, ends the partial one
+
+    @contextmanager
+    def _streaming(self, stream: base.ChunkStream) -> Iterator[base.ChunkStream]:
+        with self._lock:
+            self._stream = stream
+            if self._stop_requested:
+                stream.close()
+        try:
+            yield stream
+        finally:
+            stream.close()
+            with self._lock:
+                self._stream = None
+
+    def _take_turn(self, bot_index: int) -> Turn:
+        with self._lock:
+            bot = self._bots[bot_index]
+            request = turn_request(
+                self._run.config.topic,
+                self._run.turns,
+                bot_index,
+                self._bots,
+                self._run.config.max_turns,
+                self._library,
+            )
+            system, messages = request.system, request.messages
+            turn = Turn(
+                index=len(self._run.turns),
+                bot_index=bot_index,
+                bot_name=bot.name,
+                config=bot,
+                prompt=request.prompt,  # the template and version behind this turn, if any
+                request_messages=request.request_messages,  # exactly what the provider gets
+            )
+            self._emit(TurnStarted(turn.index, bot_index, bot.name, bot))
+
+        def on_text(delta: str) -> None:
+            with self._lock:
+                self._emit(TextDelta(turn.index, delta))
+
+        def on_thinking(delta: str) -> None:
+            with self._lock:
+                self._emit(ThinkingDelta(turn.index, delta))
+
+        done = stream_turn(
+            self._provider_for,
+            system,
+            messages,
+            bot,
+            turn,
+            on_text=on_text,
+            on_thinking=on_thinking,
+            hold=self._streaming,
+            stop_requested=self._stopping,
+            prices=self._prices,
+            log=self.log,
+        )
+        if done.failure is not None and not done.stopped:
+            if done.has_output:
+                self._finish_turn(turn)  # keep what arrived before the failure
+            else:
+                with self._lock:
+                    self._state.partial = None  # nothing arrived; the error status follows
+            raise done.failure
+        self._finish_turn(turn)
+        return turn
+
+    def _stopping(self) -> bool:
+        with self._lock:
+            return self._stop_requested
+
+
+def start_run(run: Run, provider_for: ProviderFor, store: RunStore | None = None, **kw) -> LiveRun:
+    """Save a new run and start its thread."""
+    live = LiveRun(run, provider_for, store, **kw)  # checks templates, pins their versions
+    if store is not None:
+        store.create_run(run)
+    return live.start()

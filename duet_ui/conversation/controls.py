@@ -1,0 +1,107 @@
+"""The controls around a run: Pause/Resume, Stop, Continue, a person's message, downloads.
+
+They live in the page around the live panel (never inside its blocking fragment), so a click
+is a full rerun that pre-empts the panel at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from duet_core.errors import DuetError
+from duet_core.exports import transcript as exports
+from duet_core.exports.pdf import transcript_pdf
+from duet_core.vocabulary import RunStatus, can_continue
+from duet_ui.conversation.draw import SHOW_LAST
+from duet_ui.conversation.session import LiveView, continue_run
+from duet_ui.shell.services import Services, Viewer
+
+
+def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: dict) -> None:
+    """Pause or Resume, and Stop, for the live run; Continue for one that was cut short."""
+    if view is None:
+        return
+    if not view.is_live:
+        if can_continue(view.status) and st.button(
+            "Continue",
+            key="continue",
+            icon=":material/redo:",
+            help="Start this run again from where it ended, with the settings it last used.",
+        ):
+            try:
+                continue_run(view, viewer, services, keys)
+            except DuetError as e:
+                st.error(e.message)
+        return
+    if view.status is RunStatus.PAUSED or view.pause_requested:
+        st.button("Resume", key="resume", icon=":material/play_arrow:", on_click=view.live.resume)
+    else:
+        st.button("Pause", key="pause", icon=":material/pause:", on_click=view.live.pause)
+    st.button("Stop", key="stop", icon=":material/stop:", on_click=view.live.stop)
+
+
+def show_all_toggle(view: LiveView) -> bool:
+    """A long transcript shows its last ``SHOW_LAST`` turns unless the person asks for all."""
+    hidden = len(view.run.turns) - SHOW_LAST
+    if hidden <= 0:
+        return False
+    return st.toggle(f"Show the {hidden} earlier turns", key="show_all_turns")
+
+
+def downloads(view: LiveView) -> None:
+    """The transcript as JSON or CSV, as it stands (also mid-run)."""
+    name = f"duet-{view.run_id}"
+    st.download_button(
+        "Transcript JSON",
+        data=lambda: exports.transcript_json(view.export_run()),
+        file_name=f"{name}.json",
+        mime="application/json",
+        key="run_download_json",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "Transcript CSV",
+        data=lambda: exports.turns_csv([view.export_run()]),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key="run_download_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(  # made on click: duet_core/exports/pdf.py
+        "Transcript PDF",
+        data=lambda: transcript_pdf(view.export_run()),
+        file_name=f"{name}.pdf",
+        mime="application/pdf",
+        key="run_download_pdf",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.page_link(
+        "app_pages/history.py",
+        label="Open in History",
+        icon=":material/history:",
+        query_params={"run": view.run_id},
+    )
+
+
+def interject_box(view: LiveView | None, viewer: Viewer) -> None:
+    """A person's message joins the conversation before the next turn.
+
+    The box is on the page before a run starts too (disabled): pressing Start then enables it
+    instead of mounting it, so the page does not reflow and the browser has its code loaded
+    (mounting a chat input the first time fetches and compiles its scripts, while the first
+    reply's tokens wait behind that work)."""
+    live = view is not None and view.is_live
+    waiting = "Start a run to talk to the bots"
+    text = st.chat_input(
+        f"Say something to both bots as {viewer.name}…" if live else waiting,
+        key="interject",
+        disabled=not live,
+    )
+    if text and live:
+        try:
+            view.live.interject(text, author=viewer.name)
+        except DuetError as e:
+            st.error(e.message)

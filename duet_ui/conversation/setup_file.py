@@ -1,0 +1,158 @@
+"""The run setup: topic, turn limit, first speaker, stop phrases; saved to and loaded from a file.
+
+A setup file is ``RunConfig.dump_json()``: the same schema the command line reads. Loading one
+fills the widgets from a callback, before they draw; a bad file leaves them as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from duet_core.errors import ConfigError
+from duet_core.models import RunConfig, validated
+from duet_core.settings import Settings
+from duet_ui.shared import bot_form
+
+DEFAULT_TOPIC = "Should cities ban private cars from their centres?"
+EXTRA_KEY = "setup_extra"  # RunConfig fields without widgets (budgets), kept from a loaded file
+MESSAGE_KEY = "setup_message"
+KEEP: dict[str, Any] = {"persist_state": "session"}
+
+
+def default_setup(settings: Settings) -> RunConfig:
+    return RunConfig(
+        topic=DEFAULT_TOPIC, max_turns=min(6, settings.max_turns), bots=list(bot_form.DEFAULT_BOTS)
+    )
+
+
+def fill(config: RunConfig, settings: Settings, bots: bool = True) -> None:
+    """Show ``config`` in the widgets (call before they draw, or from a callback)."""
+    state = st.session_state
+    state["topic"] = config.topic
+    state["max_turns"] = min(config.max_turns, settings.max_turns)
+    state["first_speaker"] = config.first_speaker
+    state["stop_phrases"] = "\n".join(config.stop_phrases)
+    state[EXTRA_KEY] = {
+        "max_total_tokens": config.max_total_tokens,
+        "max_cost_usd": config.max_cost_usd,
+    }
+    if bots:
+        for i, bot in enumerate(config.bots):
+            bot_form.fill(i, bot)
+
+
+def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> dict[str, Any]:
+    """Draw the run's own settings; return their values."""
+    defaults = default_setup(settings)
+    state = st.session_state
+    state.setdefault("topic", defaults.topic)
+    state.setdefault("max_turns", defaults.max_turns)
+    state.setdefault("first_speaker", 0)
+    state.setdefault("stop_phrases", "")
+    st.text_area(
+        "Topic",
+        key="topic",
+        height=80,
+        disabled=disabled,
+        placeholder="What should they discuss?",
+        **KEEP,
+    )
+    turns_col, first_col, stop_col = st.columns([1, 1, 2])
+    turns_col.number_input(
+        "Max turns",
+        1,
+        settings.max_turns,
+        key="max_turns",
+        disabled=disabled,
+        help=f"Bot turns in all; this server allows at most {settings.max_turns}.",
+        **KEEP,
+    )
+    first_col.selectbox(
+        "Who speaks first",
+        (0, 1),
+        key="first_speaker",
+        format_func=lambda i: names[i],
+        disabled=disabled,
+        **KEEP,
+    )
+    stop_col.text_area(
+        "Stop phrases (one per line)",
+        key="stop_phrases",
+        height=68,
+        disabled=disabled,
+        help="The run ends when a reply contains one of these.",
+        **KEEP,
+    )
+    return {
+        "topic": state["topic"],
+        "max_turns": int(state["max_turns"]),
+        "first_speaker": int(state["first_speaker"]),
+        "stop_phrases": state["stop_phrases"],
+        **{k: v for k, v in (state.get(EXTRA_KEY) or {}).items() if v is not None},
+    }
+
+
+def run_config(values: dict[str, Any], bots: list[bot_form.BotForm]) -> RunConfig | str:
+    """The RunConfig the page would start, or a message saying what is wrong."""
+    problems = [f"{f.values.get('name') or 'A bot'}: {f.error}" for f in bots if f.error]
+    if problems:
+        return "Fix the bot settings in the sidebar first. " + " ".join(problems)
+    try:
+        return validated(RunConfig, {**values, "bots": [f.config for f in bots]})
+    except ConfigError as e:
+        return e.message
+
+
+def _load_uploaded(settings: Settings) -> None:
+    """on_change of the uploader: fill the widgets from the file, or say why it failed."""
+    upload = st.session_state.get("load_setup")
+    if upload is None:
+        return
+    name = upload.name
+    try:
+        text = upload.getvalue().decode("utf-8")
+        config = RunConfig.from_text(text, yaml_format=name.lower().endswith((".yaml", ".yml")))
+    except UnicodeDecodeError:
+        st.session_state[MESSAGE_KEY] = ("error", f"{name} is not a text file.")
+        return
+    except ConfigError as e:
+        st.session_state[MESSAGE_KEY] = ("error", f"Could not load {name}: {e.message}")
+        return
+    fill(config, settings)
+    capped = config.max_turns > settings.max_turns
+    note = f" Max turns lowered to this server's limit of {settings.max_turns}." if capped else ""
+    st.session_state[MESSAGE_KEY] = ("success", f"Loaded {name}.{note}")
+
+
+def save_and_load(config: RunConfig | str, settings: Settings) -> None:
+    """A download button for the current setup and an uploader that loads one back."""
+    valid = isinstance(config, RunConfig)
+    st.download_button(
+        "Save setup",
+        data=config.dump_json() if valid else "",
+        file_name="duet-setup.json",
+        mime="application/json",
+        key="save_setup",
+        icon=":material/download:",
+        on_click="ignore",
+        disabled=not valid,
+        help="Download this setup as a JSON file (no API keys in it).",
+    )
+    with st.popover("Load setup", icon=":material/upload:"):
+        st.file_uploader(
+            "A setup file saved from Duet (JSON or YAML)",
+            type=["json", "yaml", "yml"],
+            key="load_setup",
+            on_change=_load_uploaded,
+            args=(settings,),
+        )
+
+
+def show_message() -> None:
+    """The outcome of the last file load, once."""
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        kind, text = message
+        (st.error if kind == "error" else st.success)(text)

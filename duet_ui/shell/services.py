@@ -1,0 +1,105 @@
+"""Process-wide objects shared by every browser session, and who the current viewer is."""
+
+from __future__ import annotations
+
+import atexit
+import sys
+from dataclasses import dataclass
+
+import streamlit as st
+
+from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, USER, has_role
+from duet_core.errors import DuetError
+from duet_core.logs import setup_logging
+from duet_core.providers import warm_up
+from duet_core.run.manager import RunManager
+from duet_core.settings import Settings, load_settings
+from duet_core.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    manager: RunManager
+
+
+@st.cache_resource(show_spinner="Opening the database…")  # the first start after an upgrade
+def services() -> Services:  # can take a minute (duet_core/store/migrate.py)
+    """One settings object, log set-up, store, run manager and provider warm-up per server
+    process. A bad setting raises ConfigError (one line); app.py shows it."""
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    store = Store(settings.database_url)
+    manager = RunManager(store, settings)
+    manager.recover_interrupted()
+    atexit.register(manager.stop_all)
+    warm_up(settings, background=True)  # SDK imports and clients now, not in the first turn
+    return Services(settings, store, manager)
+
+
+def services_or_stop() -> Services:
+    """``services()``, or, when a setting or the database is wrong, its one-line message on
+    the page (and once on the server's terminal) and the script stops."""
+    try:
+        return services()
+    except DuetError as e:
+        _tell_terminal_once(str(e))
+        st.error(str(e), icon="⚠️")
+        st.stop()
+        raise  # not reached: st.stop() raises
+
+
+@st.cache_resource(show_spinner=False)
+def _tell_terminal_once(message: str) -> None:
+    print(f"Duet: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person using this browser session."""
+
+    username: str
+    name: str
+    roles: tuple[str, ...]
+
+    def has_role(self, *roles: str) -> bool:
+        """Any of ``roles``; an admin also counts as a facilitator."""
+        return has_role(self.roles, *roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(ADMIN)
+
+    @property
+    def is_facilitator(self) -> bool:
+        """A facilitator or an admin: may use the Prompt Lab."""
+        return self.has_role(FACILITATOR)
+
+
+DEV_VIEWER = Viewer("dev", "Developer", (ADMIN,))
+
+
+def current_viewer() -> Viewer:
+    """The logged-in user (set by the login gate in app.py); the developer in dev mode."""
+    if services().settings.dev_mode:
+        return DEV_VIEWER
+    state = st.session_state
+    if state.get("authentication_status") is not True:
+        st.stop()  # app.py's gate shows the login form; no page content before login
+    return Viewer(
+        username=state.get("username") or "",
+        name=state.get("name") or state.get("username") or "",
+        roles=tuple(state.get("roles") or (USER,)),
+    )
+
+
+def require_role(*roles: str, page: str) -> Viewer:
+    """The viewer, when they have one of ``roles``; otherwise say so and stop the page.
+    ``require_role(FACILITATOR, page="The Prompt Lab")`` (admins pass too)."""
+    viewer = current_viewer()
+    if not viewer.has_role(*roles):
+        who = " and ".join(ROLE_NAMES[r] for r in roles)
+        st.error(f"Access denied: {page} is for {who}.")
+        st.stop()
+    return viewer

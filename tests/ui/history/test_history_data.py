@@ -1,0 +1,138 @@
+"""History page logic without Streamlit: queries, labels, row picks, access, chart data."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from duet_core.errors import AccessDenied, ConfigError
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
+from duet_core.store import RunNotFound
+from duet_ui.history import data as hd
+from duet_ui.history import pick as hp
+from duet_ui.history.charts import (
+    BOT_HEX,
+    timings_long,
+    timings_spec,
+    tokens_by_bot,
+    tokens_spec,
+    turn_metrics,
+)
+from duet_ui.shell.services import Viewer
+
+ALICE = Viewer("alice", "Alice", ("user",))
+ADMIN = Viewer("root", "Root", ("admin",))
+
+
+def test_query_owner_paging_and_dates():
+    q = hd.run_query(ALICE, hd.Filters(statuses=("stopped",), search=" tea "), page=3)
+    assert q.owner == "alice" and q.offset == 100 and q.limit == hd.PAGE_SIZE
+    assert q.statuses == [RunStatus.STOPPED] and q.search == "tea"
+    assert hd.run_query(ADMIN, hd.Filters()).owner is None
+
+    paris = ZoneInfo("Europe/Paris")
+    q = hd.run_query(ALICE, hd.Filters(dates=(date(2026, 3, 1), date(2026, 3, 2))), tz=paris)
+    assert q.since == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
+    assert q.until == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # end day included
+    q = hd.run_query(ALICE, hd.Filters(dates=(date(2026, 3, 1),)))
+    assert q.until - q.since == timedelta(days=1)
+
+
+def test_range_label_and_page_count():
+    assert hd.range_label(1, 50, 120) == "1–50 of 120"
+    assert hd.range_label(3, 20, 120) == "101–120 of 120"
+    assert hd.range_label(1, 0, 0) == "0 of 0"
+    assert hd.range_label(2, 50, 2000) == "51–100 of 2,000"
+    assert hd.page_count(0) == 1 and hd.page_count(50) == 1 and hd.page_count(51) == 2
+
+
+def test_table_pick():
+    ids = ["a", "b", "c"]
+    assert hp.table_pick([], ids, None) == hp.Pick(None, None, cleared=False)
+    assert hp.table_pick([1], ids, None) == hp.Pick("b", (1, "b"))
+    assert hp.table_pick([1], ids, (1, "b")) == hp.Pick("b", (1, "b"))
+    # the same row number over another run (after a delete or a new filter) is no pick
+    assert hp.table_pick([1], ["a", "c"], (1, "b")) == hp.Pick(None, (1, "b"))
+    assert hp.table_pick([2], ids, (1, "b")) == hp.Pick("c", (2, "c"))
+    assert hp.table_pick([], ids, (1, "b")) == hp.Pick(None, None, cleared=True)
+    assert hp.table_pick([7], ids, None).run_id is None
+
+
+class FakeStore:
+    def __init__(self, *runs: Run):
+        self.runs = {r.id: r for r in runs}
+        self.deleted: list[str] = []
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+    def delete_run(self, run_id: str) -> bool:
+        self.deleted.append(run_id)
+        return self.runs.pop(run_id, None) is not None
+
+
+def make_run(owner: str = "alice", status: RunStatus = RunStatus.COMPLETED, turns=()) -> Run:
+    bots = [BotConfig(name="Ann"), BotConfig(name="Bob")]
+    return Run(
+        owner=owner,
+        status=status,
+        config=RunConfig(topic="t", bots=bots),
+        turns=list(turns),
+    )
+
+
+def test_run_for_viewer_and_delete():
+    mine, theirs = make_run("alice"), make_run("bob")
+    live = make_run("alice", RunStatus.RUNNING)
+    store = FakeStore(mine, theirs, live)
+    assert hd.run_for_viewer(store, mine.id, ALICE) is mine
+    with pytest.raises(AccessDenied, match="Access denied"):
+        hd.run_for_viewer(store, theirs.id, ALICE)
+    with pytest.raises(AccessDenied, match="Access denied"):
+        hd.run_for_viewer(store, "missing", ALICE)
+    assert hd.run_for_viewer(store, theirs.id, ADMIN) is theirs
+    with pytest.raises(RunNotFound):
+        hd.run_for_viewer(store, "missing", ADMIN)
+
+    with pytest.raises(AccessDenied):
+        hd.delete_run(store, theirs.id, ALICE)
+    with pytest.raises(ConfigError, match="stop it"):
+        hd.delete_run(store, live.id, ALICE)
+    hd.delete_run(store, mine.id, ALICE)
+    assert store.deleted == [mine.id]
+
+
+def test_chart_frames_per_bot():
+    ann, bob = BotConfig(name="Ann"), BotConfig(name="Ann")  # same names: told apart
+    turns = [
+        Turn(index=0, bot_index=0, bot_name="Ann", config=ann, output_tokens=5, latency_ms=10.0),
+        Turn(index=1, bot_index=None, bot_name="Moderator", content="hush"),
+        Turn(index=2, bot_index=1, bot_name="Ann", config=bob, output_tokens=7, ttft_ms=3.0),
+    ]
+    run = Run(config=RunConfig(topic="t", bots=[ann, bob]), turns=turns)
+    metrics = turn_metrics(run)
+    assert list(metrics["turn"]) == [1, 3]
+    assert list(metrics["bot"]) == ["Ann (1)", "Ann (2)"]
+    wide = tokens_by_bot(metrics, ["Ann (1)", "Ann (2)"])
+    assert list(wide.columns) == ["Ann (1)", "Ann (2)"]
+    assert wide.loc[1, "Ann (1)"] == 5 and wide.loc[3, "Ann (2)"] == 7
+    long = timings_long(metrics)
+    assert sorted(long["series"]) == ["Ann (1) · latency", "Ann (2) · TTFT"]
+
+
+def test_chart_specs_name_the_frames_columns_and_bot_colours():
+    """Plain Vega-Lite specs (no Altair): fields are the frames' columns, bots keep the
+    transcript's colours."""
+    labels = ["Ann (1)", "Ann (2)"]
+    tokens = tokens_spec(labels)["encoding"]
+    assert {tokens[a]["field"] for a in ("x", "y", "color")} == {"turn", "output tokens", "bot"}
+    assert tokens["color"]["scale"] == {"domain": labels, "range": list(BOT_HEX[:2])}
+    timings = timings_spec()["encoding"]
+    assert {timings[a]["field"] for a in ("x", "y", "color")} == {"turn", "ms", "series"}
+
+
+def test_runs_frame_columns():
+    frame = hd.runs_frame([], with_owner=True)
+    assert list(frame.columns)[:3] == ["run", "owner", "when"]
