@@ -3,7 +3,6 @@ write one more turn; nothing is saved unless a variant is saved as a branch."""
 
 import streamlit as st
 
-from duet_core import catalog
 from duet_core.errors import DuetError
 from duet_core.lab.requests import (
     MAX_VARIANTS,
@@ -13,7 +12,6 @@ from duet_core.lab.requests import (
     regenerate_request,
 )
 from duet_core.logs import run_logger
-from duet_core.providers import make_provider
 from duet_ui.lab import form as lab_form
 from duet_ui.lab import results as lab_results
 from duet_ui.lab import source as lab_source
@@ -77,8 +75,8 @@ if go:
         ]
         experiment = Experiment(
             requests,
-            lambda bot: make_provider(bot, svc.settings, keys),
-            catalog.load_prices(svc.settings.prices_file),
+            svc.providers.with_keys(keys),
+            svc.prices,
             run_logger(source.run.id, viewer.username),  # logs name the source run and person
         )
     except DuetError as e:

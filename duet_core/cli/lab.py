@@ -24,6 +24,7 @@ from duet_core.lab import sources as lab_sources
 from duet_core.lab.edits import parse_sets
 from duet_core.logs import run_logger
 from duet_core.models import Turn
+from duet_core.services import Providers
 from duet_core.settings import Settings
 
 
@@ -112,7 +113,7 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         printer = _Printer(out, args.json, variants)
         experiment = lab.run_variants(
             [request] * variants,
-            _provider_for(settings),
+            Providers(settings).with_keys(None),  # no database opened unless it is needed
             catalog.load_prices(settings.prices_file),
             printer.event,
             run_logger(source.run.id, user),
@@ -128,12 +129,6 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         return 1 if failed else 0
     finally:
         db.close()
-
-
-def _provider_for(settings: Settings) -> Any:
-    from duet_core.providers import make_provider
-
-    return lambda bot: make_provider(bot, settings)
 
 
 class _Printer:

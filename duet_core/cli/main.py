@@ -34,9 +34,8 @@ from duet_core.exports.pdf import transcript_pdf
 from duet_core.exports.transcript import EXPORT_FORMATS, export_text, turns_csv
 from duet_core.logs import setup_cli_logging
 from duet_core.models import Run, RunConfig, RunStatus, describe_validation_error, validated
-from duet_core.providers import warm_up
 from duet_core.redact import redact
-from duet_core.run.manager import RunManager
+from duet_core.services import build_services
 from duet_core.settings import Settings, load_settings
 from duet_core.store import RunQuery, Store
 
@@ -159,10 +158,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     # every check before the first provider call: config, export destination, database
     config = load_config(args)
     check_export_path(args.export, args.spreadsheet_safe)
-    store = Store(args.db or settings.database_url)
-    manager = RunManager(store, settings)
-    manager.recover_interrupted()
-    warm_up(settings, {bot.provider for bot in config.bots})  # the first turn starts warm
+    warm = {bot.provider for bot in config.bots}  # the first turn starts warm
+    svc = build_services(settings, database_url=args.db, warm=warm)
+    store, manager = svc.store, svc.manager
     if config.max_turns > settings.max_turns:
         out.write(f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n")
     terminal = RedactingOut(out)

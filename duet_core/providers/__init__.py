@@ -9,9 +9,10 @@ for (SDK imports, the provider event loop, the first request's code paths).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from duet_core import redact
 from duet_core.catalog import KEY_ENV, PROVIDER_SPECS, PROVIDERS
 from duet_core.errors import ConfigError, MissingKey
 from duet_core.models import BotConfig
@@ -133,6 +134,17 @@ def make_provider(
         settings.max_retries,
         settings.stall_timeout,
     )
+
+
+def bind_keys(
+    factory: Callable[[BotConfig, Mapping[str, str] | None], Provider],
+    keys: Mapping[str, str] | None,
+) -> Callable[[BotConfig], Provider]:
+    """``factory`` with one person's pasted keys bound: the one place where such keys are
+    registered with ``redact``, so they never come back in anything shown, logged or saved."""
+    keys = dict(keys or {})
+    redact.register_keys(keys)
+    return lambda bot: factory(bot, keys)
 
 
 @functools.lru_cache(maxsize=32)

@@ -22,10 +22,10 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 
-from duet_core import catalog, redact
+from duet_core import catalog
 from duet_core.errors import AccessDenied, ConfigError, RunLimitError
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
-from duet_core.providers import base
+from duet_core.providers import base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
 from duet_core.settings import Settings
 
@@ -59,12 +59,6 @@ class LeasedStore:
         return getattr(self._store, name)
 
 
-def default_provider_factory(settings: Settings) -> ProviderFactory:
-    from duet_core.providers import make_provider
-
-    return lambda bot, keys: make_provider(bot, settings, keys)
-
-
 class RunManager:
     """Owns every live run of this process. Thread-safe."""
 
@@ -73,24 +67,28 @@ class RunManager:
         store,
         settings: Settings,
         provider_factory: ProviderFactory | None = None,
+        prices: catalog.PriceTable | None = None,
         clock: Callable[[], float] = time.monotonic,
         lease_seconds: float | None = None,
     ):
         self.store = store
         self.settings = settings
-        self._factory = provider_factory or default_provider_factory(settings)
+        if provider_factory is None:  # tests and scripts; the app's comes from duet_core.services
+            from duet_core.services import Providers
+
+            provider_factory = Providers(settings)
+        self._factory = provider_factory
         self._clock = clock
         self._lock = threading.Lock()
         self._runs: dict[str, LiveRun] = {}
         self._starts: dict[str, deque[float]] = defaultdict(deque)
-        self._prices = catalog.load_prices(settings.prices_file)
+        self._prices = catalog.load_prices(settings.prices_file) if prices is None else prices
         self.lease_owner = process_name()
         self.lease_seconds = float(
             lease_seconds or getattr(settings, "lease_seconds", None) or LEASE_SECONDS
         )
         self._renewer: threading.Thread | None = None
         self._closed = threading.Event()
-        redact.register_settings(settings)
 
     # --- limits --------------------------------------------------------------------------
 
@@ -124,9 +122,7 @@ class RunManager:
     # --- runs ----------------------------------------------------------------------------
 
     def _provider_for(self, keys: Mapping[str, str] | None) -> ProviderFor:
-        keys = dict(keys or {})  # the session's pasted keys live only in this closure
-        redact.register_keys(keys)  # ...and never come back in anything shown or saved
-        return lambda bot: self._factory(bot, keys)
+        return bind_keys(self._factory, keys)  # the keys live only in this closure
 
     def _launch(self, run: Run, keys: Mapping[str, str] | None, new: bool) -> LiveRun:
         """Start the run's thread; a new run is saved first with this process's lease (a

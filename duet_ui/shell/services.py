@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import sys
 from dataclasses import dataclass
 
@@ -10,32 +9,18 @@ import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, USER, has_role
 from duet_core.errors import DuetError
-from duet_core.logs import setup_logging
-from duet_core.providers import warm_up
-from duet_core.run.manager import RunManager
-from duet_core.settings import Settings, load_settings
-from duet_core.store import Store
+from duet_core.services import Services
+from duet_core.services import built as core_built
+from duet_core.services import services as core_services
 
 
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    store: Store
-    manager: RunManager
-
-
-@st.cache_resource(show_spinner="Opening the database…")  # the first start after an upgrade
-def services() -> Services:  # can take a minute (duet_core/store/migrate.py)
-    """One settings object, log set-up, store, run manager and provider warm-up per server
-    process. A bad setting raises ConfigError (one line); app.py shows it."""
-    settings = load_settings()
-    setup_logging(settings.log_level)
-    store = Store(settings.database_url)
-    manager = RunManager(store, settings)
-    manager.recover_interrupted()
-    atexit.register(manager.stop_all)
-    warm_up(settings, background=True)  # SDK imports and clients now, not in the first turn
-    return Services(settings, store, manager)
+def services() -> Services:
+    """The process's services (``duet_core.services``: shared with the HTTP API), built by the
+    first page run or API call. A bad setting raises ConfigError (one line); app.py shows it."""
+    if core_built():
+        return core_services()
+    with st.spinner("Opening the database…"):  # the first start after an upgrade can take a
+        return core_services()  # minute (duet_core/store/migrate.py)
 
 
 def services_or_stop() -> Services:

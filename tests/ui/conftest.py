@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
+from duet_core.services import forget_services
 from duet_core.store import Store
 from duet_ui.shell.login import SIGNING_IN
 from duet_ui.shell.services import services
@@ -58,9 +59,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "0")
     monkeypatch.delenv("DUET_DEV_MODE", raising=False)
     st.cache_resource.clear()
+    forget_services()
     yield Env(db_url, auth_file)
     _shutdown_services()
     st.cache_resource.clear()
+    forget_services()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from duet_core.models import BotConfig, RunConfig, RunStatus
 from duet_core.run.events import Snapshot, TurnStarted
+from duet_core.services import forget_services
 from duet_ui.shell.services import Services, services
 
 APP = str(Path(__file__).resolve().parents[3] / "app.py")
@@ -34,12 +35,12 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> pytest.MonkeyPatch:
 @pytest.fixture
 def svc(env: pytest.MonkeyPatch) -> Iterator[Services]:
     """This test's services (settings from ``env``); every run stopped afterwards."""
-    services.clear()
+    forget_services()
     s = services()
     yield s
     s.manager.stop_all()
     s.store.close()
-    services.clear()
+    forget_services()
 
 
 def services_with(env: pytest.MonkeyPatch, **settings: str) -> Services:
@@ -47,7 +48,7 @@ def services_with(env: pytest.MonkeyPatch, **settings: str) -> Services:
     (the ``svc`` fixture's are built before a test can change the environment)."""
     for name, value in settings.items():
         env.setenv(f"DUET_{name.upper()}", value)
-    services.clear()
+    forget_services()
     return services()
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from duet_core.services import forget_services
 from duet_ui.shell.services import Services, services
 
 
@@ -36,12 +37,12 @@ def svc(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Services]:
     monkeypatch.setenv("DUET_DEV_MODE", "1")
     monkeypatch.setenv("DUET_DATABASE_URL", f"sqlite:///{tmp_path / 'duet.db'}")
     monkeypatch.setenv("DUET_LOG_LEVEL", "WARNING")
-    services.clear()
+    forget_services()
     s = services()
     yield s
     s.manager.stop_all()
     s.store.close()
-    services.clear()
+    forget_services()
 
 
 def shown(at: AppTest) -> str:

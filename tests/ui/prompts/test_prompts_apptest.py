@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from duet_core.models import RunStatus
+from duet_core.services import forget_services
 from duet_ui.prompts.rows import from_frame, to_frame
 from duet_ui.shared.prompt_picker import persona_fields, widget_values
 from duet_ui.shell.services import Services, services
@@ -35,12 +36,12 @@ def svc(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Services]:
     monkeypatch.setenv("DUET_DATABASE_URL", f"sqlite:///{tmp_path / 'duet.db'}")
     monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "0")
     monkeypatch.setenv("DUET_LOG_LEVEL", "WARNING")
-    services.clear()
+    forget_services()
     s = services()
     yield s
     s.manager.stop_all()
     s.store.close()
-    services.clear()
+    forget_services()
 
 
 def prompts_page() -> AppTest:
@@ -213,7 +214,7 @@ def test_a_live_bot_switches_template_version_mid_run(
         "debater", [{"role": "system", "content": "Version two, {{ my_name }}."}]
     )
     monkeypatch.setenv("DUET_DEMO_TOKENS_PER_SECOND", "40")  # a turn takes about a second
-    services.clear()
+    forget_services()
     svc = services()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.button_group(key="bot0_persona_source").set_value("template").run()

@@ -11,6 +11,7 @@ import streamlit_authenticator as stauth
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from duet_core.services import forget_services
 from duet_ui.shell.login import DEV_BANNER
 
 APP = str(Path(__file__).resolve().parents[3] / "app.py")
@@ -48,6 +49,7 @@ def test_two_fresh_starts_get_different_cookie_keys(env, app, tmp_path, monkeypa
     other = tmp_path / "other" / "auth.yaml"
     monkeypatch.setenv("DUET_AUTH_FILE", str(other))
     st.cache_resource.clear()
+    forget_services()
     AppTest.from_file(APP, default_timeout=30).run()
     second = yaml.safe_load(other.read_text())["cookie"]["key"]
     assert first != second
