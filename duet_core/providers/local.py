@@ -45,7 +45,7 @@ from typing import IO, Any
 
 import httpx2
 
-from duet_core.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from duet_core.errors import ProviderUnavailable, StreamInterrupted
 from duet_core.models import BotConfig
 from duet_core.providers import event_loop
 from duet_core.providers.base import (
@@ -340,10 +340,11 @@ class LocalServer:
         why = "it did not start"
         for _ in range(START_ATTEMPTS):
             port = _free_port()
-            log = tempfile.TemporaryFile(prefix="duet-local-model-")
+            # the server's stderr, for a message if it fails; closed when the server is gone
+            log = tempfile.TemporaryFile(prefix="duet-local-model-")  # noqa: SIM115
+            arguments = self.kind.arguments(self.model, port, self.threads)
             process = subprocess.Popen(
-                [sys.executable, "-c", _LAUNCH, str(os.getpid()), *self.command]
-                + self.kind.arguments(self.model, port, self.threads),
+                [sys.executable, "-c", _LAUNCH, str(os.getpid()), *self.command, *arguments],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,

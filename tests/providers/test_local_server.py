@@ -22,7 +22,7 @@ from duet_core.events import TextDelta as TextEvent
 from duet_core.events import TurnFinished
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import make_provider
-from duet_core.providers.base import Finish, TextDelta, Usage
+from duet_core.providers.base import Finish, Usage
 from duet_core.providers.local import (
     LLAMA_CPP_PYTHON,
     LLAMA_SERVER,
