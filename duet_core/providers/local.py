@@ -210,6 +210,35 @@ os.execvp(sys.argv[2], sys.argv[2:])
 """
 
 
+# llama-cpp-python's server reads any of its settings left off the command line from the
+# environment (case-insensitive), and uvicorn takes HOST and PORT from it before the command
+# line: a PORT or API_KEY meant for the app (a hosting platform sets PORT) must not reach it.
+_SERVER_SETTINGS = frozenset(
+    """api_key cache cache_size cache_type chat_format chat_template_kwargs clip_model_path
+    config_file disable_ping_events draft_model draft_model_num_pred_tokens embedding
+    flash_attn hf_model_repo_id hf_pretrained_model_name_or_path hf_tokenizer_config_path host
+    interrupt_requests kv_overrides last_n_tokens_size logits_all lora_base lora_path main_gpu
+    model model_alias models mul_mat_q n_batch n_ctx n_gpu_layers n_threads n_threads_batch
+    n_ubatch numa offload_kqv port root_path rope_freq_base rope_freq_scale rope_scaling_type
+    rpc_servers seed split_mode ssl_certfile ssl_keyfile tensor_split type_k type_v use_mlock
+    use_mmap verbose vocab_only yarn_attn_factor yarn_beta_fast yarn_beta_slow yarn_ext_factor
+    yarn_orig_ctx""".split()  # noqa: SIM905
+)
+
+
+def server_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: this process's, without what would reconfigure the server
+    (llama-cpp-python's settings, llama-server's LLAMA_ARG_* and LLAMA_API_KEY)."""
+    environ = dict(os.environ if environ is None else environ)
+    return {
+        k: v
+        for k, v in environ.items()
+        if k.lower() not in _SERVER_SETTINGS
+        and not k.upper().startswith("LLAMA_ARG_")
+        and k.upper() != "LLAMA_API_KEY"
+    }
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -348,6 +377,7 @@ class LocalServer:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                env=server_environment(),
                 start_new_session=True,  # the terminal's Ctrl-C is for Duet, not the server
             )
             with self._guard:

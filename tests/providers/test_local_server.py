@@ -29,6 +29,7 @@ from duet_core.providers.local import (
     LocalModelStopped,
     chat_text,
     local_provider,
+    server_environment,
 )
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_core.settings import Settings
@@ -69,6 +70,14 @@ def test_the_server_is_started_to_queue_requests_on_loopback():
     args = LLAMA_SERVER.arguments(Path("/m.gguf"), 4321, 1)
     assert args[args.index("--parallel") + 1] == "1"
     assert args[args.index("--host") + 1] == "127.0.0.1"
+
+
+def test_settings_meant_for_the_app_do_not_reach_the_server():
+    env = server_environment(
+        {"PORT": "8501", "host": "0.0.0.0", "API_KEY": "k", "CONFIG_FILE": "/x.json",
+         "LLAMA_ARG_PORT": "1", "PATH": "/usr/bin", "OPENAI_API_KEY": "sk", "HOME": "/root"}
+    )  # fmt: skip
+    assert env == {"PATH": "/usr/bin", "OPENAI_API_KEY": "sk", "HOME": "/root"}
 
 
 def test_streams_through_the_child_and_counts_the_usage_it_does_not_send(local):
