@@ -1,10 +1,11 @@
-"""Tokens per second of the local provider (SmolLM2-135M-Instruct via llama.cpp) in a real run.
+"""Tokens per second of the local provider (SmolLM2-135M-Instruct, llama.cpp's server in a
+child process), measured through the provider as a turn uses it.
 
-    .venv/bin/python bench/local_model.py [--turns 4] [--max-tokens 120]
+    .venv/bin/python bench/local_model.py [--replies 5] [--max-tokens 120]
 
-A run between two local bots through the engine, as the app makes it: prints each turn's
-output tokens, time to first token and tokens per second (after the first token), then the
-medians. Needs `make local`.
+Prints how long the server took to start, then for each reply its output tokens, time to first
+token and tokens per second after the first token, then the medians; last, two replies asked
+at once (they queue on the one server) and the throughput of the pair. Needs `make local`.
 """
 
 from __future__ import annotations
@@ -12,65 +13,92 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from duet_core.models import BotConfig, Run, RunConfig  # noqa: E402
-from duet_core.providers.local import local_model_status, local_provider  # noqa: E402
-from duet_core.run.engine import LiveRun  # noqa: E402
-from duet_core.run.events import TurnFinished  # noqa: E402
+from duet_core.models import BotConfig  # noqa: E402
+from duet_core.providers.base import TextDelta, Usage  # noqa: E402
+from duet_core.providers.local import LocalProvider, local_model_status  # noqa: E402
+
+SYSTEM = "You are a careful scientist. Answer in a few sentences."
+QUESTIONS = [
+    "Is tea better than coffee?",
+    "Why is the sky blue?",
+    "What makes a good experiment?",
+    "How do bees find flowers?",
+    "Why do we sleep?",
+]
+
+
+def reply(provider: LocalProvider, bot: BotConfig, question: str) -> dict:
+    """One streamed reply: output tokens, time to first token (ms), tokens/s after it."""
+    started = time.perf_counter()
+    first = None
+    tokens = None
+    for chunk in provider.open(SYSTEM, [{"role": "user", "content": question}], bot):
+        if isinstance(chunk, TextDelta) and first is None:
+            first = time.perf_counter()
+        elif isinstance(chunk, Usage):
+            tokens = chunk.output_tokens
+    ended = time.perf_counter()
+    after_first = ended - first if first is not None else 0.0
+    rate = (tokens - 1) / after_first if tokens and after_first > 0 else float("nan")
+    ttft = (first - started) * 1000 if first is not None else float("nan")
+    return {"tokens": tokens or 0, "ttft_ms": ttft, "rate": rate, "seconds": ended - started}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--replies", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=120)
     args = parser.parse_args()
     ok, why = local_model_status()
     if not ok:
         sys.exit(f"local model not installed: {why}")
+    provider = LocalProvider()
     started = time.perf_counter()
-    local_provider().load()
-    print(f"model loaded in {time.perf_counter() - started:.2f} s")
-
-    def bot(name: str, persona: str) -> BotConfig:
-        return BotConfig(
-            name=name,
-            provider="local",
-            model="SmolLM2-135M-Instruct",
-            system_prompt=persona,
-            temperature=0.8,
-            max_tokens=args.max_tokens,
+    provider.start()
+    print(f"server started in {time.perf_counter() - started:.2f} s (pid {provider.server.pid})")
+    bot = BotConfig(
+        provider="local", model="SmolLM2-135M-Instruct", temperature=0.8, max_tokens=args.max_tokens
+    )
+    try:
+        results = []
+        for i in range(args.replies):
+            r = reply(provider, bot, QUESTIONS[i % len(QUESTIONS)])
+            results.append(r)
+            print(
+                f"reply {i + 1}: {r['tokens']:4} tokens  ttft {r['ttft_ms']:7.1f} ms  "
+                f"{r['rate']:6.1f} tokens/s"
+            )
+        print(
+            f"median: {statistics.median(r['rate'] for r in results):.1f} tokens/s, "
+            f"time to first token {statistics.median(r['ttft_ms'] for r in results):.0f} ms"
         )
 
-    bots = [bot("Ada", "You are a careful scientist."), bot("Bob", "You are a playful optimist.")]
-    run = Run(config=RunConfig(topic="Is tea better than coffee?", max_turns=args.turns, bots=bots))
-    live = LiveRun(run, lambda b: local_provider())
-    sub = live.subscribe()
-    live.start()
-    rates, ttfts = [], []
-    events: list = []
-    while live.alive:
-        events += sub.drain(timeout=0.5)
-    events += sub.drain()
-    for event in events:
-        if isinstance(event, TurnFinished):
-            t = event.turn
-            generating = (t.latency_ms - t.ttft_ms) / 1000
-            rate = (t.output_tokens - 1) / generating if generating > 0 else float("nan")
-            rates.append(rate)
-            ttfts.append(t.ttft_ms)
-            print(
-                f"turn {t.index + 1} {t.bot_name:4} {t.output_tokens:4} tokens  "
-                f"ttft {t.ttft_ms:7.1f} ms  {rate:6.1f} tokens/s"
-            )
-    print(
-        f"median: {statistics.median(rates):.1f} tokens/s, "
-        f"time to first token {statistics.median(ttfts):.0f} ms"
-    )
+        pair: list[dict] = [{}, {}]
+
+        def one(i: int) -> None:
+            pair[i] = reply(provider, bot, QUESTIONS[i])
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        total = sum(r["tokens"] for r in pair)
+        print(
+            f"two at once: both finished, {total} tokens in {wall:.1f} s "
+            f"({total / wall:.1f} tokens/s for the pair)"
+        )
+    finally:
+        provider.stop()
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def main() -> None:
         print("local model: not installed (make local)")
         return
     local = local_provider()
-    local.load()
+    local.start()  # the server starts before the clock does
     local_bot = BotConfig(provider="local", model="SmolLM2-135M-Instruct", max_tokens=400)
     report(
         "local model, mid-stream",

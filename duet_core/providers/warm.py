@@ -2,9 +2,10 @@
 
 Without it the first turn pays for importing the SDKs, building their clients (an SSL
 context), starting the provider event loop, the first streamed response's lazy imports and
-parser set-up, and loading a local model: over a second that used to land in turn 1's time to
-first token. ``warm_up`` does all of that without leaving the machine: each SDK streams one
-canned reply from a loopback server through the same code path a turn takes.
+parser set-up: over a second that used to land in turn 1's time to first token. ``warm_up``
+does all of that without leaving the machine: each SDK streams one canned reply from a
+loopback server through the same code path a turn takes. (The local model is not warmed: its
+server starts, in a child process, with the first turn that needs it; see local.py.)
 
 Call it once when a process starts (the app, ``python -m duet_core run``); with
 ``background=True`` it returns at once and warms on a daemon thread.
@@ -129,18 +130,12 @@ def _warm(settings: Any, providers: Iterable[str] | None) -> None:
                     make_provider(
                         BotConfig(provider=name, model=catalog.DEFAULT_MODELS[name]), settings
                     )
-    if "local" in wanted:
-        from duet_core.providers.local import local_model_status, local_provider
-
-        path = getattr(settings, "local_model", None)
-        if local_model_status(path)[0]:
-            local_provider(path).load()
 
 
 def warm_up(
     settings: Any = None, providers: Iterable[str] | None = None, *, background: bool = False
 ) -> threading.Thread | None:
-    """Warm the SDKs (and the local model) for ``providers`` (default: all of them).
+    """Warm the SDKs for ``providers`` (default: all of them).
 
     ``settings`` (duet_core.settings.Settings) also builds the cached clients for the keys it
     holds. Never raises: a failed warm-up only means a slower first turn.
