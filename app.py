@@ -1,8 +1,10 @@
-"""Duet: the Streamlit shell. Page config, login gate, navigation by role; nothing else."""
+"""Duet: the Streamlit shell. Page config, login gate, navigation by role, the pages' error
+boundary; nothing else."""
 
 import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR
+from duet_ui.shell.errors import page_error_boundary
 from duet_ui.shell.login import login_gate
 from duet_ui.shell.services import services_or_stop
 
@@ -28,4 +30,5 @@ def allowed(page: st.Page) -> bool:
     return roles is None or viewer.has_role(*roles)
 
 
-st.navigation([p for p in PAGES if allowed(p)]).run()
+with page_error_boundary():  # one message box for any failure of a page, never a traceback
+    st.navigation([p for p in PAGES if allowed(p)]).run()

@@ -32,6 +32,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from duet_core.exports.jobs import ExportJob, ExportJobs, release_memory
 from duet_core.store import RunQuery, Store
 from duet_ui.history import data as hd
+from duet_ui.shell.errors import guarded
 
 FORMATS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
 PROGRESS_EVERY = 0.5  # seconds between progress bar refreshes
@@ -172,6 +173,7 @@ def _job_status(owner: str) -> None:
 
 
 @st.fragment(run_every=PROGRESS_EVERY)
+@guarded
 def _progress(job: ExportJob) -> None:
     if job.state != "running":
         st.rerun()  # done: the whole panel shows the download

@@ -16,6 +16,7 @@ from duet_core.lab.requests import Experiment, VariantState, save_branch
 from duet_core.lab.sources import LabSource
 from duet_ui.shared import stream_panel
 from duet_ui.shared.transcript import escape_markdown, render_error, render_markdown, turn_caption
+from duet_ui.shell.errors import guarded
 from duet_ui.shell.services import Services, Viewer
 
 SHOWN_KEY = "_lab_shown"
@@ -74,6 +75,7 @@ def _variants_panel(shown: Shown, streaming: bool) -> None:
     experiment = shown.experiment
 
     @st.fragment(run_every=stream_panel.KICK if streaming else None)
+    @guarded
     def panel() -> None:
         slots = []
         for v, column in enumerate(st.columns(len(experiment.variants))):
