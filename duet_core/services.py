@@ -10,33 +10,14 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from duet_core import catalog, redact
+from duet_core import catalog
 from duet_core.logs import setup_logging
-from duet_core.models import BotConfig
-from duet_core.providers import bind_keys, make_provider, warm_up
-from duet_core.providers.base import Provider
+from duet_core.providers import Providers, warm_up
 from duet_core.run.manager import RunManager
 from duet_core.settings import Settings, load_settings
 from duet_core.store import Store
-
-
-class Providers:
-    """Makes a bot's provider from the settings' keys, or from keys a person pasted for their
-    session (registered with ``redact`` here, so they never come back in anything shown)."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        redact.register_settings(settings)
-
-    def __call__(self, bot: BotConfig, keys: Mapping[str, str] | None = None) -> Provider:
-        return make_provider(bot, self.settings, dict(keys or {}))
-
-    def with_keys(self, keys: Mapping[str, str] | None) -> Callable[[BotConfig], Provider]:
-        """A provider factory for one person's pasted keys (the Lab, a run's thread)."""
-        return bind_keys(self, keys)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from duet_core.lab import sources as lab_sources
 from duet_core.lab.edits import parse_sets
 from duet_core.logs import run_logger
 from duet_core.models import Turn
-from duet_core.services import Providers
+from duet_core.providers import Providers
 from duet_core.settings import Settings
 
 

@@ -3,57 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from duet_core.store.schema import runs
-
-
-@dataclass(frozen=True)
-class BranchSummary:
-    id: str
-    owner: str
-    created_at: datetime
-    fork_turn: int | None  # the index of the branch's first new turn
-    turn_count: int
-    status: str
+from duet_core.store.branches import BranchSummary
 
 
 def branches_of(store: Any, run_id: str, owner: str | None = None) -> list[BranchSummary]:
     """The branches of ``run_id``, oldest first; only ``owner``'s when given."""
-    stmt = select(
-        runs.c.id,
-        runs.c.owner,
-        runs.c.created_at,
-        runs.c.fork_turn,
-        runs.c.turn_count,
-        runs.c.status,
-    ).where(runs.c.parent_id == run_id)
-    if owner is not None:
-        stmt = stmt.where(runs.c.owner == owner)
-    with store.engine.connect() as conn:
-        rows = conn.execute(stmt.order_by(runs.c.created_at, runs.c.id)).all()
-    return [
-        BranchSummary(r.id, r.owner, r.created_at, r.fork_turn, r.turn_count, r.status)
-        for r in rows
-    ]
+    return store.branches_of(run_id, owner)
 
 
 def branch_counts(store: Any, run_ids: list[str], owner: str | None = None) -> dict[str, int]:
     """How many branches each of ``run_ids`` has (runs without any are left out)."""
-    if not run_ids:
-        return {}
-    stmt = (
-        select(runs.c.parent_id, func.count())
-        .where(runs.c.parent_id.in_(run_ids))
-        .group_by(runs.c.parent_id)
-    )
-    if owner is not None:
-        stmt = stmt.where(runs.c.owner == owner)
-    with store.engine.connect() as conn:
-        return {parent: n for parent, n in conn.execute(stmt).all()}
+    return store.branch_counts(run_ids, owner) if run_ids else {}
 
 
 @dataclass(frozen=True)
@@ -70,15 +32,7 @@ def families(store: Any, run_ids: list[str], owner: str | None = None) -> dict[s
     """For each of ``run_ids`` that is a branch or has branches, its ``Family``."""
     if not run_ids:
         return {}
-    with store.engine.connect() as conn:
-        parents = {
-            r.id: (r.parent_id, r.fork_turn)
-            for r in conn.execute(
-                select(runs.c.id, runs.c.parent_id, runs.c.fork_turn).where(
-                    runs.c.id.in_(run_ids), runs.c.parent_id.is_not(None)
-                )
-            )
-        }
+    parents = store.parents_of(run_ids)
     counts = branch_counts(store, run_ids, owner)
     return {
         run_id: Family(*parents.get(run_id, (None, None)), counts.get(run_id, 0))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from duet_core.errors import ConfigError
@@ -28,13 +27,13 @@ from duet_core.lab.variants import (
     MAX_VARIANTS,
     Experiment,
     LabEvent,
+    LabRequest,
     VariantState,
     run_variants,
     turn_json,
 )
-from duet_core.models import BotConfig, PromptRef, Run, RunStatus, Turn, utcnow
-from duet_core.providers import base
-from duet_core.run.bot_view import request_messages, split_request
+from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow
+from duet_core.run.bot_view import split_request
 from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
 
 BRANCH_STOP_REASON = "branch"  # a branch starts stopped, ready for Continue
@@ -59,30 +58,6 @@ __all__ = [  # the Lab in one import: requests, running variants (lab_variants),
 
 class RunWriter(Protocol):
     def create_run(self, run: Run) -> None: ...
-
-
-# --- what a variant sends ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LabRequest:
-    """One variant's request: the bot (with its edited settings) and the exact messages.
-
-    ``replay`` is True when ``system`` and ``messages`` are the original turn's, unchanged.
-    """
-
-    index: int  # the index the new turn takes in the run
-    bot_index: int
-    bot: BotConfig
-    system: str
-    messages: list[base.Message]
-    prompt: PromptRef | None = None
-    replay: bool = False
-
-    @property
-    def request_messages(self) -> list[dict[str, str]]:
-        """As recorded on a turn: the system prompt first (when any), then the messages."""
-        return request_messages(self.system, self.messages)
 
 
 def find_turn(run: Run, index: int) -> Turn:

@@ -12,16 +12,38 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports import transcript as exports
-from duet_core.models import Turn
+from duet_core.models import BotConfig, PromptRef, Turn
 from duet_core.providers import base
+from duet_core.run.bot_view import request_messages
 from duet_core.run.turn_stream import PriceTable, ProviderFor, stream_turn
 
-if TYPE_CHECKING:
-    from duet_core.lab.requests import LabRequest
+# --- what a variant sends ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabRequest:
+    """One variant's request: the bot (with its edited settings) and the exact messages.
+
+    ``replay`` is True when ``system`` and ``messages`` are the original turn's, unchanged.
+    """
+
+    index: int  # the index the new turn takes in the run
+    bot_index: int
+    bot: BotConfig
+    system: str
+    messages: list[base.Message]
+    prompt: PromptRef | None = None
+    replay: bool = False
+
+    @property
+    def request_messages(self) -> list[dict[str, str]]:
+        """As recorded on a turn: the system prompt first (when any), then the messages."""
+        return request_messages(self.system, self.messages)
+
 
 MAX_VARIANTS = 4
 EventType = Literal["thinking", "text", "done", "error"]

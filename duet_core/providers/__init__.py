@@ -147,6 +147,22 @@ def bind_keys(
     return lambda bot: factory(bot, keys)
 
 
+class Providers:
+    """Makes a bot's provider from the settings' keys, or from keys a person pasted for their
+    session (registered with ``redact`` here, so they never come back in anything shown)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        redact.register_settings(settings)
+
+    def __call__(self, bot: BotConfig, keys: Mapping[str, str] | None = None) -> Provider:
+        return make_provider(bot, self.settings, dict(keys or {}))
+
+    def with_keys(self, keys: Mapping[str, str] | None) -> Callable[[BotConfig], Provider]:
+        """A provider factory for one person's pasted keys (the Lab, a run's thread)."""
+        return bind_keys(self, keys)
+
+
 @functools.lru_cache(maxsize=32)
 def _cached(
     provider: str,

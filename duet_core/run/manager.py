@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from duet_core import catalog
 from duet_core.errors import AccessDenied, ConfigError, RunLimitError
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
-from duet_core.providers import base, bind_keys
+from duet_core.providers import Providers, base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
 from duet_core.settings import Settings
 
@@ -73,11 +73,7 @@ class RunManager:
     ):
         self.store = store
         self.settings = settings
-        if provider_factory is None:  # tests and scripts; the app's comes from duet_core.services
-            from duet_core.services import Providers
-
-            provider_factory = Providers(settings)
-        self._factory = provider_factory
+        self._factory = provider_factory or Providers(settings)  # the app's: duet_core.services
         self._clock = clock
         self._lock = threading.Lock()
         self._runs: dict[str, LiveRun] = {}

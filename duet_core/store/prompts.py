@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from duet_core.errors import ConfigError
@@ -24,8 +25,7 @@ from duet_core.models import TEMPLATE_NAME, PromptMessage, describe_validation_e
 from duet_core.store.schema import prompt_templates, prompt_versions
 from duet_core.templates import malformed_placeholders
 
-if TYPE_CHECKING:
-    from duet_core.store.store import Store
+Transaction = Callable[[], AbstractContextManager[Connection]]
 
 MAX_MESSAGES = 200
 _NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100"
@@ -120,8 +120,9 @@ def version_text(messages: Iterable[PromptMessage]) -> list[str]:
 class PromptLibrary:
     """Templates in ``store``'s database."""
 
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, read: Transaction, write: Transaction):
+        """``read`` and ``write`` open a transaction (the Store's, with its error wrapping)."""
+        self._read, self._write = read, write
         self._cache: dict[tuple[str, int], PromptVersion] = {}
         self._cache_lock = threading.Lock()
 
@@ -149,7 +150,7 @@ class PromptLibrary:
         self, name: str, wanted: list[dict[str, str]], author: str, note: str
     ) -> tuple[PromptVersion, bool]:
         now = utcnow()
-        with self._store._write() as conn:
+        with self._write() as conn:
             latest = conn.execute(
                 select(prompt_templates.c.latest_version)
                 .where(prompt_templates.c.name == name)
@@ -195,7 +196,7 @@ class PromptLibrary:
                 hit = self._cache.get((name, version))
             if hit is not None:
                 return hit
-        with self._store._read() as conn:
+        with self._read() as conn:
             if version is None:
                 version = conn.execute(
                     select(prompt_templates.c.latest_version).where(prompt_templates.c.name == name)
@@ -218,14 +219,14 @@ class PromptLibrary:
         return found
 
     def latest_version(self, name: str) -> int | None:
-        with self._store._read() as conn:
+        with self._read() as conn:
             return conn.execute(
                 select(prompt_templates.c.latest_version).where(prompt_templates.c.name == name)
             ).scalar_one_or_none()
 
     def history(self, name: str) -> list[PromptVersion]:
         """Every version of ``name``, newest first."""
-        with self._store._read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(prompt_versions)
                 .where(prompt_versions.c.name == name)
@@ -237,7 +238,7 @@ class PromptLibrary:
 
     def list(self) -> list[PromptSummary]:
         """Every template with its latest version, by name."""
-        with self._store._read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(
                     prompt_templates.c.name,

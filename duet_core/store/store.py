@@ -30,7 +30,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
 from duet_core.redact import redact
-from duet_core.store import connect, leases, migrate, rows, search, selection
+from duet_core.store import branches, connect, leases, migrate, rows, search, selection
+from duet_core.store.branches import BranchSummary
 from duet_core.store.connect import DatabaseUnavailable
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import RunPage, RunQuery
@@ -129,7 +130,7 @@ class Store:
     @cached_property
     def prompts(self) -> PromptLibrary:
         """The prompt library (named templates and their versions) in this database."""
-        return PromptLibrary(self)
+        return PromptLibrary(self._read, self._write)
 
     # --- transactions --------------------------------------------------------------------
 
@@ -297,6 +298,21 @@ class Store:
         query = query or RunQuery()
         where = selection.conditions(query, self.dialect)
         return selection.batches(self._read, where, query.search, with_json=with_json)
+
+    def branches_of(self, run_id: str, owner: str | None = None) -> list[BranchSummary]:
+        """The runs saved from the Prompt Lab off ``run_id``, oldest first (``owner``'s)."""
+        with self._read() as conn:
+            return branches.branches_of(conn, run_id, owner)
+
+    def branch_counts(self, run_ids: list[str], owner: str | None = None) -> dict[str, int]:
+        """How many branches each of ``run_ids`` has (runs without any are left out)."""
+        with self._read() as conn:
+            return branches.branch_counts(conn, run_ids, owner)
+
+    def parents_of(self, run_ids: list[str]) -> dict[str, tuple[str, int | None]]:
+        """For each of ``run_ids`` that is a branch: its parent's id and its fork turn."""
+        with self._read() as conn:
+            return branches.parents_of(conn, run_ids)
 
     def export_size(self, query: RunQuery | None = None) -> tuple[int, int]:
         """How many runs match the query's filters, and how many turns they have."""
