@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     n = parser.parse_args().repeat
     try:  # as the app and command line do at start-up (absent from the code before it)
-        from duet_core.providers import warm_up
+        from duet_core.providers.warm import warm_up
     except ImportError:
         pass
     else:

@@ -46,7 +46,7 @@ def child(root: str, fmt: str, turns: int, url: str) -> None:
         _env_file=None,
     )
     try:
-        from duet_core.providers import warm_up
+        from duet_core.providers.warm import warm_up
     except ImportError:
         warm_up = None  # the code before this change has none
     if warm_up is not None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from duet_core import catalog
 from duet_core.logs import setup_logging
-from duet_core.providers import Providers, warm_up
+from duet_core.providers import Providers
+from duet_core.providers.warm import warm_up
 from duet_core.run.manager import RunManager
 from duet_core.settings import Settings, load_settings
 from duet_core.store import Store

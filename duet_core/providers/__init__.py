@@ -17,7 +17,6 @@ from duet_core.catalog import KEY_ENV, PROVIDER_SPECS, PROVIDERS
 from duet_core.errors import ConfigError, MissingKey
 from duet_core.models import BotConfig
 from duet_core.providers.base import Provider
-from duet_core.providers.warm import warm_up
 from duet_core.settings import Settings
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "make_provider",
     "offline_provider",
     "provider_available",
-    "warm_up",
 ]
 
 COMPATIBLE_DUMMY_KEY = "not-needed"  # most self-hosted servers ignore the key but the SDK needs one

@@ -9,7 +9,8 @@ import textwrap
 from pathlib import Path
 
 from duet_core.models import BotConfig
-from duet_core.providers import make_provider, warm_up
+from duet_core.providers import make_provider
+from duet_core.providers.warm import warm_up
 from duet_core.settings import Settings
 from tests.providers.provider_fakes import DEADLINE
 
@@ -21,7 +22,8 @@ FIRST_TURN = textwrap.dedent(
     from tests.providers.provider_fakes import FakeServer
     server = FakeServer(keep_alive=True).start()
     from duet_core.models import BotConfig
-    from duet_core.providers import make_provider, warm_up
+    from duet_core.providers import make_provider
+    from duet_core.providers.warm import warm_up
     from duet_core.settings import Settings
     settings = Settings(
         openai_api_key="sk-test", anthropic_api_key="sk-test",
