@@ -35,8 +35,9 @@ from duet_core.lab.variants import (
 from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow
 from duet_core.run.bot_view import split_request
 from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
+from duet_core.vocabulary import StopReason
 
-BRANCH_STOP_REASON = "branch"  # a branch starts stopped, ready for Continue
+BRANCH_STOP_REASON = StopReason.BRANCH  # a branch starts stopped, ready for Continue
 log = logging.getLogger("duet.lab")
 __all__ = [  # the Lab in one import: requests, running variants (lab_variants), a branch
     "BRANCH_STOP_REASON",

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports import transcript as exports
@@ -46,7 +47,17 @@ class LabRequest:
 
 
 MAX_VARIANTS = 4
-EventType = Literal["thinking", "text", "done", "error"]
+
+
+class LabEventType(StrEnum):
+    """What a variant did: ``LabEvent.type`` (and the ``"type"`` of its JSON line)."""
+
+    THINKING = "thinking"
+    TEXT = "text"
+    DONE = "done"
+    ERROR = "error"
+
+
 log = logging.getLogger("duet.lab")
 
 
@@ -61,18 +72,19 @@ def turn_json(turn: Turn | None) -> dict[str, Any] | None:
 class LabEvent:
     """One thing a variant did. ``as_json()`` is the command line's ``--json`` line."""
 
-    type: EventType
+    type: LabEventType
     variant: int
     content: str = ""
     turn: Turn | None = None
     message: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        if self.type in ("thinking", "text"):
-            return {"type": self.type, "variant": self.variant, "content": self.content}
-        if self.type == "done":
-            return {"type": "done", "variant": self.variant, "turn": turn_json(self.turn)}
-        return {"type": "error", "variant": self.variant, "message": self.message}
+        kind = str(self.type)
+        if self.type in (LabEventType.THINKING, LabEventType.TEXT):
+            return {"type": kind, "variant": self.variant, "content": self.content}
+        if self.type == LabEventType.DONE:
+            return {"type": kind, "variant": self.variant, "turn": turn_json(self.turn)}
+        return {"type": kind, "variant": self.variant, "message": self.message}
 
 
 @dataclass
@@ -166,7 +178,7 @@ class Experiment:
                 event = self.events.get(timeout=poll)
             except queue.Empty:
                 continue
-            if event.type in ("done", "error"):
+            if event.type in (LabEventType.DONE, LabEventType.ERROR):
                 ended += 1
             yield event
 
@@ -202,11 +214,11 @@ class Experiment:
 
         def on_text(delta: str) -> None:
             state.text.append(delta)
-            self._emit(LabEvent("text", i, delta))
+            self._emit(LabEvent(LabEventType.TEXT, i, delta))
 
         def on_thinking(delta: str) -> None:
             state.thinking.append(delta)
-            self._emit(LabEvent("thinking", i, delta))
+            self._emit(LabEvent(LabEventType.THINKING, i, delta))
 
         try:
             done = stream_turn(
@@ -232,9 +244,9 @@ class Experiment:
             state.error = f"Internal error: {type(e).__name__}: {e}"
         state.finished = True
         if state.error is not None:
-            self._emit(LabEvent("error", i, message=state.error, turn=state.turn))
+            self._emit(LabEvent(LabEventType.ERROR, i, message=state.error, turn=state.turn))
         else:
-            self._emit(LabEvent("done", i, turn=state.turn))
+            self._emit(LabEvent(LabEventType.DONE, i, turn=state.turn))
 
 
 def run_variants(

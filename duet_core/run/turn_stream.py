@@ -19,6 +19,7 @@ from duet_core.errors import ProviderError
 from duet_core.logs import cut_prompt
 from duet_core.models import BotConfig, Turn, utcnow
 from duet_core.providers import base
+from duet_core.vocabulary import FinishReason
 
 ProviderFor = Callable[[BotConfig], base.Provider]
 PriceTable = dict[str, tuple[float, float]]
@@ -100,9 +101,9 @@ def stream_turn(
     turn.latency_ms = round((time.perf_counter() - started) * 1000, 1)
     turn.ttft_ms = round(ttft, 1) if ttft is not None else None
     if stopped:
-        turn.finish_reason = "stopped"
+        turn.finish_reason = FinishReason.STOPPED
     elif failure is not None:
-        turn.finish_reason = "error"
+        turn.finish_reason = FinishReason.ERROR
     turn.cost_usd = catalog.cost_usd(
         bot.model, turn.input_tokens, turn.output_tokens, prices, provider=bot.provider
     )
