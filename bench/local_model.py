@@ -51,10 +51,51 @@ def reply(provider: LocalProvider, bot: BotConfig, question: str) -> dict:
     return {"tokens": tokens or 0, "ttft_ms": ttft, "rate": rate, "seconds": ended - started}
 
 
+def in_process_reply(llama, question: str, max_tokens: int) -> dict:
+    """The old way, for comparison: the same model loaded in this process (llama_cpp.Llama)."""
+    started = time.perf_counter()
+    first, tokens = None, 0
+    chat = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+    for piece in llama.create_chat_completion(
+        messages=chat, max_tokens=max_tokens, temperature=0.8, stream=True
+    ):
+        if piece["choices"][0].get("delta", {}).get("content"):
+            tokens += 1
+            first = first or time.perf_counter()
+    ended = time.perf_counter()
+    after_first = ended - first if first is not None else 0.0
+    rate = (tokens - 1) / after_first if tokens and after_first > 0 else float("nan")
+    ttft = (first - started) * 1000 if first is not None else float("nan")
+    return {"tokens": tokens, "ttft_ms": ttft, "rate": rate, "seconds": ended - started}
+
+
+def compare_in_process(provider: LocalProvider, bot: BotConfig, replies: int) -> None:
+    """Child server and in-process model side by side, alternating, same build and threads."""
+    from llama_cpp import Llama
+
+    from duet_core.providers.local import model_path
+
+    llama = Llama(model_path=str(model_path()), n_ctx=2048, n_threads=1, verbose=False)
+    server, inside = [], []
+    for i in range(replies):
+        question = QUESTIONS[i % len(QUESTIONS)]
+        server.append(reply(provider, bot, question)["rate"])
+        inside.append(in_process_reply(llama, question, bot.max_tokens)["rate"])
+    s, p = statistics.median(server), statistics.median(inside)
+    print(
+        f"side by side, {replies} replies each: child server {s:.1f} tokens/s, "
+        f"in process {p:.1f} tokens/s (server / in process = {s / p:.2f})"
+    )
+    llama.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replies", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=120)
+    parser.add_argument(
+        "--in-process", action="store_true", help="also the model in this process, side by side"
+    )
     args = parser.parse_args()
     ok, why = local_model_status()
     if not ok:
@@ -97,6 +138,8 @@ def main() -> None:
             f"two at once: both finished, {total} tokens in {wall:.1f} s "
             f"({total / wall:.1f} tokens/s for the pair)"
         )
+        if args.in_process:
+            compare_in_process(provider, bot, args.replies)
     finally:
         provider.stop()
 
