@@ -326,13 +326,30 @@ class Run(BaseModel):
     def bot_turns(self) -> list[Turn]:
         return [t for t in self.turns if not t.by_person]
 
-    def bots_in_use(self) -> tuple[BotConfig, BotConfig]:
-        """The settings each bot used on its last turn (its configured ones before it spoke)."""
+    def bots_before(self, index: int | None = None) -> tuple[BotConfig, BotConfig]:
+        """The settings each bot had used by turn ``index`` (all turns when None): its last
+        turn's, or its configured ones before it spoke. (A live run's fold, ``RunState``, keeps
+        the same answer up to date event by event.)"""
         bots = list(self.config.bots)
         for turn in self.turns:
+            if index is not None and turn.index >= index:
+                continue
             if turn.config is not None and turn.bot_index is not None:
                 bots[turn.bot_index] = turn.config
         return bots[0], bots[1]
+
+    def bots_in_use(self) -> tuple[BotConfig, BotConfig]:
+        """The settings each bot used on its last turn (its configured ones before it spoke)."""
+        return self.bots_before()
+
+    @property
+    def next_speaker(self) -> int:
+        """The bot that speaks next: the first speaker, then they alternate (a person's
+        interjections do not count)."""
+        bot_turns = self.bot_turns
+        if not bot_turns:
+            return self.config.first_speaker
+        return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
 
     @property
     def total_tokens(self) -> int:

@@ -46,10 +46,8 @@ __all__ = [  # the Lab in one import: requests, running variants (lab_variants),
     "LabEvent",
     "LabRequest",
     "VariantState",
-    "bots_before",
     "continue_request",
     "find_turn",
-    "next_speaker",
     "regenerate_request",
     "run_variants",
     "save_branch",
@@ -70,15 +68,6 @@ def find_turn(run: Run, index: int) -> Turn:
         f"No turn {index} in this run: --turn takes a turn's index, 0 to {last}"
         " (the page shows it plus one)."
     )
-
-
-def bots_before(run: Run, index: int) -> list[BotConfig]:
-    """The settings each bot had used by turn ``index`` (its configured ones before it spoke)."""
-    bots = list(run.config.bots)
-    for turn in run.turns:
-        if turn.index < index and turn.config is not None and turn.bot_index is not None:
-            bots[turn.bot_index] = turn.config
-    return bots
 
 
 def _view(
@@ -111,7 +100,7 @@ def regenerate_request(
         raise ConfigError(
             f"Turn {index} was written by a person ({turn.bot_name}); pick a bot's turn."
         )
-    bots = bots_before(run, index)
+    bots = list(run.bots_before(index))
     original = turn.config or bots[turn.bot_index]
     bot = edits.apply(original)
     if turn.request_messages and not edits.persona_changed:
@@ -123,19 +112,12 @@ def regenerate_request(
     return LabRequest(index, turn.bot_index, bot, req.system, req.messages, req.prompt)
 
 
-def next_speaker(run: Run) -> int:
-    bot_turns = run.bot_turns
-    if not bot_turns:
-        return run.config.first_speaker
-    return 1 - bot_turns[-1].bot_index  # type: ignore[operator]
-
-
 def continue_request(
     run: Run, edits: Edits | None = None, library: TemplateSource | None = None
 ) -> LabRequest:
     """One more turn after the last, by the bot whose turn is next, with ``edits``."""
     edits = edits or Edits()
-    bot_index = next_speaker(run)
+    bot_index = run.next_speaker
     bots = list(run.bots_in_use())
     bots[bot_index] = edits.apply(bots[bot_index])
     req = _view(run, run.turns, bot_index, bots, library)

@@ -66,13 +66,14 @@ class LiveRun:
         self._library = getattr(store, "prompts", None)
         pinned = [pin_version(b, self._library) for b in run.config.bots]
         run.config = run.config.model_copy(update={"bots": pinned})
-        self._state = RunState.of(run)  # the one fold of this run's events (O(1) per event)
+        # the one fold of this run's events (O(1) per event), and the one owner of the
+        # settings each bot uses next (a continued run carries on with its last ones)
+        carried = [pin_version(b, self._library) for b in run.bots_in_use()]
+        self._state = RunState.of(run, pending_bots=(carried[0], carried[1]))
         self._run = self._state.run
         self._provider_for = provider_for
         self._store = store
         self._prices = price_table
-        self._bots = list(run.bots_in_use())  # a continued run carries on with them
-        self._bots = [pin_version(b, self._library) for b in self._bots]
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._stop_requested = False
@@ -106,7 +107,7 @@ class LiveRun:
     def bots(self) -> tuple[BotConfig, BotConfig]:
         """The settings each bot will use on its next turn."""
         with self._lock:
-            return self._bots[0], self._bots[1]
+            return self._state.bots_next()
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -169,11 +170,10 @@ class LiveRun:
             raise ConfigError("bot_index must be 0 or 1")
         with self._lock:
             if isinstance(config, dict):
-                merged = {**self._bots[bot_index].model_dump(), **config}
+                merged = {**self._state.bots_next()[bot_index].model_dump(), **config}
                 config = validated(BotConfig, merged)
             config = pin_version(config, self._library)  # switch template version mid-run
-            self._bots[bot_index] = config
-            self._emit(BotUpdated(bot_index, config))
+            self._emit(BotUpdated(bot_index, config))  # the fold now holds it for the next turn
         self.log.info("bot updated", extra={"bot_index": bot_index})
         return config
 
@@ -326,12 +326,13 @@ class LiveRun:
 
     def _take_turn(self, bot_index: int) -> Turn:
         with self._lock:
-            bot = self._bots[bot_index]
+            bots = self._state.bots_next()
+            bot = bots[bot_index]
             request = turn_request(
                 self._run.config.topic,
                 self._run.turns,
                 bot_index,
-                self._bots,
+                list(bots),
                 self._run.config.max_turns,
                 self._library,
             )
@@ -370,10 +371,7 @@ class LiveRun:
         if done.failure is not None and not done.stopped:
             if done.has_output:
                 self._finish_turn(turn)  # keep what arrived before the failure
-            else:
-                with self._lock:
-                    self._state.partial = None  # nothing arrived; the error status follows
-            raise done.failure
+            raise done.failure  # the error status that follows ends the partial turn too
         self._finish_turn(turn)
         return turn
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from duet_core.lab import requests as lab
 from duet_core.lab.sources import LabSource
 from duet_core.models import BotConfig, Run, Turn
 from duet_ui.shared.transcript import render_turn, render_turns
@@ -65,7 +64,7 @@ def pick_target(run: Run) -> Target | None:
         key="lab_action",
     )
     if action == "continue":
-        bot_index = lab.next_speaker(run)
+        bot_index = run.next_speaker
         base = run.bots_in_use()[bot_index]
         index = run.turns[-1].index + 1 if run.turns else 0
         with st.expander(f"The conversation so far ({len(run.turns)} turns)"):
@@ -88,5 +87,5 @@ def pick_target(run: Run) -> Target | None:
         render_turns(before, run.config)
     with st.expander(f"The original turn {index + 1}", expanded=True):
         render_turn(turn, run.config)
-    base = turn.config or lab.bots_before(run, index)[turn.bot_index]  # type: ignore[index]
+    base = turn.config or run.bots_before(index)[turn.bot_index]  # type: ignore[index]
     return Target("regenerate", index, turn.bot_index, base, turn)  # type: ignore[arg-type]
