@@ -23,7 +23,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 
 from duet_core import catalog
-from duet_core.errors import AccessDenied, ConfigError, RunLimitError
+from duet_core.errors import AccessDenied, ConfigError, ServerBusy, TooManyRunsStarted
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
@@ -96,7 +96,7 @@ class RunManager:
         """Per process (see the module docstring). Caller holds the lock."""
         active = [r for r in self._runs.values() if r.status.live]
         if len(active) >= self.settings.max_active_runs:
-            raise RunLimitError(
+            raise ServerBusy(
                 f"{len(active)} runs are already going on this server process (the limit is "
                 f"{self.settings.max_active_runs}); stop one or wait for it to finish."
             )
@@ -107,10 +107,11 @@ class RunManager:
             starts.popleft()
         if len(starts) >= self.settings.runs_per_minute:
             wait = 60 - (now - starts[0])
-            raise RunLimitError(
+            raise TooManyRunsStarted(
                 f"You started {len(starts)} runs in the last minute (the limit is "
                 f"{self.settings.runs_per_minute} on this server process); try again in "
-                f"{wait:.0f} s."
+                f"{wait:.0f} s.",
+                retry_after=wait,
             )
         starts.append(now)
 
