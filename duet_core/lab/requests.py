@@ -17,9 +17,9 @@ per-turn code, so tokens, time to first token, latency and cost are counted the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from duet_core.errors import ConfigError
 from duet_core.lab.edits import Edits
@@ -32,10 +32,11 @@ from duet_core.lab.variants import (
     run_variants,
     turn_json,
 )
-from duet_core.models import BotConfig, PromptRef, Run, RunStatus, Turn, utcnow
+from duet_core.models import BotConfig, PromptMessage, PromptRef, Run, RunStatus, Turn, utcnow
 from duet_core.providers import base
-from duet_core.run.bot_view import request_messages, split_request
+from duet_core.run.bot_view import CONTINUE_PROMPT, merge_roles, request_messages, split_request
 from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
+from duet_core.templates import PROVIDER_ROLE, render_messages
 
 BRANCH_STOP_REASON = "branch"  # a branch starts stopped, ready for Continue
 log = logging.getLogger("duet.lab")
@@ -50,6 +51,7 @@ __all__ = [  # the Lab in one import: requests, running variants (lab_variants),
     "continue_request",
     "find_turn",
     "next_speaker",
+    "playground_request",
     "regenerate_request",
     "run_variants",
     "save_branch",
@@ -165,6 +167,32 @@ def continue_request(
     req = _view(run, run.turns, bot_index, bots, library)
     index = run.turns[-1].index + 1 if run.turns else 0
     return LabRequest(index, bot_index, bots[bot_index], req.system, req.messages, req.prompt)
+
+
+def playground_request(
+    bot: BotConfig,
+    messages: Sequence[PromptMessage],
+    variables: Mapping[str, Any] | None = None,
+    prompt: PromptRef | None = None,
+) -> LabRequest:
+    """A template tried on its own (``POST /api/playground``, the Prompts page's "Try it"): its
+    messages rendered with ``variables``; the ``system`` ones are the system prompt, the
+    ``human`` and ``ai`` ones the conversation ``bot`` answers (``bot``'s own persona is not
+    used). ``prompt``: the saved template the messages are, recorded on the reply."""
+    rendered = render_messages(messages, variables or {})
+    system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
+    pairs = [(PROVIDER_ROLE[m["role"]], m["content"]) for m in rendered if m["role"] != "system"]
+    if not pairs:
+        raise ConfigError("Give the bot a human message to answer (only system messages given).")
+    if pairs[0][0] != "user":
+        raise ConfigError("Start the conversation with a human message, not an ai one.")
+    conversation = merge_roles(pairs)
+    if conversation[-1]["role"] == "assistant":
+        conversation.append({"role": "user", "content": CONTINUE_PROMPT})
+    bot = bot.model_copy(update={"system_prompt": system, "persona": None, "prompt": None})
+    if prompt is not None and variables:
+        prompt = prompt.model_copy(update={"variables": dict(variables)})
+    return LabRequest(0, 0, bot, system, conversation, prompt)
 
 
 # --- the one write -----------------------------------------------------------------------
