@@ -37,6 +37,7 @@ from duet_core.providers import base
 from duet_core.run.bot_view import CONTINUE_PROMPT, merge_roles, request_messages, split_request
 from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
 from duet_core.templates import PROVIDER_ROLE, render_messages
+from duet_core.vocabulary import FinishReason
 
 BRANCH_STOP_REASON = "branch"  # a branch starts stopped, ready for Continue
 log = logging.getLogger("duet.lab")
@@ -56,6 +57,7 @@ __all__ = [  # the Lab in one import: requests, running variants (lab_variants),
     "run_variants",
     "save_branch",
     "turn_json",
+    "with_user_message",
 ]
 
 
@@ -167,6 +169,28 @@ def continue_request(
     req = _view(run, run.turns, bot_index, bots, library)
     index = run.turns[-1].index + 1 if run.turns else 0
     return LabRequest(index, bot_index, bots[bot_index], req.system, req.messages, req.prompt)
+
+
+def with_user_message(run: Run, text: str, author: str) -> Run:
+    """A copy of ``run`` with a person's message after its last turn: Continue then has the
+    bot whose turn is next answer it."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("Write the message the bot should answer.")
+    copy = run.model_copy(deep=True)
+    now = utcnow()
+    copy.turns.append(
+        Turn(
+            index=run.turns[-1].index + 1 if run.turns else 0,
+            bot_index=None,
+            bot_name=author.strip() or "Moderator",
+            content=text,
+            started_at=now,
+            finished_at=now,
+            finish_reason=FinishReason.PERSON,
+        )
+    )
+    return copy
 
 
 def playground_request(

@@ -136,9 +136,7 @@ class ApiTokens:
 
     def get(self, token_id: str) -> ApiToken | None:
         with self._store._read() as conn:
-            row = conn.execute(
-                select(*_COLUMNS).where(api_tokens.c.id == token_id)
-            ).one_or_none()
+            row = conn.execute(select(*_COLUMNS).where(api_tokens.c.id == token_id)).one_or_none()
         return None if row is None else _token(row)
 
     def list(self, username: str | None = None, include_revoked: bool = False) -> list[ApiToken]:
