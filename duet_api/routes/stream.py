@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -39,6 +39,7 @@ router = APIRouter(tags=["runs"])
 BATCH = 256  # events taken from the queue at a time
 POLL = 1.0  # seconds between reads of a run that another process runs
 RETRY_MS = 1000  # how long a browser's EventSource waits before it reconnects
+SHUTDOWN_GRACE = 5.0  # seconds a stream has, once the server stops, to send its last events
 
 
 class Encoder:
@@ -69,18 +70,33 @@ async def stream_run(
     as they happen, and ``end`` last."""
     live, run = await anyio.to_thread.run_sync(find_run, services, caller, run_id)
     keepalive = services.settings.sse_keepalive
+    shutdown = anyio.Event()  # set by sse-starlette when the server is told to stop
     if live is not None:
-        events = live_events(live, keepalive)
+        events = live_events(live, keepalive, shutdown, services.manager.shut_down)
     else:
-        events = saved_events(services, run, keepalive)
+        events = saved_events(services, run, keepalive, shutdown)
     return EventSourceResponse(
         events,
         ping=0,  # keepalives are sent by the reader, only when it has been quiet
         headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE,
     )
 
 
-async def live_events(live: LiveRun, keepalive: float) -> AsyncIterator[ServerSentEvent]:
+async def _relay(shutdown: anyio.Event, woken: asyncio.Event) -> None:
+    await shutdown.wait()
+    woken.set()
+
+
+async def live_events(
+    live: LiveRun,
+    keepalive: float,
+    shutdown: anyio.Event | None = None,
+    shut_down: Callable[[], object] | None = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """``shutdown``: set when the server is stopping; then ``shut_down`` ends this process's
+    runs (as interrupted) and the reader carries on until their last status and ``end``."""
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
@@ -91,6 +107,8 @@ async def live_events(live: LiveRun, keepalive: float) -> AsyncIterator[ServerSe
     encode, wire = Encoder(), WireEvents()
     sub = live.subscribe()
     sub.notify = wake  # anything queued before this is drained below
+    relay = asyncio.create_task(_relay(shutdown, woken)) if shutdown is not None else None
+    stopping = False
     try:
         yield ServerSentEvent(comment="duet", retry=RETRY_MS)
         while True:
@@ -103,6 +121,11 @@ async def live_events(live: LiveRun, keepalive: float) -> AsyncIterator[ServerSe
                 return
             if len(batch) == BATCH:
                 continue  # more are waiting
+            if shutdown is not None and shutdown.is_set() and not stopping:
+                stopping = True
+                if shut_down is not None:
+                    shut_down()  # every live run of this process: interrupted, "shutdown"
+                continue
             if sub.dropped:  # fell too far behind: start again from a snapshot
                 live.unsubscribe(sub)
                 wire, sub = WireEvents(), live.subscribe()
@@ -113,21 +136,31 @@ async def live_events(live: LiveRun, keepalive: float) -> AsyncIterator[ServerSe
             except TimeoutError:
                 yield ServerSentEvent(comment="keepalive")
     finally:
+        if relay is not None:
+            relay.cancel()
         sub.notify = None
         live.unsubscribe(sub)
 
 
 async def saved_events(
-    services: Services, run: Run, keepalive: float
+    services: Services, run: Run, keepalive: float, shutdown: anyio.Event | None = None
 ) -> AsyncIterator[ServerSentEvent]:
-    """A run read from the database: final, or live in another process (polled)."""
+    """A run read from the database: final, or live in another process (polled; a server
+    that is stopping ends the stream, leaving that run to its process)."""
     encode = Encoder()
     yield ServerSentEvent(comment="duet", retry=RETRY_MS)
     yield encode(snapshot_json(run, None))
     seen, status = len(run.turns), (run.status, run.stop_reason, run.error)
     quiet = 0.0
     while run.status.live:
-        await asyncio.sleep(POLL)
+        if shutdown is not None:
+            with anyio.move_on_after(POLL):
+                await shutdown.wait()
+            if shutdown.is_set():
+                yield encode(END)
+                return
+        else:
+            await asyncio.sleep(POLL)
         quiet += POLL
         found = await anyio.to_thread.run_sync(services.store.get_run, run.id)
         if found is None:  # deleted meanwhile

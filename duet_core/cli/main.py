@@ -4,6 +4,7 @@
                             [--export FILE] [--spreadsheet-safe] [--json]
     python -m duet_core runs [--db URL] [--limit N]
     python -m duet_core export RUN_ID --out FILE [--db URL] [--spreadsheet-safe]
+    python -m duet_core tokens create USER [--name LABEL] | list [USER] | revoke TOKEN_ID
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
+from duet_core.cli import tokens as cli_tokens
 from duet_core.cli.terminal import RedactingOut, print_events, print_json_events
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports.pdf import transcript_pdf
@@ -101,6 +103,7 @@ def build_parser() -> Parser:
         _logging_options(p, default=argparse.SUPPRESS)  # after the command too
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
+    cli_tokens.add_parser(sub)
     return parser
 
 
@@ -247,6 +250,7 @@ COMMANDS = {
     "export": cmd_export,
     "lab": cli_lab.cmd_lab,
     "prompts": cli_prompts.cmd_prompts,
+    "tokens": cli_tokens.cmd_tokens,
 }
 
 

@@ -28,6 +28,7 @@ from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
 from duet_core.settings import Settings
+from duet_core.vocabulary import StopReason
 
 ProviderFactory = Callable[[BotConfig, Mapping[str, str] | None], base.Provider]
 KEEP_FINISHED = 256  # finished runs kept in memory for viewers that are still attached
@@ -228,6 +229,14 @@ class RunManager:
         deadline = time.monotonic() + timeout
         for live in runs:
             live.join(max(0.0, deadline - time.monotonic()))
+
+    def shut_down(self) -> list[LiveRun]:
+        """The server is stopping: every live run ends now as ``interrupted`` (reason
+        ``shutdown``), its viewers getting that status. Does not wait (``stop_all`` does)."""
+        runs = self.active()
+        for live in runs:
+            live.stop(RunStatus.INTERRUPTED, StopReason.SHUTDOWN)
+        return runs
 
     def recover_interrupted(self) -> list[str]:
         """Runs left running or paused by a process that died (lease expired) become

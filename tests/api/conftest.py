@@ -6,6 +6,7 @@ the real SDKs pointed at the local fake server (``tests/providers/provider_fakes
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -123,6 +124,22 @@ class Api:
         return self.client(None, Authorization=f"Basic {raw}")
 
 
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1: its root URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = ReadyServer(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert server.ready.wait(10), "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def served_app(services) -> Starlette:
     """The API as ``serve.py`` serves it: under ``/api``, with ``/health`` at the root."""
     return Starlette(routes=[Mount("/api", app=create_api(services)), health_route(services)])
@@ -162,21 +179,13 @@ def api(tmp_path: Path, auth_file: Path, settings_overrides: dict[str, Any]) -> 
     prices = catalog.load_prices(None)
     manager = RunManager(store, settings, provider_factory=providers, prices=prices)
     services = Services(settings, store, manager, providers, prices)  # type: ignore[arg-type]
-    app = served_app(lambda: services)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = ReadyServer(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert server.ready.wait(10), "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    served = Api(f"http://127.0.0.1:{port}", services, scripted, fake)
-    yield served
-    for c in served.clients:
-        c.close()
-    manager.stop_all()
-    manager.close()
-    server.should_exit = True
-    thread.join(10)
+    with serving(served_app(lambda: services)) as root:
+        served = Api(root, services, scripted, fake)
+        yield served
+        for c in served.clients:
+            c.close()
+        manager.stop_all()
+        manager.close()
     store.close()
     fake.stop()
     clear_client_cache()
