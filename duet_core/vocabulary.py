@@ -71,6 +71,7 @@ class StopReason(StrEnum):
     ERROR = "error"  # engine: a provider or internal error; Run.error says which
     INTERRUPTED = "interrupted"  # store: the process running it went away
     BRANCH = "branch"  # lab: a branch saved from the Prompt Lab starts stopped, ready for Continue
+    SHUTDOWN = "shutdown"  # engine: the server stopped (SIGTERM) while the run was going
 
     @property
     def text(self) -> str:
@@ -87,6 +88,7 @@ STOP_REASON_TEXT: dict[StopReason, str] = {
     StopReason.ERROR: "an error ended the run",
     StopReason.INTERRUPTED: "the process running it stopped",
     StopReason.BRANCH: "saved as a branch in the Prompt Lab",
+    StopReason.SHUTDOWN: "the server shut down",
 }
 
 

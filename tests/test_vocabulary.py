@@ -41,7 +41,7 @@ def test_continue_rule(status):
 def test_every_stop_reason_has_text_and_unknown_ones_are_shown_as_stored():
     assert all(r.text for r in StopReason)
     assert describe_stop_reason("max_turns") == "the turn limit was reached"
-    assert describe_stop_reason("shutdown") == "shutdown"
+    assert describe_stop_reason("power_cut") == "power_cut"  # (an unknown one, as stored)
     assert describe_stop_reason(None) == "done"
 
 

@@ -1,9 +1,10 @@
 """Command line: the same engine without a browser.
 
     python -m duet_core run CONFIG.(json|yaml) [--topic TEXT] [--turns N] [--db URL]
-                            [--export FILE] [--spreadsheet-safe]
+                            [--export FILE] [--spreadsheet-safe] [--json]
     python -m duet_core runs [--db URL] [--limit N]
     python -m duet_core export RUN_ID --out FILE [--db URL] [--spreadsheet-safe]
+    python -m duet_core tokens create USER [--name LABEL] | list [USER] | revoke TOKEN_ID
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -28,7 +29,8 @@ from pydantic import ValidationError
 
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
-from duet_core.cli.terminal import RedactingOut, print_events
+from duet_core.cli import tokens as cli_tokens
+from duet_core.cli.terminal import RedactingOut, print_events, print_json_events
 from duet_core.errors import ConfigError, DuetError
 from duet_core.exports.pdf import transcript_pdf
 from duet_core.exports.transcript import EXPORT_FORMATS, export_text, turns_csv
@@ -79,6 +81,11 @@ def build_parser() -> Parser:
     run.add_argument("--turns", type=positive_int, help="override max_turns")
     run.add_argument("--db", help="database URL (default DUET_DATABASE_URL)")
     run.add_argument("--export", help=f"write the transcript ({', '.join(EXPORT_FORMATS)})")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's events as JSON lines (the HTTP API's stream objects)",
+    )
     runs = sub.add_parser("runs", help="list saved runs")
     runs.add_argument("--db")
     runs.add_argument("--limit", type=positive_int, default=50)
@@ -96,6 +103,7 @@ def build_parser() -> Parser:
         _logging_options(p, default=argparse.SUPPRESS)  # after the command too
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
+    cli_tokens.add_parser(sub)
     return parser
 
 
@@ -161,17 +169,22 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     warm = {bot.provider for bot in config.bots}  # the first turn starts warm
     svc = build_services(settings, database_url=args.db, warm=warm)
     store, manager = svc.store, svc.manager
+    as_json = bool(getattr(args, "json", False))
     if config.max_turns > settings.max_turns:
-        out.write(f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n")
+        note = f"max_turns {config.max_turns} capped at DUET_MAX_TURNS={settings.max_turns}\n"
+        (sys.stderr if as_json else out).write(note)
     terminal = RedactingOut(out)
     previous = _stop_on_sigterm()
     live = None
     try:
         live = manager.start(config, owner=getpass.getuser() or "cli", rate_limited=False)
         sub = live.subscribe(abandon_after=float("inf"))
-        out.write(f"Run {live.id}: {redact(config.topic)}\n")
-        out.flush()
-        status = print_events(sub, terminal)  # type: ignore[arg-type]
+        if as_json:  # every line a JSON object: the stream's events, as the HTTP API sends
+            status = print_json_events(sub, out)
+        else:
+            out.write(f"Run {live.id}: {redact(config.topic)}\n")
+            out.flush()
+            status = print_events(sub, terminal)  # type: ignore[arg-type]
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is saved as stopped
         if live is not None:
             live.stop()
@@ -188,7 +201,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     manager.close()
     if args.export:
         write_export(store.get_run(live.id), args.export, args.spreadsheet_safe)
-        out.write(f"Saved {args.export}\n")
+        (sys.stderr if as_json else out).write(f"Saved {args.export}\n")
     store.close()
     return {RunStatus.COMPLETED: 0, RunStatus.ERROR: 1}.get(status, 130)
 
@@ -237,6 +250,7 @@ COMMANDS = {
     "export": cmd_export,
     "lab": cli_lab.cmd_lab,
     "prompts": cli_prompts.cmd_prompts,
+    "tokens": cli_tokens.cmd_tokens,
 }
 
 

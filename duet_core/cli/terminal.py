@@ -3,6 +3,7 @@ and API keys redacted even when a key is split across stream chunks."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import TextIO
 
@@ -10,6 +11,7 @@ from duet_core.models import RunStatus
 from duet_core.redact import redact
 from duet_core.run import events
 from duet_core.run.state import RunState
+from duet_core.run.wire import WireEvents
 
 
 class RedactingOut:
@@ -104,3 +106,18 @@ def _totals(state: RunState) -> str:
 def _speaker(name: str, model: str | None) -> str:
     """The line that heads a turn being written: ``Ada (gpt-4o-mini):``."""
     return f"{name} ({model}):" if model else f"{name}:"
+
+
+def print_json_events(sub: events.Subscription, out: TextIO) -> RunStatus:
+    """``run --json``: each event as one JSON line, the very objects the HTTP API's stream
+    sends (``duet_core.run.wire``), ending with ``{"type": "end"}``; return the final status."""
+    wire = WireEvents()
+    while not wire.ended:
+        event = sub.get(timeout=1.0)
+        if event is None:
+            continue
+        for obj in wire.encode(event):
+            out.write(redact(json.dumps(obj, ensure_ascii=False)) + "\n")
+        out.flush()
+    assert wire.state is not None
+    return wire.state.status

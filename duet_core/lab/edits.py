@@ -126,12 +126,16 @@ def parse_prompt(value: str) -> PromptRef | None:
     return validated(PromptRef, data)
 
 
-def parse_value(name: str, raw: str) -> Any:
-    """``raw`` as the type of BotConfig field ``name``."""
+def check_editable(name: str) -> None:
     if name not in EDITABLE:
         if name in NOT_EDITABLE:
             raise ConfigError(f"{name} cannot be changed in the Lab (it names the speaker).")
         raise ConfigError(f"Unknown setting '{name}': use one of {', '.join(EDITABLE)} or var.NAME")
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """``raw`` as the type of BotConfig field ``name``."""
+    check_editable(name)
     if name == "prompt":
         return parse_prompt(raw)
     if name == "persona":
@@ -182,3 +186,44 @@ def parse_sets(items: Iterable[str]) -> Edits:
         else:
             fields[name] = parse_value(name, raw)
     return Edits(fields, variables)
+
+
+def edits_from_mapping(items: Mapping[str, Any]) -> Edits:
+    """Edits from a JSON object (the HTTP API's ``"set"``): ``{"temperature": 1.3, "prompt":
+    "critic@2", "var.mood": "grumpy"}``. A string value is read as ``--set`` reads it; any
+    other value must already have the field's type (``null`` clears an optional knob)."""
+    fields: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    for name, value in items.items():
+        name = str(name).strip()
+        if name.startswith("var."):
+            var = name[4:]
+            if not VAR_NAME.match(var):
+                raise ConfigError(f"set.{name}: a variable name is letters, digits and _")
+            variables[var] = value
+        elif isinstance(value, str):
+            fields[name] = parse_value(name, value)
+        else:
+            check_editable(name)
+            fields[name] = _typed(name, value)
+    return Edits(fields, variables)
+
+
+def _typed(name: str, value: Any) -> Any:
+    if value is None:
+        if name in OPTIONAL_KNOBS or name in ("base_url", "context_tokens", "persona", "prompt"):
+            return None
+        if name == "thinking_budget":
+            return 0
+        raise ConfigError(f"set.{name} needs a value")
+    if name == "prompt":
+        return validated(PromptRef, value)
+    if name == "persona":
+        return value  # checked with the whole bot by Edits.apply
+    info = BotConfig.model_fields[name]
+    hint = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    try:
+        return TypeAdapter(hint).validate_python(value)
+    except ValidationError as e:
+        msg = e.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"set.{name}={json.dumps(value, default=str)[:80]}: {msg}") from None

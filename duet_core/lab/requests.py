@@ -17,8 +17,8 @@ per-turn code, so tokens, time to first token, latency and cost are counted the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from duet_core.errors import ConfigError
 from duet_core.lab.edits import Edits
@@ -32,10 +32,11 @@ from duet_core.lab.variants import (
     run_variants,
     turn_json,
 )
-from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow
-from duet_core.run.bot_view import split_request
+from duet_core.models import BotConfig, PromptMessage, PromptRef, Run, RunStatus, Turn, utcnow
+from duet_core.run.bot_view import CONTINUE_PROMPT, merge_roles, split_request
 from duet_core.run.persona import TemplateSource, TurnRequest, turn_request
-from duet_core.vocabulary import StopReason
+from duet_core.templates import PROVIDER_ROLE, render_messages
+from duet_core.vocabulary import FinishReason, StopReason
 
 BRANCH_STOP_REASON = StopReason.BRANCH  # a branch starts stopped, ready for Continue
 log = logging.getLogger("duet.lab")
@@ -48,10 +49,12 @@ __all__ = [  # the Lab in one import: requests, running variants (lab_variants),
     "VariantState",
     "continue_request",
     "find_turn",
+    "playground_request",
     "regenerate_request",
     "run_variants",
     "save_branch",
     "turn_json",
+    "with_user_message",
 ]
 
 
@@ -123,6 +126,54 @@ def continue_request(
     req = _view(run, run.turns, bot_index, bots, library)
     index = run.turns[-1].index + 1 if run.turns else 0
     return LabRequest(index, bot_index, bots[bot_index], req.system, req.messages, req.prompt)
+
+
+def with_user_message(run: Run, text: str, author: str) -> Run:
+    """A copy of ``run`` with a person's message after its last turn: Continue then has the
+    bot whose turn is next answer it."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("Write the message the bot should answer.")
+    copy = run.model_copy(deep=True)
+    now = utcnow()
+    copy.turns.append(
+        Turn(
+            index=run.turns[-1].index + 1 if run.turns else 0,
+            bot_index=None,
+            bot_name=author.strip() or "Moderator",
+            content=text,
+            started_at=now,
+            finished_at=now,
+            finish_reason=FinishReason.PERSON,
+        )
+    )
+    return copy
+
+
+def playground_request(
+    bot: BotConfig,
+    messages: Sequence[PromptMessage],
+    variables: Mapping[str, Any] | None = None,
+    prompt: PromptRef | None = None,
+) -> LabRequest:
+    """A template tried on its own (``POST /api/playground``, the Prompts page's "Try it"): its
+    messages rendered with ``variables``; the ``system`` ones are the system prompt, the
+    ``human`` and ``ai`` ones the conversation ``bot`` answers (``bot``'s own persona is not
+    used). ``prompt``: the saved template the messages are, recorded on the reply."""
+    rendered = render_messages(messages, variables or {})
+    system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
+    pairs = [(PROVIDER_ROLE[m["role"]], m["content"]) for m in rendered if m["role"] != "system"]
+    if not pairs:
+        raise ConfigError("Give the bot a human message to answer (only system messages given).")
+    if pairs[0][0] != "user":
+        raise ConfigError("Start the conversation with a human message, not an ai one.")
+    conversation = merge_roles(pairs)
+    if conversation[-1]["role"] == "assistant":
+        conversation.append({"role": "user", "content": CONTINUE_PROMPT})
+    bot = bot.model_copy(update={"system_prompt": system, "persona": None, "prompt": None})
+    if prompt is not None and variables:
+        prompt = prompt.model_copy(update={"variables": dict(variables)})
+    return LabRequest(0, 0, bot, system, conversation, prompt)
 
 
 # --- the one write -----------------------------------------------------------------------

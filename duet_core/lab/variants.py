@@ -126,6 +126,9 @@ class Experiment:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._streams: list[base.ChunkStream] = []
+        # called (on a variant's thread) after each event is queued: lets an asyncio reader
+        # wait without a thread of its own (the HTTP API); it must not block or raise
+        self.notify: Callable[[], None] | None = None
         self._threads = [
             threading.Thread(target=self._run, args=(i,), name=f"duet-lab-{i}", daemon=True)
             for i in range(len(requests))
@@ -199,6 +202,8 @@ class Experiment:
 
     def _emit(self, event: LabEvent) -> None:
         self.events.put(event)
+        if self.notify is not None:
+            self.notify()
 
     def _run(self, i: int) -> None:
         state = self.variants[i]

@@ -77,6 +77,7 @@ class LiveRun:
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._stop_requested = False
+        self._stopped_as = (RunStatus.STOPPED, StopReason.USER)  # how a stop ends the run
         self._pause_requested = False
         self._interjections: list[tuple[str, str]] = []
         self._stream: base.ChunkStream | None = None
@@ -143,9 +144,14 @@ class LiveRun:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def stop(self) -> None:
-        """Abort the current stream at once; the partial turn is kept, marked as stopped."""
+    def stop(
+        self, status: RunStatus = RunStatus.STOPPED, reason: StopReason = StopReason.USER
+    ) -> None:
+        """Abort the current stream at once; the partial turn is kept, marked as stopped.
+        The run ends as ``status`` for ``reason`` (a server shutting down: interrupted)."""
         with self._lock:
+            if not self._stop_requested:
+                self._stopped_as = (status, reason)
             self._stop_requested = True
             stream = self._stream
             self._wake.notify_all()
@@ -274,7 +280,9 @@ class LiveRun:
             if any(p.lower() in turn.content.lower() for p in config.stop_phrases):
                 self._set_status(RunStatus.COMPLETED, StopReason.STOP_PHRASE)
                 return
-        self._set_status(RunStatus.STOPPED, StopReason.USER)
+        with self._lock:
+            status, reason = self._stopped_as
+        self._set_status(status, reason)
 
     def _reason_to_finish(self, config, done: int) -> StopReason | None:
         if done >= config.max_turns:

@@ -23,11 +23,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 
 from duet_core import catalog
-from duet_core.errors import AccessDenied, ConfigError, RunLimitError
+from duet_core.errors import AccessDenied, ConfigError, ServerBusy, TooManyRunsStarted
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import Providers, base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
 from duet_core.settings import Settings
+from duet_core.vocabulary import StopReason
 
 ProviderFactory = Callable[[BotConfig, Mapping[str, str] | None], base.Provider]
 KEEP_FINISHED = 256  # finished runs kept in memory for viewers that are still attached
@@ -92,7 +93,7 @@ class RunManager:
         """Per process (see the module docstring). Caller holds the lock."""
         active = [r for r in self._runs.values() if r.status.live]
         if len(active) >= self.settings.max_active_runs:
-            raise RunLimitError(
+            raise ServerBusy(
                 f"{len(active)} runs are already going on this server process (the limit is "
                 f"{self.settings.max_active_runs}); stop one or wait for it to finish."
             )
@@ -103,10 +104,11 @@ class RunManager:
             starts.popleft()
         if len(starts) >= self.settings.runs_per_minute:
             wait = 60 - (now - starts[0])
-            raise RunLimitError(
+            raise TooManyRunsStarted(
                 f"You started {len(starts)} runs in the last minute (the limit is "
                 f"{self.settings.runs_per_minute} on this server process); try again in "
-                f"{wait:.0f} s."
+                f"{wait:.0f} s.",
+                retry_after=wait,
             )
         starts.append(now)
 
@@ -223,6 +225,14 @@ class RunManager:
         deadline = time.monotonic() + timeout
         for live in runs:
             live.join(max(0.0, deadline - time.monotonic()))
+
+    def shut_down(self) -> list[LiveRun]:
+        """The server is stopping: every live run ends now as ``interrupted`` (reason
+        ``shutdown``), its viewers getting that status. Does not wait (``stop_all`` does)."""
+        runs = self.active()
+        for live in runs:
+            live.stop(RunStatus.INTERRUPTED, StopReason.SHUTDOWN)
+        return runs
 
     def recover_interrupted(self) -> list[str]:
         """Runs left running or paused by a process that died (lease expired) become

@@ -162,3 +162,26 @@ runs = RunRow.__table__
 turns = TurnRow.__table__
 prompt_templates = PromptTemplateRow.__table__
 prompt_versions = PromptVersionRow.__table__
+
+
+class ApiTokenRow(Base):
+    """A personal API token (docs/design.md, "HTTP API"): only its SHA-256 is kept; the token
+    itself is shown once, when it is made. It acts as its account, with that account's role."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "t..." (models.new_id)
+    username: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_api_tokens_token_hash", "token_hash", unique=True),
+        Index("ix_api_tokens_username", "username"),
+    )
+
+
+api_tokens = ApiTokenRow.__table__

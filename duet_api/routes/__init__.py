@@ -1,0 +1,1 @@
+"""One router per resource; ``duet_api.app`` includes them all."""
