@@ -12,7 +12,7 @@ import atexit
 import threading
 from dataclasses import dataclass
 
-from duet_core import catalog
+from duet_core import catalog, telemetry
 from duet_core.logs import setup_logging
 from duet_core.providers import Providers
 from duet_core.providers.warm import warm_up
@@ -50,6 +50,7 @@ def build_services(
     ``True``, for the named providers only when a set), so the first turn starts warm.
     A bad setting or database raises ``ConfigError``/``StoreError`` (one line)."""
     settings = settings or load_settings()
+    telemetry.set_up()  # traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing otherwise
     store = Store(database_url or settings.database_url, must_exist=must_exist)
     providers = Providers(settings)
     prices = catalog.load_prices(settings.prices_file)

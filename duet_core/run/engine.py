@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from duet_core import telemetry
 from duet_core.errors import ConfigError, DuetError
 from duet_core.logs import run_logger
 from duet_core.models import BotConfig, Run, RunStatus, Turn, utcnow, validated
@@ -237,6 +238,10 @@ class LiveRun:
     # --- the thread ----------------------------------------------------------------------
 
     def _main(self) -> None:
+        with telemetry.run_span(self.id, self.owner, self._run.config.topic):
+            self._run_to_the_end()
+
+    def _run_to_the_end(self) -> None:
         try:
             self._converse()
         except DuetError as e:

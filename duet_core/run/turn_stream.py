@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from duet_core import catalog
+from duet_core import catalog, telemetry
 from duet_core.errors import ProviderError
 from duet_core.logs import cut_prompt
 from duet_core.models import BotConfig, Turn, utcnow
@@ -68,6 +68,29 @@ def stream_turn(
     from a finish. Provider errors are returned, never raised; anything else is a bug and
     propagates.
     """
+    with telemetry.model_call(bot, system, messages, turn) as span:
+        done = _stream(
+            provider_for, system, messages, bot, turn, on_text, on_thinking, hold,
+            stop_requested, prices,
+        )  # fmt: skip
+        span.finish(done.turn, done.failure)
+    if log is not None:
+        log_call(log, bot, messages, turn, done.failure)
+    return done
+
+
+def _stream(
+    provider_for: ProviderFor,
+    system: str,
+    messages: list[base.Message],
+    bot: BotConfig,
+    turn: Turn,
+    on_text: Callable[[str], None],
+    on_thinking: Callable[[str], None],
+    hold: Callable[[base.ChunkStream], AbstractContextManager[base.ChunkStream]],
+    stop_requested: Callable[[], bool],
+    prices: PriceTable | None,
+) -> StreamedTurn:
     text: list[str] = []
     thinking: list[str] = []
     started = time.perf_counter()
@@ -107,8 +130,6 @@ def stream_turn(
     turn.cost_usd = catalog.cost_usd(
         bot.model, turn.input_tokens, turn.output_tokens, prices, provider=bot.provider
     )
-    if log is not None:
-        log_call(log, bot, messages, turn, failure)
     return StreamedTurn(turn, failure, stopped)
 
 
