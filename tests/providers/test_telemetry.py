@@ -79,7 +79,9 @@ def test_content_only_when_asked_and_redacted(fake, spans, monkeypatch):
     calls = [s for s in spans.get_finished_spans() if s.name.startswith("chat ")]
     sent = json.loads(calls[0].attributes["gen_ai.input.messages"])
     assert sent[-1] == {"role": "user", "content": TOPIC}
-    replies = sorted(json.loads(c.attributes["gen_ai.output.messages"])[0]["content"] for c in calls)
+    replies = sorted(
+        json.loads(c.attributes["gen_ai.output.messages"])[0]["content"] for c in calls
+    )
     assert replies == sorted(t.content for t in run.turns)
 
 

@@ -88,12 +88,12 @@ def test_a_database_at_0004_with_data_upgrades_and_finds_its_runs(
     with caplog.at_level("WARNING", logger="duet_core.store.migrate"):
         store = Store(db_url)  # migrates 0004 -> head, and says so (a slow start, once)
     said = [r.getMessage() for r in caplog.records if r.name == "duet_core.store.migrate"]
-    assert said[0].startswith("Upgrading the database from revision 0004 to 0005")
+    assert said[0].startswith(f"Upgrading the database from revision 0004 to {head_revision()}")
     assert said[1].startswith("Database upgraded in")
     with store:
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == head_revision() == "0005"
+        assert version == head_revision() and version >= "0005"
         assert {q: _keys(store, names, q) for q in SEARCHES} == SEARCHES
         _check_sqlite_index(store)
 
