@@ -60,6 +60,14 @@ def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_client_cache()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sdks_imported() -> None:
+    """The SDKs imported once, before any server starts (the app warms them at start too): a
+    first import on a busy machine can take longer than a client's read timeout."""
+    import anthropic  # noqa: F401
+    import openai  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def auth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One accounts file for the session (bcrypt is slow on purpose)."""
@@ -110,7 +118,7 @@ class Api:
         """A client acting as ``user`` (a token), or without credentials (None)."""
         if user is not None:
             headers.setdefault("Authorization", f"Bearer {self.token(user)}")
-        c = httpx.Client(base_url=self.url, headers=headers, timeout=DEADLINE * 2)
+        c = httpx.Client(base_url=self.url, headers=headers, timeout=DEADLINE * 6)
         self.clients.append(c)
         return c
 
