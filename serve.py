@@ -15,9 +15,8 @@ from contextlib import asynccontextmanager
 
 import anyio
 import streamlit as st
-from starlette.routing import Mount
 
-from duet_api.app import create_api
+from duet_api.app import api_mount
 from duet_api.routes.health import health_route
 from duet_core import services as core
 from duet_core.errors import DuetError
@@ -45,9 +44,8 @@ async def lifespan(app: st.App):
             await anyio.to_thread.run_sync(_shut_down)
 
 
-api = create_api(core.services)
 app = st.App(
     "app.py",
-    routes=[Mount("/api", app=api), health_route(core.services), *text_feed.routes()],
+    routes=[api_mount(core.services), health_route(core.services), *text_feed.routes()],
     lifespan=lifespan,
 )

@@ -4,7 +4,10 @@ error handler. ``serve.py`` mounts it under ``/api`` beside the pages, with the 
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from duet_api import errors
 from duet_api.deps import ServicesGetter
@@ -36,3 +39,18 @@ def create_api(services: ServicesGetter) -> FastAPI:
     for module in (health, runs, stream, prompts, lab, tokens):
         api.include_router(module.router)
     return api
+
+
+class _Mount(Mount):
+    """A mount whose path matches any character after its prefix: Starlette's ``{path:path}``
+    is ``.*``, which stops at a newline, so ``/api/run/a%0Ab`` would fall through to the pages
+    instead of getting the API's JSON 404."""
+
+    def __init__(self, path: str, app: FastAPI):
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
+def api_mount(services: ServicesGetter, path: str = "/api") -> Mount:
+    """The API mounted at ``path`` (``serve.py`` puts it in ``st.App``'s routes)."""
+    return _Mount(path, create_api(services))

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from duet_core.errors import (
     AccessDenied,
@@ -107,6 +108,20 @@ async def _invalid_request(request: Request, e: Exception) -> JSONResponse:
     return JSONResponse({"detail": validation_details(e.errors())}, 422)
 
 
+BODY_UNREADABLE = "There was an error parsing the body"  # FastAPI's words for a body it
+# could not decode (not UTF-8): answered as the 422 a malformed JSON body gets
+
+
+async def _http_error(request: Request, e: Exception) -> JSONResponse:
+    assert isinstance(e, HTTPException)
+    if e.status_code == 400 and e.detail == BODY_UNREADABLE:
+        detail = [
+            {"loc": ["body"], "msg": "The body is not JSON in UTF-8.", "type": "json_invalid"}
+        ]
+        return JSONResponse({"detail": detail}, 422)
+    return JSONResponse({"detail": e.detail}, e.status_code, headers=e.headers)
+
+
 async def _unexpected(request: Request, e: Exception) -> JSONResponse:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=e)
     return JSONResponse(
@@ -118,4 +133,5 @@ async def _unexpected(request: Request, e: Exception) -> JSONResponse:
 def install(api: FastAPI) -> None:
     api.add_exception_handler(DuetError, _duet_error)
     api.add_exception_handler(RequestValidationError, _invalid_request)
+    api.add_exception_handler(HTTPException, _http_error)
     api.add_exception_handler(Exception, _unexpected)

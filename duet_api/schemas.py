@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from duet_core.lab.variants import MAX_VARIANTS
-from duet_core.models import TEMPLATE_NAME, BotConfig, PromptMessage
+from duet_core.models import MAX_VERSION, TEMPLATE_NAME, BotConfig, PromptMessage
 from duet_core.run.engine import MAX_INTERJECTION
 from duet_core.vocabulary import RunStatus
 
@@ -175,8 +175,11 @@ class NewVersion(Strict):
     note: Annotated[str, Field(max_length=2000)] = ""
 
 
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+
+
 class RenderRequest(Strict):
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Version | None = None
     variables: dict[str, Any] = {}
 
 
@@ -187,7 +190,7 @@ class Rendered(BaseModel):
 
 class PlaygroundPrompt(Strict):
     name: TemplateName
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Version | None = None
 
 
 class PlaygroundRequest(Strict):
@@ -239,8 +242,21 @@ class ContinueRequest(Strict):
     user_message: Annotated[str, Field(min_length=1, max_length=MAX_INTERJECTION)] | None = None
 
 
+# One Server-Sent Event: ``data`` is one JSON object whose ``type`` names it
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}
+    200: {
+        "description": "Server-Sent Events, one JSON object per event's data",
+        "content": {"text/event-stream": {"schema": SSE_EVENT}},
+    }
 }
 
 

@@ -24,6 +24,7 @@ from duet_core.vocabulary import RunStatus  # defined there, imported from here 
 
 M = TypeVar("M", bound=BaseModel)
 TEMPLATE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+MAX_VERSION = 2**31 - 1  # a template version fits every database's INTEGER
 
 
 def utcnow() -> datetime:
@@ -66,7 +67,7 @@ class PromptRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(pattern=TEMPLATE_NAME)]
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)] | None = None
     variables: dict[str, Any] = {}
 
     @property

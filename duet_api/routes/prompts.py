@@ -24,7 +24,7 @@ from duet_api.schemas import (
 from duet_core.lab.requests import playground_request
 from duet_core.lab.variants import Experiment
 from duet_core.logs import run_logger
-from duet_core.models import PromptRef
+from duet_core.models import MAX_VERSION, PromptRef
 from duet_core.store.prompts import PromptVersion, check_messages
 from duet_core.templates import missing_variables, render_messages
 
@@ -58,7 +58,7 @@ def get_prompt(
     name: Name,
     services: ServicesDep,
     caller: CallerDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> PromptVersionOut:
     """A version of a template (the latest by default)."""
     return _out(services.store.prompts.get(name, version))

@@ -4,6 +4,8 @@ shows, and a change made on either reaches the other."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -21,11 +23,12 @@ from duet_api.schemas import (
     Transcript,
     errors,
 )
-from duet_core.errors import Conflict
+from duet_core.errors import ConfigError, Conflict
 from duet_core.exports.transcript import transcript_dict, turns_csv
 from duet_core.models import BotConfig, Run, RunConfig
 from duet_core.run.engine import LiveRun
 from duet_core.store import RunPage, RunQuery
+from duet_core.store.prompts import PromptNotFound
 from duet_core.vocabulary import RunStatus
 
 router = APIRouter(tags=["runs"])
@@ -49,6 +52,16 @@ def _live(live: LiveRun | None, run: Run, action: str) -> LiveRun:
     return live
 
 
+@contextmanager
+def missing_template_is_invalid() -> Iterator[None]:
+    """A config naming a template (or version) that is not saved is a bad config (422), not a
+    missing resource: the path named was found."""
+    try:
+        yield
+    except PromptNotFound as e:
+        raise ConfigError(e.message) from None
+
+
 def _control(live: LiveRun) -> RunControl:
     return RunControl(id=live.id, status=live.status, pause_requested=live.pause_requested)
 
@@ -62,9 +75,10 @@ def _control(live: LiveRun) -> RunControl:
 def start_run(config: RunConfig, services: ServicesDep, caller: CallerDep) -> RunStarted:
     """Start a run (the body is a run config, as in config files). 429 with ``Retry-After``
     past ``DUET_RUNS_PER_MINUTE``; 503 when this process runs ``DUET_MAX_ACTIVE_RUNS``."""
-    live = services.manager.start(
-        config, caller.username, rate_limited=not services.settings.dev_mode
-    )
+    with missing_template_is_invalid():
+        live = services.manager.start(
+            config, caller.username, rate_limited=not services.settings.dev_mode
+        )
     return RunStarted(id=live.id, status=RunStatus.RUNNING)
 
 
@@ -119,7 +133,8 @@ def update_bot(
     given = changes.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
     if not given:
         return live.bots()[bot_index]
-    return live.update_bot(bot_index, given)
+    with missing_template_is_invalid():
+        return live.update_bot(bot_index, given)
 
 
 @router.post(

@@ -6,9 +6,9 @@ expired was left by a dead process, reads as interrupted, and may be continued b
 (``Store.take_over``: one conditional UPDATE, so of two processes exactly one wins). A manager
 that loses a lease (another process took the run over after it froze) stops that run.
 
-Limits are per process: ``DUET_MAX_ACTIVE_RUNS`` counts the runs this process runs and
-``DUET_RUNS_PER_MINUTE`` the runs each user started through it. Behind a load balancer with N
-replicas a user may start up to N times as many.
+``DUET_MAX_ACTIVE_RUNS`` counts the runs this process runs. ``DUET_RUNS_PER_MINUTE`` counts the
+runs each user created in the last minute in the database, so it holds across the pages, the
+HTTP API, the command line and every replica sharing the database.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from duet_core import catalog
 from duet_core.errors import AccessDenied, ConfigError, ServerBusy, TooManyRunsStarted
-from duet_core.models import BotConfig, Run, RunConfig, RunStatus
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus, utcnow
 from duet_core.providers import Providers, base, bind_keys
 from duet_core.run.engine import LiveRun, ProviderFor
 from duet_core.settings import Settings
@@ -89,8 +90,11 @@ class RunManager:
 
     # --- limits --------------------------------------------------------------------------
 
-    def _check_limits(self, owner: str, rate_limited: bool) -> None:
-        """Per process (see the module docstring). Caller holds the lock."""
+    def _check_limits(self, owner: str, rate_limited: bool, continuing: bool = False) -> None:
+        """``DUET_MAX_ACTIVE_RUNS`` for this process; ``DUET_RUNS_PER_MINUTE`` for ``owner``,
+        counting the runs they created in the last minute through any process sharing the
+        database (the pages, the API, the command line, other replicas) plus the runs this
+        process continued for them. Caller holds the lock."""
         active = [r for r in self._runs.values() if r.status.live]
         if len(active) >= self.settings.max_active_runs:
             raise ServerBusy(
@@ -99,18 +103,24 @@ class RunManager:
             )
         if not rate_limited:
             return
-        now, starts = self._clock(), self._starts[owner]
-        while starts and now - starts[0] >= 60:
-            starts.popleft()
-        if len(starts) >= self.settings.runs_per_minute:
-            wait = 60 - (now - starts[0])
+        now, continued = self._clock(), self._starts[owner]
+        while continued and now - continued[0] >= 60:
+            continued.popleft()
+        wall = utcnow()
+        created, oldest = self.store.runs_created_since(owner, wall - timedelta(seconds=60))
+        started = created + len(continued)
+        if started >= self.settings.runs_per_minute:
+            waits = [60 - (now - continued[0])] if continued else []
+            if oldest is not None:
+                waits.append(60 - (wall - oldest).total_seconds())
+            wait = max(1.0, min(waits, default=60.0))
             raise TooManyRunsStarted(
-                f"You started {len(starts)} runs in the last minute (the limit is "
-                f"{self.settings.runs_per_minute} on this server process); try again in "
-                f"{wait:.0f} s.",
+                f"You started {started} runs in the last minute (the limit is "
+                f"{self.settings.runs_per_minute}); try again in {wait:.0f} s.",
                 retry_after=wait,
             )
-        starts.append(now)
+        if continuing:
+            continued.append(now)
 
     def _cap(self, config: RunConfig) -> RunConfig:
         if config.max_turns > self.settings.max_turns:
@@ -180,7 +190,7 @@ class RunManager:
             max_turns = max(run.config.max_turns, done + (extra_turns or 0))
             if max_turns <= done:
                 max_turns = done + 1
-            self._check_limits(user, rate_limited)
+            self._check_limits(user, rate_limited, continuing=True)
             taken = self.store.take_over(
                 run_id, self.lease_owner, self.lease_seconds, completed_too=bool(extra_turns)
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -284,6 +284,19 @@ class Store:
                 .offset(query.offset)
             ).all()
         return RunPage(items=[rows.run_summary(r) for r in found], total=total)
+
+    def runs_created_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many runs ``owner`` created at or after ``since`` (by any process sharing this
+        database), and when the oldest of them was created: the runs-per-minute limit."""
+        with self._read() as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(runs.c.created_at)).where(
+                    runs.c.owner == owner, runs.c.created_at >= since
+                )
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:  # an aggregate skips the column type
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(count), oldest
 
     def runs_for_export(self, query: RunQuery | None = None) -> Iterator[Run]:
         """Every run matching the query's filters (``limit``/``offset`` ignored), whole,

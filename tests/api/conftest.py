@@ -18,9 +18,8 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
-from duet_api.app import create_api
+from duet_api.app import api_mount
 from duet_api.routes.health import health_route
 from duet_core import catalog
 from duet_core.accounts import AccountsFile
@@ -61,6 +60,14 @@ def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_client_cache()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sdks_imported() -> None:
+    """The SDKs imported once, before any server starts (the app warms them at start too): a
+    first import on a busy machine can take longer than a client's read timeout."""
+    import anthropic  # noqa: F401
+    import openai  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def auth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One accounts file for the session (bcrypt is slow on purpose)."""
@@ -77,9 +84,10 @@ class TestProviders:
     def __init__(self, settings: Settings, scripted: ScriptedProvider):
         self.settings = settings
         self.scripted = scripted
+        self.scripted_only = False  # every bot on the scripted provider (fuzzing: no network)
 
     def __call__(self, bot: BotConfig, keys: Mapping[str, str] | None = None):
-        if bot.provider == "demo":
+        if bot.provider == "demo" or self.scripted_only:
             return self.scripted
         return make_provider(bot, self.settings, dict(keys or {}))
 
@@ -110,7 +118,7 @@ class Api:
         """A client acting as ``user`` (a token), or without credentials (None)."""
         if user is not None:
             headers.setdefault("Authorization", f"Bearer {self.token(user)}")
-        c = httpx.Client(base_url=self.url, headers=headers, timeout=DEADLINE * 2)
+        c = httpx.Client(base_url=self.url, headers=headers, timeout=DEADLINE * 6)
         self.clients.append(c)
         return c
 
@@ -142,7 +150,7 @@ def serving(app) -> Iterator[str]:
 
 def served_app(services) -> Starlette:
     """The API as ``serve.py`` serves it: under ``/api``, with ``/health`` at the root."""
-    return Starlette(routes=[Mount("/api", app=create_api(services)), health_route(services)])
+    return Starlette(routes=[api_mount(services), health_route(services)])
 
 
 def make_settings(tmp_path: Path, auth_file: Path, fake: FakeServer, **kw: Any) -> Settings:

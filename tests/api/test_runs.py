@@ -6,7 +6,11 @@ import csv
 import io
 import json
 
+import pytest
+
+from duet_core.models import RunConfig
 from duet_core.providers.scripted import Hold
+from duet_core.run.manager import RunManager
 from duet_core.vocabulary import RunStatus
 from tests.api.conftest import Api, data_events, read_until, run_config
 
@@ -199,3 +203,19 @@ def test_limits(api: Api):
     api.client().post(f"/run/{run_id}/stop")  # closes the held stream
     assert api.services.manager.get(run_id).join(5)
     assert api.services.manager.get(run_id).status is RunStatus.STOPPED
+
+
+@pytest.mark.parametrize("settings_overrides", [{"runs_per_minute": 2}])
+def test_rate_limit_is_shared_with_runs_started_another_way(api: Api):
+    """The limit counts runs in the database: one alice started from the command line (or
+    another replica) counts against her API starts."""
+    elsewhere = RunManager(api.store, api.services.settings, lambda bot, keys: api.scripted)
+    cli_run = elsewhere.start(RunConfig.model_validate(run_config(turns=1)), "alice", None, False)
+    assert cli_run.join(5)
+    elsewhere.close()
+    start(api, turns=1)
+    r = api.client().post("/run", json=run_config(turns=1))
+    assert r.status_code == 429
+    assert "2 runs in the last minute" in r.json()["detail"]
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    start(api, client=api.client("bob"), turns=1)  # bob has his own allowance

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from duet_core.errors import AccessDenied, ConfigError, RunLimitError
+import pytest
+from sqlalchemy import select, update
+
+from duet_core.errors import AccessDenied, ConfigError, RunLimitError, TooManyRunsStarted
 from duet_core.models import Run, RunStatus, Turn
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_core.run.manager import RunManager
+from duet_core.store.schema import runs
 from tests.run.conftest import make_config, wait_status
 
 
@@ -39,7 +43,28 @@ def test_rate_limit_per_user_per_minute(store, settings, provider, clock):
     wait_status(m.start(make_config(max_turns=1), "bob"), RunStatus.COMPLETED)
     wait_status(m.start(make_config(max_turns=1), "alice", rate_limited=False), RunStatus.COMPLETED)
     clock.now += 61
+    age_runs(store, 61)  # the limit counts the runs created in the last minute, in the database
     wait_status(m.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
+
+
+def age_runs(store, seconds: float) -> None:
+    """Every saved run, as if created ``seconds`` earlier."""
+    with store.engine.begin() as conn:
+        for run_id, created in conn.execute(select(runs.c.id, runs.c.created_at)).all():
+            when = created - timedelta(seconds=seconds)
+            conn.execute(update(runs).where(runs.c.id == run_id).values(created_at=when))
+
+
+def test_rate_limit_counts_runs_started_by_other_processes(store, settings, provider, clock):
+    """Runs the user created through another process (another replica, the command line)
+    count too: the limit is read from the database."""
+    m = manager_for(store, settings, provider, clock, runs_per_minute=2)
+    other = manager_for(store, settings, provider, Clock(), runs_per_minute=2)
+    wait_status(other.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
+    wait_status(m.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
+    with pytest.raises(TooManyRunsStarted, match="2 runs in the last minute") as refused:
+        m.start(make_config(max_turns=1), "alice")
+    assert 1 <= refused.value.retry_after <= 60
 
 
 def test_cap_on_active_runs(store, settings, provider):
