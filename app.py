@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/prompts.py", title="Prompts", icon="📝"),
     st.Page("app_pages/prompt_lab.py", title="Prompt Lab", icon="🧪"),
     st.Page("app_pages/admin.py", title="Admin", icon="🔑"),
+    st.Page("app_pages/account.py", title="Account", icon="👤"),
 ]
 # Pages only some roles see (by url path); each page checks the role again on its own.
 PAGE_ROLES = {"admin": (ADMIN,), "prompt_lab": (FACILITATOR,)}  # an admin is a facilitator too

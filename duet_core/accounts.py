@@ -334,6 +334,24 @@ class AccountsFile:
             self._change(username, roles=list(roles))
             return self.account(key)  # type: ignore[return-value]
 
+    def remove_user(self, username: str) -> None:
+        """Remove an account; the last administrator stays. ConfigError when unknown."""
+        key = (username or "").strip().lower()
+        with self.lock:
+            self.reload_if_changed()
+            users = self.credentials["usernames"]
+            if key not in users:
+                raise ConfigError(f"There is no user '{key}'.")
+            admins = [n for n, u in users.items() if ADMIN in _roles_of(u)]
+            if admins == [key]:
+                raise ConfigError(f"'{key}' is the last administrator: make another one first.")
+            removed = users.pop(key)
+            try:
+                self._save()
+            except ConfigError:
+                users[key] = removed  # memory stays as the file is
+                raise
+
     def _change(self, username: str, **fields: Any) -> None:
         username = (username or "").strip().lower()
         with self.lock:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -32,6 +34,7 @@ from duet_api.schemas import AUTH_ERRORS, SSE_RESPONSE, errors
 from duet_core.models import Run
 from duet_core.redact import redact
 from duet_core.run.engine import LiveRun
+from duet_core.run.events import Snapshot
 from duet_core.run.wire import END, WireEvents, completed_json, snapshot_json, status_json
 from duet_core.services import Services
 
@@ -42,16 +45,55 @@ RETRY_MS = 1000  # how long a browser's EventSource waits before it reconnects
 SHUTDOWN_GRACE = 5.0  # seconds a stream has, once the server stops, to send its last events
 
 
+def event_body(obj: dict[str, Any]) -> bytes:
+    """An event's ``event:`` and ``data:`` lines and the blank line that ends it."""
+    data = redact(json.dumps(obj, ensure_ascii=False))  # a key a model repeated
+    return f"event: {obj['type']}\r\ndata: {data}\r\n\r\n".encode()
+
+
 class Encoder:
-    """Numbers the events of one connection and writes each as an SSE event."""
+    """Numbers the events of one connection (``id:``) and writes each as an SSE event."""
 
     def __init__(self) -> None:
         self.n = 0
 
-    def __call__(self, obj: dict[str, Any]) -> ServerSentEvent:
+    def frame(self, body: bytes) -> bytes:
         self.n += 1
-        data = redact(json.dumps(obj, ensure_ascii=False))  # a key a model repeated
-        return ServerSentEvent(data=data, event=obj["type"], id=str(self.n))
+        return b"id: %d\r\n%s" % (self.n, body)
+
+    def __call__(self, obj: dict[str, Any]) -> bytes:
+        return self.frame(event_body(obj))
+
+
+class SharedBodies:
+    """The encoded bodies of a run's latest events, made by the first of its readers that
+    reaches each event and reused by the others (every reader of a run gets the very same
+    event objects, and their objects do not depend on the reader). All readers run on the
+    server's event loop: no lock."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._bodies: OrderedDict[int, tuple[object, list[bytes]]] = OrderedDict()
+
+    def get(self, event: object) -> list[bytes] | None:
+        hit = self._bodies.get(id(event))
+        return hit[1] if hit is not None and hit[0] is event else None
+
+    def put(self, event: object, bodies: list[bytes]) -> None:
+        self._bodies[id(event)] = (event, bodies)  # holding the event keeps its id unique
+        if len(self._bodies) > self.SIZE:
+            self._bodies.popitem(last=False)
+
+
+_shared: weakref.WeakKeyDictionary[LiveRun, SharedBodies] = weakref.WeakKeyDictionary()
+
+
+def shared_bodies(live: LiveRun) -> SharedBodies:
+    found = _shared.get(live)
+    if found is None:
+        found = _shared[live] = SharedBodies()
+    return found
 
 
 @router.get(
@@ -94,17 +136,27 @@ async def live_events(
     keepalive: float,
     shutdown: anyio.Event | None = None,
     shut_down: Callable[[], object] | None = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     """``shutdown``: set when the server is stopping; then ``shut_down`` ends this process's
     runs (as interrupted) and the reader carries on until their last status and ``end``."""
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
+    scheduled = False  # a wake-up is on its way to the loop: the next one need not be
 
-    def wake() -> None:  # on the run's thread
+    def woke() -> None:  # on the loop
+        nonlocal scheduled
+        scheduled = False
+        woken.set()
+
+    def wake() -> None:  # on the run's thread, after each event it queued
+        nonlocal scheduled
+        if scheduled:
+            return
+        scheduled = True
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody reads
-            loop.call_soon_threadsafe(woken.set)
+            loop.call_soon_threadsafe(woke)
 
-    encode, wire = Encoder(), WireEvents()
+    encode, wire, shared = Encoder(), WireEvents(), shared_bodies(live)
     sub = live.subscribe()
     sub.notify = wake  # anything queued before this is drained below
     relay = asyncio.create_task(_relay(shutdown, woken)) if shutdown is not None else None
@@ -114,9 +166,18 @@ async def live_events(
         while True:
             woken.clear()
             batch = sub.drain(max_events=BATCH)
+            frames = []
             for event in batch:
-                for obj in wire.encode(event):
-                    yield encode(obj)
+                bodies = shared.get(event)
+                if bodies is None:
+                    bodies = [event_body(obj) for obj in wire.encode(event)]
+                    if not isinstance(event, Snapshot):  # a snapshot is this reader's own
+                        shared.put(event, bodies)
+                else:
+                    wire.skip(event)
+                frames += [encode.frame(body) for body in bodies]
+            if frames:  # one write for everything that was waiting
+                yield b"".join(frames)
             if wire.ended:
                 return
             if len(batch) == BATCH:
@@ -144,7 +205,7 @@ async def live_events(
 
 async def saved_events(
     services: Services, run: Run, keepalive: float, shutdown: anyio.Event | None = None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     """A run read from the database: final, or live in another process (polled; a server
     that is stopping ends the stream, leaving that run to its process)."""
     encode = Encoder()

@@ -103,6 +103,16 @@ class WireEvents:
             out.append(END)
         return out
 
+    def skip(self, event: events.Event) -> None:
+        """Fold ``event`` as ``encode`` would, without making its objects (a reader that has
+        them already: the same event's objects are the same for every reader of a run)."""
+        if self.ended or self.state is None or isinstance(event, events.Snapshot):
+            self.encode(event)
+            return
+        self.state.apply(event)
+        if isinstance(event, events.StatusChanged) and not event.status.live:
+            self.ended = True
+
     def _encode(self, state: RunState, event: events.Event) -> list[dict[str, Any]]:
         if isinstance(event, events.TextDelta | events.ThinkingDelta):
             partial = state.partial

@@ -158,3 +158,24 @@ def test_dev_mode_needs_no_credentials(api: Api):
     assert r.status_code == 201
     assert anyone.get("/runs").json()["items"][0]["owner"] == "dev"
     assert anyone.get("/promptlab/fixtures").status_code == 200
+
+
+def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkeypatch, capsys):
+    auth = tmp_path / "auth.yaml"
+    monkeypatch.setenv("DUET_AUTH_FILE", str(auth))
+    api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file too
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["accounts", "add", "Carol", "--role", "user", "--password-stdin"]) == 0
+    assert "carol added (user)" in capsys.readouterr().out
+    carol = api.basic("carol", "a-long-password")
+    assert carol.get("/runs").status_code == 200
+    assert carol.get("/promptlab/fixtures").status_code == 403
+    assert main(["accounts", "role", "carol", "facilitator"]) == 0
+    assert carol.get("/promptlab/fixtures").status_code == 200  # the role as it is now
+    out = io.StringIO()
+    assert main(["accounts", "list"], out=out) == 0
+    assert "carol" in out.getvalue() and "facilitator" in out.getvalue()
+    assert main(["accounts", "remove", "carol"]) == 0
+    assert carol.get("/runs").status_code == 401
+    assert main(["accounts", "remove", "admin"]) == 2  # the last administrator stays
+    assert "last administrator" in capsys.readouterr().err

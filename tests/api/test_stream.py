@@ -191,3 +191,23 @@ def test_a_run_live_in_another_process_is_read_from_the_database(api: Api):
         assert done.type == "turn_complete" and done.data["content"] == "Saved elsewhere."
         api.store.set_status(run.id, "completed", "max_turns")
         assert [e.type for e in events] == ["status", "end"]
+
+
+def test_readers_of_one_run_get_the_same_events(api: Api):
+    """Each event is encoded once and shared by the run's readers: every reader still gets
+    all of them, numbered on its own connection."""
+    hold = Hold()
+    api.scripted.enqueue([hold, "Shared ", "words ", "for ", "all."], "And more.")
+    run_id = start(api, run_config(turns=2))
+    assert hold.reached.wait(5)
+    streams = [api.client().stream("GET", f"/stream/{run_id}") for _ in range(3)]
+    readers = [data_events(s.__enter__().iter_lines()) for s in streams]
+    firsts = [next(r) for r in readers]  # all three subscribed, at the same point
+    assert {f.type for f in firsts} == {"snapshot"}
+    hold.release()
+    seen = [[(e.id, e.data) for e in read_until(r, "end")] for r in readers]
+    for s in streams:
+        s.__exit__(None, None, None)
+    assert seen[0] == seen[1] == seen[2]
+    tokens = "".join(d["delta"] for _, d in seen[0] if d["type"] == "token")
+    assert tokens == "Shared words for all.And more."

@@ -1,0 +1,64 @@
+"""A run started and steered over HTTP, watched live on the conversation page: the page shows
+the value a PATCH set, and Stop pressed on the page ends the API client's stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser import ui
+from tests.browser.conftest import AppServer
+from tests.browser.fake_llm import FakeLLM
+
+pytestmark = pytest.mark.browser
+
+GPT = {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.7}
+
+
+def test_a_run_started_over_http_is_watched_and_stopped_on_the_page(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM
+) -> None:
+    fake_llm.delay = 0.25  # about 6 s a turn: time to patch, watch and stop mid-run
+    api = httpx.Client(base_url=f"{app_server.url}/api", timeout=60)
+    config = {
+        "topic": "Trams or buses?",
+        "max_turns": 4,
+        "bots": [{"name": "Ada", **GPT}, {"name": "Bob", **GPT}],
+    }
+    run_id = api.post("/run", json=config).json()["id"]
+
+    events: list[dict] = []
+    ended = threading.Event()
+
+    def read_stream() -> None:
+        with api.stream("GET", f"/stream/{run_id}") as r:
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+                    if events[-1]["type"] == "end":
+                        ended.set()
+                        return
+
+    reader = threading.Thread(target=read_stream, daemon=True)
+    reader.start()
+
+    page.goto(f"{app_server.url}/?run={run_id}")
+    expect(ui.header(page)).to_contain_text("running")
+    ui.wait_text_grows(page, ui.live_turn(), 0)  # the tokens stream on the page
+
+    patched = api.patch(f"/run/{run_id}/bot/0", json={"temperature": 1.3})
+    assert patched.status_code == 200 and patched.json()["temperature"] == 1.3
+    slider = page.locator(ui.key("bot0_temperature")).get_by_role("slider")
+    expect(slider).to_have_value("1.3", timeout=30_000)  # the page shows the patched value
+    assert any(e["type"] == "bot_updated" and e["changes"] == {"temperature": 1.3} for e in events)
+
+    page.locator(ui.key("stop")).get_by_role("button").click()
+    assert ended.wait(10), [e["type"] for e in events]
+    status = [e for e in events if e["type"] == "status"][-1]
+    assert status["status"] == "stopped" and status["stop_reason"] == "user"
+    expect(ui.header(page)).to_contain_text("stopped")
+    api.close()
