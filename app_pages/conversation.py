@@ -55,24 +55,31 @@ config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 
 with st.container(horizontal=True, vertical_alignment="center"):
-    st.button(
-        "Start",
-        key=live_session.START_KEY,
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=running,
-        help="Stop this run before starting another." if live_now else None,
-    )
-    if starting:  # the rest of this run draws the new run (its controls, its panel)
-        try:
-            if not isinstance(config, RunConfig):
-                raise DuetError(config)
-            view = live_session.start(config, viewer, svc, keys, forms)
-        except DuetError as e:
-            live_session.start_failed(e.message)  # draws the page again, not running
-    live_controls.controls(view, viewer, svc, keys)
     setup_file.save_and_load(config, settings)
-live_session.show_start_error()
+
+# The run bar: pinned at the bottom of the window beside the message box, so Start, Pause,
+# Resume, Stop and Continue stay in reach while the transcript grows above it.
+with st.bottom:
+    live_session.show_start_error()
+    with live_controls.run_bar():
+        st.button(
+            "Start",
+            key=live_session.START_KEY,
+            type="primary",
+            icon=":material/play_arrow:",
+            disabled=running,
+            shortcut=live_controls.START_SHORTCUT,
+            help="Stop this run before starting another." if live_now else None,
+        )
+        if starting:  # the rest of this run draws the new run (its controls, its panel)
+            try:
+                if not isinstance(config, RunConfig):
+                    raise DuetError(config)
+                view = live_session.start(config, viewer, svc, keys, forms)
+            except DuetError as e:
+                live_session.start_failed(e.message)  # draws the page again, not running
+        live_controls.controls(view, viewer, svc, keys)
+        live_controls.interject_box(view, viewer)
 
 if view is not None:
     st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)
@@ -82,7 +89,6 @@ if view is not None:
     with st.container(horizontal=True):
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
-live_controls.interject_box(view, viewer)
 page_feed(view.live if view is not None and view.is_live else None)  # conversation.feed_view
 if view is not None:
     with panel:
