@@ -44,14 +44,16 @@ def spreadsheet_toggle() -> bool:
 def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
     """JSON, CSV, JSONL, Markdown and PDF of the run; each file is made on click."""
     downloads = hd.run_downloads(run, spreadsheet_safe=spreadsheet_safe)
-    for column, d in zip(st.columns(len(downloads)), downloads, strict=True):
-        column.download_button(
+    row = st.container(horizontal=True, gap="small")  # each label whole; wraps when narrow
+    for d in downloads:
+        row.download_button(
             d.label,
             data=d.data,
             file_name=d.file_name,
             mime=d.mime,
             on_click="ignore",
             key=d.key,
+            icon=":material/download:",
         )
 
 
@@ -91,9 +93,21 @@ def show_run(
     *,
     spreadsheet_safe: bool = False,
     family: Callable[[Run], None] | None = None,
+    on_close: Callable[[], None] | None = None,
 ) -> None:
+    """The run's header, downloads and actions, then its transcript or charts. ``on_close``:
+    a Close button beside the topic calls it (the run opened under the History list)."""
     status = RunStatus(run.status)
-    st.subheader(escape_markdown(hd.short(run.config.topic, 120)))
+    with st.container(horizontal=True, vertical_alignment="top"):
+        st.subheader(escape_markdown(hd.short(run.config.topic, 120)), width="stretch")
+        if on_close is not None:
+            st.button(
+                "Close",
+                key="close_run",
+                icon=":material/close:",
+                help="Close this run; the list and its ticks stay as they are.",
+                on_click=on_close,
+            )
     bots = " · ".join(
         f"**{escape_markdown(b.name)}** ({b.provider}/{escape_markdown(b.model)})"
         for b in run.config.bots

@@ -87,8 +87,9 @@ def main() -> None:
             expect(table.locator("canvas").first).to_be_visible()
             ui.wait_idle(page)
             box = table.bounding_box()
-            # its second row (the first is the run just stopped): header and rows are 35 px
-            page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 + 17)
+            # a click on its second row's topic (the first is the run just stopped) opens it:
+            # header and rows are 35 px
+            page.mouse.click(box["x"] + 150, box["y"] + 35 + 35 + 17)
             expect(page.locator(ui.key("download_csv"))).to_be_visible()
             assert ui.run_id(page) == longest, ui.run_id(page)
             expect(page.get_by_test_id("stChatMessage").first).to_be_visible()

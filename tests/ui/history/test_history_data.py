@@ -48,16 +48,25 @@ def test_range_label_and_page_count():
     assert hd.page_count(0) == 1 and hd.page_count(50) == 1 and hd.page_count(51) == 2
 
 
-def test_table_pick():
+def test_a_click_on_a_cell_opens_its_run_and_ticks_follow_their_runs():
     ids = ["a", "b", "c"]
-    assert hp.table_pick([], ids, None) == hp.Pick(None, None, cleared=False)
-    assert hp.table_pick([1], ids, None) == hp.Pick("b", (1, "b"))
-    assert hp.table_pick([1], ids, (1, "b")) == hp.Pick("b", (1, "b"))
-    # the same row number over another run (after a delete or a new filter) is no pick
-    assert hp.table_pick([1], ["a", "c"], (1, "b")) == hp.Pick(None, (1, "b"))
-    assert hp.table_pick([2], ids, (1, "b")) == hp.Pick("c", (2, "c"))
-    assert hp.table_pick([], ids, (1, "b")) == hp.Pick(None, None, cleared=True)
-    assert hp.table_pick([7], ids, None).run_id is None
+    # a click on a cell of row 1 opens run b; the click is taken (the cell cleared)
+    assert hp.follow_selection([], [(1, "topic")], ids, ids) == hp.TableUpdate("b", [], True)
+    # ticked rows are for Compare: they open nothing and need no reset while rows stay put
+    assert hp.follow_selection([0, 2], [], ids, ids) == hp.TableUpdate(None, [0, 2], False)
+    assert hp.follow_selection([2], [(0, "status")], ids, ids) == hp.TableUpdate("a", [2], True)
+    # the rows moved (a new run on top, a delete): each tick follows its run; a run gone
+    # from the list loses its tick
+    assert hp.follow_selection([0, 2], [], ids, ["n", "a", "b"]) == hp.TableUpdate(None, [1], True)
+    # a click that refers to a row that is not there any more opens nothing
+    assert hp.follow_selection([], [(7, "topic")], ids, ids).opened is None
+    assert hp.follow_selection([], [], [], ids) == hp.TableUpdate(None, [], False)
+
+
+def test_table_selection_reads_the_widget_state():
+    assert hp.table_selection({}) == ([], [])
+    state = {hp.TABLE_KEY: {"selection": {"rows": [2, 0], "columns": [], "cells": [[1, "topic"]]}}}
+    assert hp.table_selection(state) == ([2, 0], [(1, "topic")])
 
 
 class FakeStore:
@@ -134,5 +143,9 @@ def test_chart_specs_name_the_frames_columns_and_bot_colours():
 
 
 def test_runs_frame_columns():
+    """What matters first (seen without a sideways scroll); owner and run id last."""
     frame = hd.runs_frame([], with_owner=True)
-    assert list(frame.columns)[:3] == ["run", "owner", "when"]
+    assert list(frame.columns)[:5] == ["topic", "status", "turns", "tokens", "cost (USD)"]
+    assert list(frame.columns)[-2:] == ["owner", "run"]
+    shown = hd.column_order([*frame.columns, "branches"])
+    assert shown[-3:] == ["branches", "owner", "run"] and shown[0] == "topic"
