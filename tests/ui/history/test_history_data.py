@@ -149,3 +149,43 @@ def test_runs_frame_columns():
     assert list(frame.columns)[-2:] == ["owner", "run"]
     shown = hd.column_order([*frame.columns, "branches"])
     assert shown[-3:] == ["branches", "owner", "run"] and shown[0] == "topic"
+
+
+def test_compare_charts_give_each_bot_one_colour_in_every_chart():
+    """Bot 1 blue, bot 2 orange (the transcript's), a shade per run, the same in each chart
+    whichever series it has data for; the runs also differ by dash."""
+    from duet_ui.history import compare
+
+    runs = [
+        Run(
+            owner="a",
+            config=RunConfig(topic="t", bots=[BotConfig(name="Ann"), BotConfig(name="Bo")]),
+        )
+        for _ in range(3)
+    ]
+    domain, colours = compare.series_colours(runs)
+    assert domain == ["#1 · Ann", "#1 · Bo", "#2 · Ann", "#2 · Bo", "#3 · Ann", "#3 · Bo"]
+    assert colours[:2] == list(BOT_HEX[:2]) and len(set(colours)) == 6
+    scales = [
+        compare.compare_spec(m, runs)["encoding"]["color"]["scale"]
+        for m in ("output tokens", "latency (ms)", "TTFT (ms)")
+    ]
+    assert all(s == {"domain": domain, "range": colours} for s in scales)
+    spec = compare.compare_spec("latency (ms)", runs)
+    assert spec["encoding"]["strokeDash"]["field"] == "run"
+    assert spec["encoding"]["color"]["legend"]["labelLimit"] == 0  # names never cut off
+
+
+def test_compare_marks_the_settings_that_differ():
+    from duet_ui.history import compare
+
+    def run(temperature):
+        bots = [BotConfig(name="Ann", temperature=temperature), BotConfig(name="Bo")]
+        return Run(owner="a", config=RunConfig(topic="t", bots=bots))
+
+    runs = [run(0.7), run(0.7), run(1.3)]
+    frame = compare.settings_frame(runs)
+    assert "temperature ≠" in frame.index and "model" in frame.index
+    marks = compare.differing(frame, len(runs))
+    assert marks.loc["temperature ≠"].tolist() == [False, False, True, False, False, False]
+    assert not marks.loc["model"].any()
