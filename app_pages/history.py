@@ -21,7 +21,7 @@ svc = services()
 store = svc.store
 tz = hd.zone(st.context.timezone)
 
-st.title("📜 History")
+st.title(":material/history: History")
 
 
 def show(run_id: str, safe_csv: bool, on_close=None) -> None:

@@ -28,7 +28,7 @@ from duet_ui.shared.transcript import (
 from duet_ui.shell.services import Services, Viewer
 
 SHOW_LAST = 40
-TRANSCRIPT_TAB, CHARTS_TAB = "💬 Transcript", "📈 Charts"
+TRANSCRIPT_TAB, CHARTS_TAB = ":material/chat: Transcript", ":material/bar_chart: Charts"
 VIEW_KEY = "history_run_view"  # which tab is open, kept for the session (as any widget)
 
 
@@ -122,7 +122,7 @@ def show_run(
     download_buttons(run, spreadsheet_safe)
 
     act1, act2, act3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    if can_continue(status) and act1.button("▶ Continue", key="continue_run"):
+    if can_continue(status) and act1.button("Continue", key="continue_run", icon=":material/redo:"):
         try:
             svc.manager.continue_run(
                 run.id,
@@ -136,7 +136,7 @@ def show_run(
         else:
             st.switch_page("app_pages/conversation.py", query_params={"run": run.id})
     sure = act2.checkbox("Yes, delete this run for good", key="confirm_delete")
-    if act3.button("🗑 Delete", key="delete_run", disabled=not sure):
+    if act3.button("Delete", key="delete_run", icon=":material/delete:", disabled=not sure):
         try:
             hd.delete_run(svc.store, run.id, viewer)
         except DuetError as e:

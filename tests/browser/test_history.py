@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
 from duet_core.store import Store
 from duet_ui.history.data import BULK_INLINE_TURNS
-from duet_ui.history.run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
+from duet_ui.history.run import VIEW_KEY
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 
@@ -102,13 +102,13 @@ def test_the_charts_tab_draws_the_charts_and_the_transcript_tab_the_turns(
     expect(charts).to_have_count(0)  # not drawn until asked
 
     tabs = page.locator(ui.key(VIEW_KEY))
-    tabs.get_by_role("tab", name=CHARTS_TAB).click()
+    tabs.get_by_role("tab", name="Charts").click()
     expect(charts).to_have_count(2)
     expect(charts.first.locator("canvas, svg").first).to_be_visible()  # Vega drew it
     expect(page.get_by_text("Output tokens per turn")).to_be_visible()
     expect(last_turn).to_have_count(0)
 
-    tabs.get_by_role("tab", name=TRANSCRIPT_TAB).click()
+    tabs.get_by_role("tab", name="Transcript").click()
     expect(last_turn).to_be_visible()
     expect(charts).to_have_count(0)
 

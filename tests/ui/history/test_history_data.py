@@ -14,7 +14,6 @@ from duet_ui.history import data as hd
 from duet_ui.history import pick as hp
 from duet_ui.history.charts import (
     BOT_HEX,
-    timings_long,
     timings_spec,
     tokens_by_bot,
     tokens_spec,
@@ -127,8 +126,6 @@ def test_chart_frames_per_bot():
     wide = tokens_by_bot(metrics, ["Ann (1)", "Ann (2)"])
     assert list(wide.columns) == ["Ann (1)", "Ann (2)"]
     assert wide.loc[1, "Ann (1)"] == 5 and wide.loc[3, "Ann (2)"] == 7
-    long = timings_long(metrics)
-    assert sorted(long["series"]) == ["Ann (1) · latency", "Ann (2) · TTFT"]
 
 
 def test_chart_specs_name_the_frames_columns_and_bot_colours():
@@ -138,8 +135,13 @@ def test_chart_specs_name_the_frames_columns_and_bot_colours():
     tokens = tokens_spec(labels)["encoding"]
     assert {tokens[a]["field"] for a in ("x", "y", "color")} == {"turn", "output tokens", "bot"}
     assert tokens["color"]["scale"] == {"domain": labels, "range": list(BOT_HEX[:2])}
-    timings = timings_spec()["encoding"]
-    assert {timings[a]["field"] for a in ("x", "y", "color")} == {"turn", "ms", "series"}
+    timings = timings_spec(labels)
+    assert timings["encoding"]["color"] == tokens["color"]  # a bot keeps its colour
+    assert [layer["encoding"]["y"]["field"] for layer in timings["layer"]] == [
+        "latency (ms)",
+        "TTFT (ms)",
+    ]
+    assert timings["resolve"]["scale"]["y"] == "independent"  # TTFT not flattened
 
 
 def test_runs_frame_columns():

@@ -80,9 +80,10 @@ def test_charts_are_drawn_only_in_their_tab_with_the_runs_numbers(seed, logged_i
     assert list(data["bot"][:2]) == ["Ann", "Bob"]
     assert json.loads(tokens.proto.spec)["mark"]["type"] == "bar"
     data = _chart_data(timings)
-    latency = data[data["series"] == "Ann · latency"]
-    assert list(latency["ms"][:2]) == [900.0, 902.0]  # turns 1 and 3 are Ann's
-    assert len(data) == 2 * (SHOW_LAST + 3)  # latency and TTFT of every turn
+    ann = data[data["bot"] == "Ann"]
+    assert list(ann["latency (ms)"][:2]) == [900.0, 902.0]  # turns 1 and 3 are Ann's
+    assert list(ann["TTFT (ms)"][:2]) == [100.0, 102.0]  # on its own axis
+    assert len(data) == SHOW_LAST + 3  # latency and TTFT of every turn
 
     at.session_state[VIEW_KEY] = TRANSCRIPT_TAB  # back: the turns again, no charts
     at.run()
