@@ -39,14 +39,14 @@ with st.sidebar:
             note = live_sync.pending_note(view, i)
             live_sync.note_shown(view, i, note is not None)
             if note:
-                st.info(note, icon="🕑")
+                st.info(note, icon=":material/schedule:")
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
 
 live_now = view is not None and view.is_live
 starting = live_session.start_pressed() and not live_now  # Start is disabled while live
 running = live_now or starting  # a run started by this click is drawn by this script run
 live_draw.style()
-st.title("🎭 Duet")
+st.title(":material/forum: Duet")
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
     # not disabled while starting: a disabled widget drops the value sent with the click
@@ -82,7 +82,13 @@ with st.bottom:
         live_controls.interject_box(view, viewer)
 
 if view is not None:
-    st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)
+    topic = view.run.config.topic
+    st.subheader(  # a long topic in one or two lines; the whole text on hover
+        escape_markdown(live_controls.short_topic(topic)),
+        divider="gray",
+        anchor=False,
+        help=escape_markdown(topic) if live_controls.short_topic(topic) != topic else None,
+    )
     show_all = live_controls.show_all_toggle(view)
     panel = st.container()  # header, transcript, the turn being written: filled last
     live_draw.draw_outcome(view.state, other_process=view.live is None)

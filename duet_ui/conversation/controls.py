@@ -71,6 +71,18 @@ def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: di
     )
 
 
+TOPIC_HEADING = 90  # characters of the topic in the run's heading (two lines at most)
+
+
+def short_topic(topic: str, width: int = TOPIC_HEADING) -> str:
+    """The topic on one line, cut at a word with "…" past ``width`` characters."""
+    text = " ".join(topic.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
 def show_all_toggle(view: LiveView) -> bool:
     """A long transcript shows its last ``SHOW_LAST`` turns unless the person asks for all."""
     hidden = len(view.run.turns) - SHOW_LAST

@@ -181,7 +181,7 @@ def test_the_run_bar_stays_in_view_while_the_transcript_grows(
     expect(ui.header(page)).to_contain_text("paused")
     resume = page.locator(ui.key("resume")).get_by_role("button")
     expect(resume).to_be_in_viewport()
-    expect(page.get_by_text("Press Resume to go on.")).to_be_visible()
+    expect(page.get_by_text("Press Resume (below) to go on.")).to_be_visible()
 
     stop.click()
     expect(ui.header(page)).to_contain_text("stopped")

@@ -348,3 +348,21 @@ def test_the_run_controls_are_in_the_pinned_bar(svc: Services, env: pytest.Monke
     at.run()
     no_traceback(at)
     assert {"start", "continue", "interject"} <= bottom_keys(at)
+
+
+def test_a_long_topic_is_a_short_heading_with_the_whole_text_on_hover(svc: Services) -> None:
+    from duet_ui.conversation.controls import TOPIC_HEADING, short_topic
+
+    topic = "Should cities ban private cars from their centres, " * 6
+    assert short_topic("Tea or coffee?") == "Tea or coffee?"
+    cut = short_topic(topic)
+    assert cut.endswith("…") and len(cut) <= TOPIC_HEADING and " ".join(topic.split())[:40] in cut
+
+    at = app()
+    at.text_area(key="topic").set_value(topic)
+    at.button(key="start").click().run()
+    no_traceback(at)
+    heading = next(s for s in at.subheader if s.value.startswith("Should cities"))
+    assert len(heading.value) <= TOPIC_HEADING + 10  # (markdown escapes)
+    assert "centres" in heading.proto.help and len(heading.proto.help) > len(heading.value)
+    svc.manager.get(at.query_params["run"]).stop()
