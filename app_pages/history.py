@@ -11,7 +11,7 @@ from duet_core.errors import DuetError
 from duet_ui.history import data as hd
 from duet_ui.history import pick as hp
 from duet_ui.history.export import export_panel
-from duet_ui.history.run import show_run, spreadsheet_toggle
+from duet_ui.history.run import deleted_notice, show_run, spreadsheet_toggle
 from duet_ui.history.scroll import scroll_here
 from duet_ui.lab.branches import nest_branches, show_family
 from duet_ui.shell.services import current_viewer, services
@@ -154,6 +154,8 @@ else:
         )  # fmt: skip
     else:
         nav3.caption("Click a run to open it; tick 2–4 rows to compare them.")
+
+deleted_notice(svc)  # where the run deleted was, with Undo
 
 # --- the run opened: right under the list, brought into view when a click opens it -------
 if run_id := st.query_params.get("run"):

@@ -30,6 +30,7 @@ from duet_ui.shell.services import Services, Viewer
 SHOW_LAST = 40
 TRANSCRIPT_TAB, CHARTS_TAB = ":material/chat: Transcript", ":material/bar_chart: Charts"
 VIEW_KEY = "history_run_view"  # which tab is open, kept for the session (as any widget)
+DELETED_KEY = "_history_deleted"  # the run last deleted (all of it), until Undo or dismissed
 
 
 def spreadsheet_toggle() -> bool:
@@ -39,6 +40,36 @@ def spreadsheet_toggle() -> bool:
         key="csv_spreadsheet_safe",
         help="Put an apostrophe before cells a spreadsheet would run as a formula (= + - @).",
     )
+
+
+def deleted_notice(svc: Services) -> None:
+    """After a delete: what went, with Undo (the run and its turns written back as they
+    were) and a way to dismiss the note."""
+    run: Run | None = st.session_state.get(DELETED_KEY)
+    if run is None:
+        return
+
+    def undo() -> None:
+        st.session_state.pop(DELETED_KEY, None)
+        if svc.store.get_run(run.id) is None:
+            svc.store.create_run(run)
+        hd.forget_listing(st.session_state)
+        st.query_params["run"] = run.id  # open again where it was
+
+    with st.container(horizontal=True, vertical_alignment="center", key="history_deleted"):
+        st.success(
+            f"Deleted “{escape_markdown(hd.short(run.config.topic, 60))}”"
+            f" ({len(run.turns)} turns).",
+            icon=":material/delete:",
+            width="stretch",
+        )
+        st.button("Undo", key="undo_delete", icon=":material/undo:", on_click=undo)
+        st.button(
+            "Dismiss",
+            key="dismiss_deleted",
+            icon=":material/close:",
+            on_click=lambda: st.session_state.pop(DELETED_KEY, None),
+        )
 
 
 def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
@@ -135,7 +166,7 @@ def show_run(
             st.error(str(e))
         else:
             st.switch_page("app_pages/conversation.py", query_params={"run": run.id})
-    sure = act2.checkbox("Yes, delete this run for good", key="confirm_delete")
+    sure = act2.checkbox("Yes, delete this run", key="confirm_delete")
     if act3.button("Delete", key="delete_run", icon=":material/delete:", disabled=not sure):
         try:
             hd.delete_run(svc.store, run.id, viewer)
@@ -143,9 +174,9 @@ def show_run(
             st.error(str(e))
         else:
             st.session_state.pop("confirm_delete", None)
+            st.session_state[DELETED_KEY] = run  # the whole run, for Undo
             hd.forget_listing(st.session_state)  # the table must show it gone
             st.query_params.pop("run", None)
-            st.toast(f"Deleted run {run.id}.")
             st.rerun()
 
     transcript, charts = st.tabs([TRANSCRIPT_TAB, CHARTS_TAB], key=VIEW_KEY, on_change="rerun")

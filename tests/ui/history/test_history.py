@@ -362,3 +362,30 @@ def test_the_list_shows_what_matters_first_and_unknown_cost_as_a_dash(seed, logg
     assert list(proto.column_order)[:5] == ["topic", "status", "turns", "tokens", "cost (USD)"]
     assert list(proto.column_order)[-2:] == ["owner", "run"]
     assert proto.placeholder == "—"  # a missing value (a cost not known) is never "None"
+
+
+def test_a_delete_says_what_went_and_undo_brings_it_back(seed, store, logged_in):
+    run = seed("alice", topic="Cats or dogs?", turns=3, contents=["one", "two", "three"])
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert store.get_run(run.id) is None
+    assert [s.value for s in at.success] == ["Deleted “Cats or dogs?” (3 turns)."]
+
+    at.button(key="undo_delete").click().run()
+    assert not at.exception
+    back = store.get_run(run.id)
+    assert back is not None and [t.content for t in back.turns] == ["one", "two", "three"]
+    assert back.status == run.status and back.owner == "alice"
+    assert back.config == run.config
+    assert list(table(at)["run"]) == [run.id]
+    assert at.query_params["run"] == run.id and len(at.chat_message) == 3  # open again
+    assert not at.success
+
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    at.button(key="dismiss_deleted").click().run()
+    assert not at.success and store.get_run(run.id) is None
