@@ -47,6 +47,7 @@ starting = live_session.start_pressed() and not live_now  # Start is disabled wh
 running = live_now or starting  # a run started by this click is drawn by this script run
 live_draw.style()
 st.title(":material/forum: Duet")
+live_controls.setup_hint()
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
     # not disabled while starting: a disabled widget drops the value sent with the click

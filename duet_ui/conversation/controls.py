@@ -19,6 +19,7 @@ from duet_ui.conversation.session import LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
 
 RUN_BAR_KEY = "run_bar"
+SETUP_HINT_KEY = "setup_hint"  # shown only where the sidebar starts closed (a phone)
 START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
 STOP_SHORTCUT = "Ctrl+Shift+Enter"
 
@@ -31,6 +32,8 @@ RUN_BAR_STYLE = f"""<style>
   .st-key-{RUN_BAR_KEY} kbd {{ display: none; }}
   .st-key-{RUN_BAR_KEY} .st-key-interject {{ flex-basis: 100%; }}
 }}
+.st-key-{SETUP_HINT_KEY} {{ display: none; }}
+@media (max-width: 768px) {{ .st-key-{SETUP_HINT_KEY} {{ display: block; }} }}
 </style>"""
 
 
@@ -39,6 +42,16 @@ def run_bar():
     the rest of the width; on a phone the box wraps onto its own row under the buttons."""
     st.html(RUN_BAR_STYLE)
     return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
+
+
+def setup_hint() -> None:
+    """On a phone the sidebar, where the two bots are set up, starts closed: say where it is
+    (hidden on a wider screen by ``RUN_BAR_STYLE``)."""
+    with st.container(key=SETUP_HINT_KEY):
+        st.caption(
+            ":material/left_panel_open: The two bots are set up in the sidebar: open it with"
+            " » at the top left."
+        )
 
 
 def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: dict) -> None:
