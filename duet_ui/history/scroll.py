@@ -13,6 +13,7 @@ export default function (component) {
   const holder = component.parentElement;
   if (!token || !holder || window.__duetScrolledFor === token) return;
   window.__duetScrolledFor = token;
+  holder.style.scrollMarginTop = "4.5rem";  // clear of the app's header bar
   requestAnimationFrame(() => holder.scrollIntoView({ block: "start", behavior: "smooth" }));
 }
 """
