@@ -46,7 +46,7 @@ live_now = view is not None and view.is_live
 starting = live_session.start_pressed() and not live_now  # Start is disabled while live
 running = live_now or starting  # a run started by this click is drawn by this script run
 live_draw.style()
-st.title(":material/forum: Duet")
+st.title("🎭 Duet")  # the shell's tests read this title: icons app-wide are item 8 of issue 21
 live_controls.setup_hint()
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
