@@ -87,7 +87,7 @@ def bot_colour_encoding(labels: list[str]) -> dict:
         "type": "nominal",
         "title": None,
         "scale": {"domain": labels, "range": list(BOT_HEX[: len(labels)])},
-        "legend": {"orient": "bottom", "labelLimit": 0},
+        "legend": {"orient": "top", "offset": 4, "labelLimit": 0},
     }
 
 

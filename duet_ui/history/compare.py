@@ -191,7 +191,7 @@ def series_colours(runs: Sequence[Run]) -> tuple[list[str], list[str]]:
 def compare_spec(measure: str, runs: Sequence[Run]) -> dict:
     """Lines of ``measure`` per turn: one per run and bot (colour: the bot's, shaded by
     run; dash: the run), or one per run for the cost so far."""
-    legend = {"orient": "bottom", "labelLimit": 0, "title": None}
+    legend = {"orient": "top", "offset": 4, "labelLimit": 0, "title": None}
     if measure == "cost so far (USD)":
         colour = {"field": "run", "type": "nominal", "legend": legend}
     else:
