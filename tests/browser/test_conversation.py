@@ -188,3 +188,17 @@ def test_the_run_bar_stays_in_view_while_the_transcript_grows(
     expect(page.locator(ui.key("start")).get_by_role("button")).to_be_in_viewport()
     expect(page.locator(ui.key("start")).get_by_role("button")).to_be_enabled()
     expect(page.locator(ui.key("continue")).get_by_role("button")).to_be_in_viewport()
+
+
+def test_start_and_stop_from_the_keyboard(page: Page, app_server: AppServer) -> None:
+    """Ctrl+Enter starts a run (from the topic box too), Ctrl+Shift+Enter stops it."""
+    ui.open_app(page, app_server.url)
+    ui.wait_idle(page)
+    page.locator(ui.key("topic")).locator("textarea").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('run') !== null")
+    expect(ui.header(page)).to_contain_text("running")
+    ui.wait_text_grows(page, ui.live_turn(0), 0)
+    ui.wait_idle(page)
+    page.keyboard.press("Control+Shift+Enter")
+    expect(ui.header(page)).to_contain_text("stopped")
