@@ -11,7 +11,7 @@ from duet_ui.shell.services import current_viewer, services
 viewer = current_viewer()
 store = services().store
 
-st.title("⚖️ Compare runs")
+st.title(":material/compare: Compare runs")
 ids = hp.compare_ids(st.query_params.get("runs", ""))
 runs = []
 for run_id in ids:
@@ -22,6 +22,6 @@ for run_id in ids:
 
 if len(runs) < 2:
     st.info(f"Tick 2–{hp.COMPARE_MAX} rows in History, then press Compare.")
-    st.page_link("app_pages/history.py", label="Go to History", icon="📜")
+    st.page_link("app_pages/history.py", label="Go to History", icon=":material/history:")
 else:
     render_compare(runs)

@@ -39,14 +39,15 @@ with st.sidebar:
             note = live_sync.pending_note(view, i)
             live_sync.note_shown(view, i, note is not None)
             if note:
-                st.info(note, icon="🕑")
+                st.info(note, icon=":material/schedule:")
     bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
 
 live_now = view is not None and view.is_live
 starting = live_session.start_pressed() and not live_now  # Start is disabled while live
 running = live_now or starting  # a run started by this click is drawn by this script run
 live_draw.style()
-st.title("🎭 Duet")
+st.title("🎭 Duet")  # the shell's tests read this title: icons app-wide are item 8 of issue 21
+live_controls.setup_hint()
 names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
 with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
     # not disabled while starting: a disabled widget drops the value sent with the click
@@ -55,34 +56,46 @@ config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 
 with st.container(horizontal=True, vertical_alignment="center"):
-    st.button(
-        "Start",
-        key=live_session.START_KEY,
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=running,
-        help="Stop this run before starting another." if live_now else None,
-    )
-    if starting:  # the rest of this run draws the new run (its controls, its panel)
-        try:
-            if not isinstance(config, RunConfig):
-                raise DuetError(config)
-            view = live_session.start(config, viewer, svc, keys, forms)
-        except DuetError as e:
-            live_session.start_failed(e.message)  # draws the page again, not running
-    live_controls.controls(view, viewer, svc, keys)
     setup_file.save_and_load(config, settings)
-live_session.show_start_error()
+
+# The run bar: pinned at the bottom of the window beside the message box, so Start, Pause,
+# Resume, Stop and Continue stay in reach while the transcript grows above it.
+with st.bottom:
+    live_session.show_start_error()
+    with live_controls.run_bar():
+        st.button(
+            "Start",
+            key=live_session.START_KEY,
+            type="primary",
+            icon=":material/play_arrow:",
+            disabled=running,
+            shortcut=live_controls.START_SHORTCUT,
+            help="Stop this run before starting another." if live_now else None,
+        )
+        if starting:  # the rest of this run draws the new run (its controls, its panel)
+            try:
+                if not isinstance(config, RunConfig):
+                    raise DuetError(config)
+                view = live_session.start(config, viewer, svc, keys, forms)
+            except DuetError as e:
+                live_session.start_failed(e.message)  # draws the page again, not running
+        live_controls.controls(view, viewer, svc, keys)
+        live_controls.interject_box(view, viewer)
 
 if view is not None:
-    st.subheader(escape_markdown(view.run.config.topic[:200]), divider="gray", anchor=False)
+    topic = view.run.config.topic
+    st.subheader(  # a long topic in one or two lines; the whole text on hover
+        escape_markdown(live_controls.short_topic(topic)),
+        divider="gray",
+        anchor=False,
+        help=escape_markdown(topic) if live_controls.short_topic(topic) != topic else None,
+    )
     show_all = live_controls.show_all_toggle(view)
     panel = st.container()  # header, transcript, the turn being written: filled last
     live_draw.draw_outcome(view.state, other_process=view.live is None)
     with st.container(horizontal=True):
         live_controls.downloads(view)
     show_family(svc.store, view.run, viewer, page="app_pages/conversation.py")  # branches
-live_controls.interject_box(view, viewer)
 page_feed(view.live if view is not None and view.is_live else None)  # conversation.feed_view
 if view is not None:
     with panel:

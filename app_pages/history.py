@@ -1,6 +1,7 @@
-"""History: the viewer's saved runs (everyone's for an admin), filtered and paged; one run
-in detail (duet_ui/history/run.py); 2–4 runs picked go to Compare; every filtered run
-exported (duet_ui/history/export.py). Opened by a link to one run (``?run=``: the conversation
+"""History: the viewer's saved runs (everyone's for an admin), filtered and paged; a click
+on a run's row opens it right under the list (duet_ui/history/run.py); 2–4 rows ticked go
+to Compare (ticking never closes the run being read); every filtered run exported
+(duet_ui/history/export.py). Opened by a link to one run (``?run=``: the conversation
 page, Compare, a bookmark), it shows that run alone, with a way back to the list."""
 
 import streamlit as st
@@ -10,7 +11,8 @@ from duet_core.errors import DuetError
 from duet_ui.history import data as hd
 from duet_ui.history import pick as hp
 from duet_ui.history.export import export_panel
-from duet_ui.history.run import show_run, spreadsheet_toggle
+from duet_ui.history.run import deleted_notice, show_run, spreadsheet_toggle
+from duet_ui.history.scroll import scroll_here
 from duet_ui.lab.branches import nest_branches, show_family
 from duet_ui.shell.services import current_viewer, services
 
@@ -19,10 +21,10 @@ svc = services()
 store = svc.store
 tz = hd.zone(st.context.timezone)
 
-st.title("📜 History")
+st.title("📜 History")  # the shell's tests read this title (see app_pages/conversation.py)
 
 
-def show(run_id: str, safe_csv: bool) -> None:
+def show(run_id: str, safe_csv: bool, on_close=None) -> None:
     try:
         show_run(
             hd.run_for_viewer(store, run_id, viewer),
@@ -30,31 +32,38 @@ def show(run_id: str, safe_csv: bool) -> None:
             viewer,
             spreadsheet_safe=safe_csv,
             family=lambda run: show_family(store, run, viewer),
+            on_close=on_close,
         )
     except DuetError as e:
         st.error(str(e))
 
 
 # --- a link to one run: that run alone (the runs table is the page's heaviest part) -------
-if not hp.table_was_shown(st.session_state):
-    st.session_state.pop(hp.PICK_KEY, None)  # picked in a table that is gone
-    if linked := st.query_params.get("run"):
-        with st.container(horizontal=True, vertical_alignment="center"):
-            st.button(
-                "All runs",
-                key="all_runs",
-                icon=":material/arrow_back:",
-                on_click=lambda: st.query_params.pop("run", None),
-            )
-            safe_csv = spreadsheet_toggle()
-        show(linked, safe_csv)
-        st.stop()
+if not hp.list_was_shown(st.session_state) and (linked := st.query_params.get("run")):
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(
+            "All runs",
+            key="all_runs",
+            icon=":material/arrow_back:",
+            on_click=lambda: st.query_params.pop("run", None),
+        )
+        safe_csv = spreadsheet_toggle()
+    show(linked, safe_csv)
+    st.stop()
 
-# --- filters -----------------------------------------------------------------------------
-c1, c2, c3, c4, c5 = st.columns([2, 1.3, 1.3, 1.6, 2])
+# --- filters: the search first, the rest in a row that fits at 1000 px too ---------------
+c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+search = c1.text_input(
+    "Search topics and turns",
+    key=hp.LIST_KEY,
+    placeholder="words in a topic or a turn",
+    help="Every word, as the start of a word; case and accents do not matter.",
+)
+statuses = c2.multiselect("Status", hd.statuses(), key="history_status", placeholder="any")
+c3, c4, c5 = st.columns([1, 1, 1.5])
 filters = hd.Filters(
-    statuses=tuple(c1.multiselect("Status", hd.statuses(), key="history_status")),
-    provider=c2.selectbox(
+    statuses=tuple(statuses),
+    provider=c3.selectbox(
         "Provider",
         catalog.PROVIDERS,
         index=None,
@@ -62,13 +71,9 @@ filters = hd.Filters(
         format_func=lambda p: catalog.PROVIDER_LABELS.get(p, p),
         key="history_provider",
     ),
-    model=c3.text_input("Model", placeholder="any", key="history_model").strip(),
-    dates=tuple(c4.date_input("Dates", value=(), key="history_dates")),
-    search=c5.text_input(
-        "Search topics and turns",
-        key="history_search",
-        help="Every word, as the start of a word; case and accents do not matter.",
-    ).strip(),
+    model=c4.text_input("Model", placeholder="any", key="history_model").strip(),
+    dates=tuple(c5.date_input("Dates", value=(), key="history_dates")),
+    search=search.strip(),
 )
 if st.session_state.get("_history_filters") != filters:  # new filters: back to page 1
     st.session_state["_history_filters"] = filters
@@ -86,52 +91,79 @@ if not listing.items and page > 1:  # the page emptied (runs deleted): show the 
 
 frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin)
 frame = nest_branches(store, frame, None if viewer.is_admin else viewer.username)  # ↳ branches
-table = st.dataframe(
-    frame,
-    key=hp.TABLE_KEY,
-    on_select="rerun",
-    selection_mode="multi-row",
-    hide_index=True,
-    column_config={
-        "run": st.column_config.TextColumn("run", width="small"),
-        "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm"),
-        "topic": st.column_config.TextColumn("topic", width="large"),
-        "cost (USD)": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
-        "tokens": st.column_config.NumberColumn("tokens", format="localized"),
-    },
-)
+ids = list(frame["run"])
 
-nav1, nav2, nav3, nav4 = st.columns([1, 1.6, 1.6, 1.2], vertical_alignment="bottom")
-nav1.number_input("Page", 1, hd.page_count(listing.total), step=1, key="history_page")
-nav2.caption(hd.range_label(page, len(listing.items), listing.total))
-with nav4:
-    safe_csv = spreadsheet_toggle()
+# --- the selection: a click on a cell opens that run; ticked rows are for Compare ----------
+ticked, cells = hp.table_selection(st.session_state)
+update = hp.follow_selection(ticked, cells, st.session_state.get(hp.ROW_IDS_KEY, []), ids)
+if update.reset:  # before the table is drawn: the click is taken, the ticks follow their runs
+    selection = {"rows": update.rows, "columns": [], "cells": []}
+    st.session_state[hp.TABLE_KEY] = {"selection": selection}
+st.session_state[hp.ROW_IDS_KEY] = ids
+if update.opened is not None:
+    st.query_params["run"] = update.opened
+    st.session_state[hp.OPENED_KEY] = st.session_state.get(hp.OPENED_KEY, 0) + 1
 
-# --- which run is open: one selected row, else ?run=<id>; 2-4 rows: compare them -------
-rows = table.selection.rows if table is not None else []
-picked = hp.picked_runs(rows, list(frame["run"]))
-if len(picked) > 1:
-    nav3.page_link(
-        "app_pages/compare.py",
-        label=f"Compare these {len(picked)} runs" if len(picked) <= hp.COMPARE_MAX
-        else f"Compare: pick at most {hp.COMPARE_MAX}",
-        icon=":material/compare:",
-        query_params={"runs": ",".join(picked[: hp.COMPARE_MAX])},
-        disabled=len(picked) > hp.COMPARE_MAX,
-    )  # fmt: skip
+if not ids:
+    if filters != hd.Filters():
+        st.info("No runs match these filters.", icon=":material/search_off:")
+    else:
+        st.info("No runs yet: start one on the Conversation page.", icon=":material/forum:")
+    picked = []
 else:
-    nav3.caption("Tick 2–4 rows to compare them.")
-pick = hp.table_pick(rows[:1] if len(rows) == 1 else [], list(frame["run"]),
-                     st.session_state.get(hp.PICK_KEY))  # fmt: skip
-st.session_state[hp.PICK_KEY] = pick.remember
-if pick.run_id is not None:
-    st.query_params["run"] = pick.run_id
-elif pick.cleared:
-    st.query_params.pop("run", None)
-run_id = pick.run_id or (st.query_params.get("run") if len(rows) <= 1 else None)
+    table = st.dataframe(
+        frame,
+        key=hp.TABLE_KEY,
+        on_select="rerun",
+        selection_mode=["multi-row", "single-cell"],
+        hide_index=True,
+        column_order=hd.column_order(list(frame.columns)),
+        placeholder="—",
+        column_config={
+            "topic": st.column_config.TextColumn(
+                "topic", width=360, help="Click a run's row to open it below."
+            ),
+            "status": st.column_config.TextColumn("status", width=125),
+            "turns": st.column_config.NumberColumn("turns", width=60),
+            "tokens": st.column_config.NumberColumn("tokens", format="localized", width=80),
+            "cost (USD)": st.column_config.NumberColumn(
+                "cost (USD)",
+                format="$%.4f",
+                width=90,
+                help="— : unknown (a model with no price, or a turn cut short).",
+            ),
+            "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm"),
+            "run": st.column_config.TextColumn("run id", width="small"),
+        },
+    )
+    picked = hp.picked_runs(table.selection.rows, ids)
 
-export_panel(store, query, viewer.username, listing.total, safe_csv)
+    nav1, nav2, nav3, nav4 = st.columns([1, 1.6, 1.6, 1.2], vertical_alignment="bottom")
+    nav1.number_input("Page", 1, hd.page_count(listing.total), step=1, key="history_page")
+    nav2.caption(hd.range_label(page, len(listing.items), listing.total))
+    with nav4:
+        safe_csv = spreadsheet_toggle()
+    if len(picked) > 1:
+        nav3.page_link(
+            "app_pages/compare.py",
+            label=f"Compare these {len(picked)} runs" if len(picked) <= hp.COMPARE_MAX
+            else f"Compare: pick at most {hp.COMPARE_MAX}",
+            icon=":material/compare:",
+            query_params={"runs": ",".join(picked[: hp.COMPARE_MAX])},
+            disabled=len(picked) > hp.COMPARE_MAX,
+        )  # fmt: skip
+    else:
+        nav3.caption("Click a run to open it; tick 2–4 rows to compare them.")
 
-if run_id:
-    st.divider()
-    show(run_id, safe_csv)
+deleted_notice(svc)  # where the run deleted was, with Undo
+
+# --- the run opened: right under the list, brought into view when a click opens it -------
+if run_id := st.query_params.get("run"):
+    if not ids:
+        safe_csv = spreadsheet_toggle()
+    with st.container(border=True, key="history_opened_run"):
+        scroll_here(f"{run_id}:{st.session_state.get(hp.OPENED_KEY, 0)}", key="history_scroll")
+        show(run_id, safe_csv, on_close=lambda: st.query_params.pop("run", None))
+
+if ids:
+    export_panel(store, query, viewer.username, listing.total, safe_csv)

@@ -1,7 +1,9 @@
 """The controls around a run: Pause/Resume, Stop, Continue, a person's message, downloads.
 
 They live in the page around the live panel (never inside its blocking fragment), so a click
-is a full rerun that pre-empts the panel at once.
+is a full rerun that pre-empts the panel at once. Start, Pause/Resume, Stop, Continue and the
+message box share the run bar (``run_bar``), pinned at the bottom of the window (``st.bottom``):
+the transcript grows and scrolls above it, the controls never leave the screen.
 """
 
 from __future__ import annotations
@@ -15,6 +17,41 @@ from duet_core.vocabulary import RunStatus, can_continue
 from duet_ui.conversation.draw import SHOW_LAST
 from duet_ui.conversation.session import LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
+
+RUN_BAR_KEY = "run_bar"
+SETUP_HINT_KEY = "setup_hint"  # shown only where the sidebar starts closed (a phone)
+START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
+STOP_SHORTCUT = "Ctrl+Shift+Enter"
+
+
+# Static CSS (no user text). The message box takes the rest of the bar's row; on a narrow
+# screen it gets a row of its own under the buttons, which drop their shortcut hints.
+RUN_BAR_STYLE = f"""<style>
+.st-key-{RUN_BAR_KEY} .st-key-interject {{ flex: 1 1 18rem; min-width: 14rem; }}
+@media (max-width: 640px) {{
+  .st-key-{RUN_BAR_KEY} kbd {{ display: none; }}
+  .st-key-{RUN_BAR_KEY} .st-key-interject {{ flex-basis: 100%; }}
+}}
+.st-key-{SETUP_HINT_KEY} {{ display: none; }}
+@media (max-width: 768px) {{ .st-key-{SETUP_HINT_KEY} {{ display: block; }} }}
+</style>"""
+
+
+def run_bar():
+    """The run bar's row (use in ``st.bottom``): buttons on the left, the message box taking
+    the rest of the width; on a phone the box wraps onto its own row under the buttons."""
+    st.html(RUN_BAR_STYLE)
+    return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
+
+
+def setup_hint() -> None:
+    """On a phone the sidebar, where the two bots are set up, starts closed: say where it is
+    (hidden on a wider screen by ``RUN_BAR_STYLE``)."""
+    with st.container(key=SETUP_HINT_KEY):
+        st.caption(
+            ":material/left_panel_open: The two bots are set up in the sidebar: open it with"
+            " » at the top left."
+        )
 
 
 def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: dict) -> None:
@@ -37,7 +74,26 @@ def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: di
         st.button("Resume", key="resume", icon=":material/play_arrow:", on_click=view.live.resume)
     else:
         st.button("Pause", key="pause", icon=":material/pause:", on_click=view.live.pause)
-    st.button("Stop", key="stop", icon=":material/stop:", on_click=view.live.stop)
+    st.button(
+        "Stop",
+        key="stop",
+        icon=":material/stop:",
+        on_click=view.live.stop,
+        shortcut=STOP_SHORTCUT,
+        help="Stop the run now (the turn being written is kept, marked stopped).",
+    )
+
+
+TOPIC_HEADING = 90  # characters of the topic in the run's heading (two lines at most)
+
+
+def short_topic(topic: str, width: int = TOPIC_HEADING) -> str:
+    """The topic on one line, cut at a word with "…" past ``width`` characters."""
+    text = " ".join(topic.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 def show_all_toggle(view: LiveView) -> bool:

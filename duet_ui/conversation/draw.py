@@ -208,7 +208,9 @@ class WritingTurn:
 def draw_waiting(state: RunState, pause_requested: bool) -> None:
     """Between turns: paused, or waiting for the next one."""
     if state.status is RunStatus.PAUSED:
-        st.info("Paused between turns. Press Resume to go on.", icon="⏸️")
+        st.info(
+            "Paused between turns. Press Resume (below) to go on.", icon=":material/pause_circle:"
+        )
     elif state.live and not pause_requested:
         st.caption("Waiting for the next turn…")
     elif state.live:
@@ -221,13 +223,20 @@ def draw_waiting(state: RunState, pause_requested: bool) -> None:
 def draw_outcome(state: RunState, other_process: bool) -> None:
     run = state.run
     if run.status is RunStatus.ERROR:
-        render_error(f"The run stopped with an error: {run.error or 'unknown error'}", icon="⚠️")
+        render_error(
+            f"The run stopped with an error: {run.error or 'unknown error'}",
+            icon=":material/warning:",
+        )
     elif run.status is RunStatus.STOPPED:
-        st.info("Stopped.", icon="⏹️")
+        st.info("Stopped.", icon=":material/stop_circle:")
     elif run.status is RunStatus.COMPLETED:
-        st.success(f"Finished: {describe_stop_reason(run.stop_reason)}.", icon="✅")
+        st.success(
+            f"Finished: {describe_stop_reason(run.stop_reason)}.", icon=":material/check_circle:"
+        )
     elif run.status is RunStatus.INTERRUPTED:
-        st.warning("Interrupted: the server stopped while this run was going.", icon="⚠️")
+        st.warning(
+            "Interrupted: the server stopped while this run was going.", icon=":material/warning:"
+        )
     elif other_process:
         st.info("This run is going on in another server process; showing what is saved.")
 

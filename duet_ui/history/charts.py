@@ -51,18 +51,6 @@ def tokens_by_bot(metrics: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     return wide.reindex(columns=[b for b in labels if b in wide.columns])
 
 
-def timings_long(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Latency and TTFT as rows (turn, series, ms); series like ``"Ann · latency"``."""
-    long = metrics.melt(
-        id_vars=["turn", "bot"],
-        value_vars=["latency (ms)", "TTFT (ms)"],
-        var_name="measure",
-        value_name="ms",
-    ).dropna(subset=["ms"])
-    long["series"] = long["bot"] + " · " + long["measure"].str.removesuffix(" (ms)")
-    return long[["turn", "series", "ms"]]
-
-
 def _run_key(run: Run) -> tuple:
     """Changes whenever the run's charts would: its id, turn count and last turn's end."""
     last = run.turns[-1] if run.turns else None
@@ -87,37 +75,54 @@ def tokens_spec(labels: list[str]) -> dict:
         "encoding": {
             "x": {"field": "turn", "type": "quantitative", "title": "turn", "axis": TURN_AXIS},
             "y": {"field": "output tokens", "type": "quantitative", "title": "tokens"},
-            "color": {
-                "field": "bot",
-                "type": "nominal",
-                "title": None,
-                "scale": {"domain": labels, "range": list(BOT_HEX[: len(labels)])},
-                "legend": {"orient": "bottom"},
-            },
+            "color": bot_colour_encoding(labels),
         },
     }
 
 
-def line_spec(y: str, colour: str, y_title: str | None = None) -> dict:
-    """Lines of column ``y`` per turn, one per value of column ``colour``."""
+def bot_colour_encoding(labels: list[str]) -> dict:
+    """Colour by bot, as in the transcript (bot 1 blue, bot 2 orange); names never cut."""
     return {
-        "mark": {"type": "line", "tooltip": True},
+        "field": "bot",
+        "type": "nominal",
+        "title": None,
+        "scale": {"domain": labels, "range": list(BOT_HEX[: len(labels)])},
+        "legend": {"orient": "top", "offset": 4, "labelLimit": 0},
+    }
+
+
+def timings_spec(labels: list[str]) -> dict:
+    """Latency (solid, left axis) and time to first token (dashed, right axis) per turn
+    (``turn_metrics`` rows), a colour per bot: each on its own scale, so a TTFT of a few ms
+    is not flattened on latency's axis of seconds."""
+
+    def layer(field: str, title: str, dash: list[int] | None, orient: str) -> dict:
+        mark = {"type": "line", "point": True, "tooltip": True}
+        if dash:
+            mark["strokeDash"] = dash
+        return {
+            "mark": mark,
+            "encoding": {
+                "y": {
+                    "field": field,
+                    "type": "quantitative",
+                    "title": title,
+                    "axis": {"orient": orient},
+                }
+            },
+        }
+
+    return {
         "encoding": {
             "x": {"field": "turn", "type": "quantitative", "title": "turn", "axis": TURN_AXIS},
-            "y": {"field": y, "type": "quantitative", "title": y_title or y},
-            "color": {
-                "field": colour,
-                "type": "nominal",
-                "title": None,
-                "legend": {"orient": "bottom"},
-            },
+            "color": bot_colour_encoding(labels),
         },
+        "layer": [
+            layer("latency (ms)", "latency (ms)", None, "left"),
+            layer("TTFT (ms)", "TTFT (ms)", [4, 3], "right"),
+        ],
+        "resolve": {"scale": {"y": "independent"}},
     }
-
-
-def timings_spec() -> dict:
-    """Lines of latency and TTFT per turn (``timings_long`` rows), one per bot and measure."""
-    return line_spec("ms", "series")
 
 
 def render_run_charts(run: Run) -> None:
@@ -135,9 +140,9 @@ def render_run_charts(run: Run) -> None:
         else:
             st.vega_lite_chart(tokens, tokens_spec(labels), height=240, width="stretch")
     with right:
-        st.caption("Latency and time to first token per turn (ms)")
-        timings = timings_long(metrics)
+        st.caption("Latency (solid, left axis) and time to first token (dashed, right axis), ms")
+        timings = metrics.dropna(subset=["latency (ms)", "TTFT (ms)"], how="all")
         if timings.empty:
             st.caption("No timings recorded.")
         else:
-            st.vega_lite_chart(timings, timings_spec(), height=240, width="stretch")
+            st.vega_lite_chart(timings, timings_spec(labels), height=240, width="stretch")

@@ -131,36 +131,63 @@ def _bot(s: RunSummary, i: int) -> str:
 
 
 def _status(s: RunSummary) -> str:
+    """The status, with the stop reason when it says more than the status (a run that
+    simply reached its turn limit is "completed")."""
     status = s.status.value
-    return f"{status} ({s.stop_reason})" if s.stop_reason and s.stop_reason != status else status
+    plain = s.stop_reason in (None, "", status) or (
+        s.status is RunStatus.COMPLETED and s.stop_reason == "max_turns"
+    )
+    return status if plain else f"{status} ({s.stop_reason})"
+
+
+# What a person looks for first comes first (seen without a sideways scroll at 1400 px); the
+# run id, needed only to tell runs apart, is last.
+FRAME_COLUMNS = (
+    "topic",
+    "status",
+    "turns",
+    "tokens",
+    "cost (USD)",
+    "when",
+    "bot 1",
+    "bot 2",
+    "duration (s)",
+)
 
 
 def runs_frame(
     items: Sequence[RunSummary], tz: tzinfo | None = None, with_owner: bool = False
 ) -> pd.DataFrame:
-    """One row per run, in the order given; the run ids are the column ``run``."""
+    """One row per run, in the order given; the run ids are the column ``run`` (the last,
+    after ``owner`` for an admin)."""
     tz = tz or ZoneInfo("UTC")
     rows = [
         {
-            "run": s.id,
-            **({"owner": s.owner} if with_owner else {}),
-            "when": s.created_at.astimezone(tz).replace(tzinfo=None),
             "topic": short(s.topic),
-            "bot 1": _bot(s, 0),
-            "bot 2": _bot(s, 1),
-            "turns": s.turn_count,
             "status": _status(s),
+            "turns": s.turn_count,
             "tokens": s.total_tokens,
             "cost (USD)": s.cost_usd,
+            "when": s.created_at.astimezone(tz).replace(tzinfo=None),
+            "bot 1": _bot(s, 0),
+            "bot 2": _bot(s, 1),
             "duration (s)": None if s.duration_s is None else round(s.duration_s, 1),
+            **({"owner": s.owner} if with_owner else {}),
+            "run": s.id,
         }
         for s in items
     ]
-    columns = ["run", *(["owner"] if with_owner else []), "when", "topic", "bot 1", "bot 2"]
-    columns += ["turns", "status", "tokens", "cost (USD)", "duration (s)"]
+    columns = [*FRAME_COLUMNS, *(["owner"] if with_owner else []), "run"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["when"] = pd.to_datetime(frame["when"])
     return frame
+
+
+def column_order(columns: Sequence[str]) -> list[str]:
+    """The table's columns as shown: those of ``runs_frame`` in its order, any added later
+    (``branches``) before the owner and the run id, which come last."""
+    tail = [c for c in ("owner", "run") if c in columns]
+    return [c for c in columns if c not in tail] + tail
 
 
 def run_for_viewer(store: Store, run_id: str, viewer: Viewer) -> Run:

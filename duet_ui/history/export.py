@@ -108,7 +108,9 @@ def export_panel(
     store: Store, query: RunQuery, owner: str, runs: int, spreadsheet_safe: bool
 ) -> None:
     turns = hd.cached_turn_count(st.session_state, store, query) if runs else 0
-    with st.expander(f"⬇ Export all {runs:,} filtered runs ({turns:,} turns)"):
+    with st.expander(
+        f"Export all {runs:,} filtered runs ({turns:,} turns)", icon=":material/download:"
+    ):
         if runs == 0:
             st.caption("No runs match the filters.")
             return

@@ -28,8 +28,9 @@ from duet_ui.shared.transcript import (
 from duet_ui.shell.services import Services, Viewer
 
 SHOW_LAST = 40
-TRANSCRIPT_TAB, CHARTS_TAB = "💬 Transcript", "📈 Charts"
+TRANSCRIPT_TAB, CHARTS_TAB = ":material/chat: Transcript", ":material/bar_chart: Charts"
 VIEW_KEY = "history_run_view"  # which tab is open, kept for the session (as any widget)
+DELETED_KEY = "_history_deleted"  # the run last deleted (all of it), until Undo or dismissed
 
 
 def spreadsheet_toggle() -> bool:
@@ -41,17 +42,49 @@ def spreadsheet_toggle() -> bool:
     )
 
 
+def deleted_notice(svc: Services) -> None:
+    """After a delete: what went, with Undo (the run and its turns written back as they
+    were) and a way to dismiss the note."""
+    run: Run | None = st.session_state.get(DELETED_KEY)
+    if run is None:
+        return
+
+    def undo() -> None:
+        st.session_state.pop(DELETED_KEY, None)
+        if svc.store.get_run(run.id) is None:
+            svc.store.create_run(run)
+        hd.forget_listing(st.session_state)
+        st.query_params["run"] = run.id  # open again where it was
+
+    with st.container(horizontal=True, vertical_alignment="center", key="history_deleted"):
+        st.success(
+            f"Deleted “{escape_markdown(hd.short(run.config.topic, 60))}”"
+            f" ({len(run.turns)} turns).",
+            icon=":material/delete:",
+            width="stretch",
+        )
+        st.button("Undo", key="undo_delete", icon=":material/undo:", on_click=undo)
+        st.button(
+            "Dismiss",
+            key="dismiss_deleted",
+            icon=":material/close:",
+            on_click=lambda: st.session_state.pop(DELETED_KEY, None),
+        )
+
+
 def download_buttons(run: Run, spreadsheet_safe: bool = False) -> None:
     """JSON, CSV, JSONL, Markdown and PDF of the run; each file is made on click."""
     downloads = hd.run_downloads(run, spreadsheet_safe=spreadsheet_safe)
-    for column, d in zip(st.columns(len(downloads)), downloads, strict=True):
-        column.download_button(
+    row = st.container(horizontal=True, gap="small")  # each label whole; wraps when narrow
+    for d in downloads:
+        row.download_button(
             d.label,
             data=d.data,
             file_name=d.file_name,
             mime=d.mime,
             on_click="ignore",
             key=d.key,
+            icon=":material/download:",
         )
 
 
@@ -91,9 +124,21 @@ def show_run(
     *,
     spreadsheet_safe: bool = False,
     family: Callable[[Run], None] | None = None,
+    on_close: Callable[[], None] | None = None,
 ) -> None:
+    """The run's header, downloads and actions, then its transcript or charts. ``on_close``:
+    a Close button beside the topic calls it (the run opened under the History list)."""
     status = RunStatus(run.status)
-    st.subheader(escape_markdown(hd.short(run.config.topic, 120)))
+    with st.container(horizontal=True, vertical_alignment="top"):
+        st.subheader(escape_markdown(hd.short(run.config.topic, 120)), width="stretch")
+        if on_close is not None:
+            st.button(
+                "Close",
+                key="close_run",
+                icon=":material/close:",
+                help="Close this run; the list and its ticks stay as they are.",
+                on_click=on_close,
+            )
     bots = " · ".join(
         f"**{escape_markdown(b.name)}** ({b.provider}/{escape_markdown(b.model)})"
         for b in run.config.bots
@@ -108,7 +153,7 @@ def show_run(
     download_buttons(run, spreadsheet_safe)
 
     act1, act2, act3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    if can_continue(status) and act1.button("▶ Continue", key="continue_run"):
+    if can_continue(status) and act1.button("Continue", key="continue_run", icon=":material/redo:"):
         try:
             svc.manager.continue_run(
                 run.id,
@@ -121,17 +166,17 @@ def show_run(
             st.error(str(e))
         else:
             st.switch_page("app_pages/conversation.py", query_params={"run": run.id})
-    sure = act2.checkbox("Yes, delete this run for good", key="confirm_delete")
-    if act3.button("🗑 Delete", key="delete_run", disabled=not sure):
+    sure = act2.checkbox("Yes, delete this run", key="confirm_delete")
+    if act3.button("Delete", key="delete_run", icon=":material/delete:", disabled=not sure):
         try:
             hd.delete_run(svc.store, run.id, viewer)
         except DuetError as e:
             st.error(str(e))
         else:
             st.session_state.pop("confirm_delete", None)
+            st.session_state[DELETED_KEY] = run  # the whole run, for Undo
             hd.forget_listing(st.session_state)  # the table must show it gone
             st.query_params.pop("run", None)
-            st.toast(f"Deleted run {run.id}.")
             st.rerun()
 
     transcript, charts = st.tabs([TRANSCRIPT_TAB, CHARTS_TAB], key=VIEW_KEY, on_change="rerun")

@@ -1,4 +1,5 @@
-"""Take the README screenshots: docs/conversation.png (mid-run) and docs/history.png.
+"""Take the README screenshots: docs/conversation.png (mid-run), docs/history.png and
+docs/compare.png.
 
     .venv/bin/python tests/browser/screenshots.py [--out docs]
 
@@ -33,10 +34,11 @@ SEED_TOPICS = (
 )
 
 
-def seed(database_url: str) -> str:
-    """A few finished demo runs, so History has rows to show; returns the longest's id."""
+def seed(database_url: str) -> list[str]:
+    """A few finished demo runs, so History has rows to show; their ids, the longest last."""
     store = Store(database_url)
     manager = RunManager(store, Settings(database_url=database_url, demo_tokens_per_second=150))
+    ids = []
     for n, topic in enumerate(SEED_TOPICS):
         bots = [
             BotConfig(name="Ada", avatar="🦉", temperature=0.7, system_prompt="A scientist."),
@@ -45,8 +47,9 @@ def seed(database_url: str) -> str:
         config = RunConfig(topic=topic, max_turns=4 + 2 * n, bots=bots)
         live = manager.start(config, "dev", rate_limited=False)
         live.join(30)
+        ids.append(live.id)
     store.close()
-    return live.id
+    return ids
 
 
 def main() -> None:
@@ -56,7 +59,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="duet-shots-"))
     url = f"sqlite:///{tmp / 'duet.db'}"
-    longest = seed(url)
+    seeded = seed(url)
+    longest = seeded[-1]
     server = AppServer(
         {
             "DUET_DEV_MODE": "1",
@@ -87,8 +91,9 @@ def main() -> None:
             expect(table.locator("canvas").first).to_be_visible()
             ui.wait_idle(page)
             box = table.bounding_box()
-            # its second row (the first is the run just stopped): header and rows are 35 px
-            page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 + 17)
+            # a click on its second row's topic (the first is the run just stopped) opens it:
+            # header and rows are 35 px
+            page.mouse.click(box["x"] + 150, box["y"] + 35 + 35 + 17)
             expect(page.locator(ui.key("download_csv"))).to_be_visible()
             assert ui.run_id(page) == longest, ui.run_id(page)
             expect(page.get_by_test_id("stChatMessage").first).to_be_visible()
@@ -100,6 +105,14 @@ def main() -> None:
                 expect(chart.locator("canvas, svg").first).to_be_visible()
             page.screenshot(path=args.out / "history.png")
             print(f"wrote {args.out / 'history.png'}")
+
+            page.goto(f"{server.url}/compare?runs={','.join(seeded)}")
+            expect(page.get_by_role("heading", name="Turn by turn")).to_be_visible()
+            expect(page.get_by_text("mean latency")).to_be_visible()  # the tables drawn
+            expect(page.get_by_text("system_prompt", exact=False).first).to_be_visible()
+            ui.wait_idle(page)
+            page.screenshot(path=args.out / "compare.png")
+            print(f"wrote {args.out / 'compare.png'}")
             browser.close()
     finally:
         server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,51 @@ def test_load_setup_run_then_download_from_history(
     expect(page.locator(ui.key("history_table")).locator("canvas").first).to_be_visible()
     expect(page.get_by_text("Tick 2–4 rows to compare them.")).to_be_visible()
     assert ui.run_id(page) is None
+
+
+@pytest.mark.parametrize("viewport", [(1400, 1000), (390, 844)], ids=["desktop", "phone"])
+def test_the_run_bar_stays_in_view_while_the_transcript_grows(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM, viewport: tuple[int, int]
+) -> None:
+    """Pause and Stop, then Resume, then Start and Continue, are on screen at turn 10 and
+    after, with no scrolling by the test (``to_be_in_viewport`` never scrolls)."""
+    fake_llm.delay = 0.03  # about a second a turn
+    ui.open_app(page, app_server.url)
+    ui.select_option(page, "bot0_provider", "OpenAI")
+    ui.select_option(page, "bot1_provider", "OpenAI")
+    ui.set_number(page, "max_turns", 20)
+    width, height = viewport
+    page.set_viewport_size({"width": width, "height": height})
+    ui.start(page)
+    expect(ui.header(page)).to_contain_text(re.compile(r"Turn (1\d|20) of 20"), timeout=60_000)
+
+    stop = page.locator(ui.key("stop")).get_by_role("button")
+    pause = page.locator(ui.key("pause")).get_by_role("button")
+    expect(stop).to_be_in_viewport()
+    expect(pause).to_be_in_viewport()
+    expect(page.locator(ui.key("interject"))).to_be_in_viewport()
+    pause.click()
+    expect(ui.header(page)).to_contain_text("paused")
+    resume = page.locator(ui.key("resume")).get_by_role("button")
+    expect(resume).to_be_in_viewport()
+    expect(page.get_by_text("Press Resume (below) to go on.")).to_be_visible()
+
+    stop.click()
+    expect(ui.header(page)).to_contain_text("stopped")
+    expect(page.locator(ui.key("start")).get_by_role("button")).to_be_in_viewport()
+    expect(page.locator(ui.key("start")).get_by_role("button")).to_be_enabled()
+    expect(page.locator(ui.key("continue")).get_by_role("button")).to_be_in_viewport()
+
+
+def test_start_and_stop_from_the_keyboard(page: Page, app_server: AppServer) -> None:
+    """Ctrl+Enter starts a run (from the topic box too), Ctrl+Shift+Enter stops it."""
+    ui.open_app(page, app_server.url)
+    ui.wait_idle(page)
+    page.locator(ui.key("topic")).locator("textarea").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('run') !== null")
+    expect(ui.header(page)).to_contain_text("running")
+    ui.wait_text_grows(page, ui.live_turn(0), 0)
+    ui.wait_idle(page)
+    page.keyboard.press("Control+Shift+Enter")
+    expect(ui.header(page)).to_contain_text("stopped")

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn, utcnow
 from duet_core.store import Store
 from duet_ui.history.data import BULK_INLINE_TURNS
-from duet_ui.history.run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
+from duet_ui.history.run import VIEW_KEY
 from tests.browser import ui
 from tests.browser.conftest import AppServer
 
@@ -102,12 +102,55 @@ def test_the_charts_tab_draws_the_charts_and_the_transcript_tab_the_turns(
     expect(charts).to_have_count(0)  # not drawn until asked
 
     tabs = page.locator(ui.key(VIEW_KEY))
-    tabs.get_by_role("tab", name=CHARTS_TAB).click()
+    tabs.get_by_role("tab", name="Charts").click()
     expect(charts).to_have_count(2)
     expect(charts.first.locator("canvas, svg").first).to_be_visible()  # Vega drew it
     expect(page.get_by_text("Output tokens per turn")).to_be_visible()
     expect(last_turn).to_have_count(0)
 
-    tabs.get_by_role("tab", name=TRANSCRIPT_TAB).click()
+    tabs.get_by_role("tab", name="Transcript").click()
     expect(last_turn).to_be_visible()
     expect(charts).to_have_count(0)
+
+
+ROW = 35  # px: the table's header and each row
+
+
+def click_cell(page: Page, row: int, x: float) -> None:
+    """A click ``x`` px from the table's left edge, in row ``row`` (0: the first run)."""
+    table = page.locator(ui.key("history_table"))
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + ROW + ROW * row + ROW / 2)
+
+
+def test_a_click_on_a_row_opens_its_run_and_ticking_rows_keeps_it_open(
+    page: Page, history_server: AppServer
+) -> None:
+    open_history(page, history_server)
+    expect(page.locator(ui.key("history_table")).locator("canvas").first).to_be_visible()
+    click_cell(page, 1, 150)  # the second run's topic (newest first: Topic 19)
+    opened = page.locator(ui.key("history_opened_run"))
+    heading = opened.get_by_role("heading", name=f"Topic {RUNS - 2}")
+    expect(heading).to_be_in_viewport()  # brought into view, no scrolling by the test
+    expect(page.get_by_text(f"Run {RUNS - 2} turn {TURNS}, said plainly.")).to_be_visible()
+    run = ui.run_id(page)
+    assert run is not None
+
+    ui.wait_idle(page)
+    click_cell(page, 2, 15)  # tick two other rows to compare them
+    expect(page.get_by_text("Compare these", exact=False)).to_have_count(0)
+    ui.wait_idle(page)
+    click_cell(page, 3, 15)
+    expect(page.get_by_role("link", name="Compare these 2 runs")).to_be_visible()
+    expect(heading).to_be_visible()  # the run being read is still open
+    assert ui.run_id(page) == run
+
+    opened.locator(ui.key("close_run")).get_by_role("button").click()
+    expect(opened).to_have_count(0)
+    expect(page.get_by_role("link", name="Compare these 2 runs")).to_be_visible()
+    ui.wait_idle(page)
+    click_cell(page, 1, 150)  # the same run opens again with a click
+    expect(page.locator(ui.key("history_opened_run")).get_by_role("heading")).to_contain_text(
+        f"Topic {RUNS - 2}"
+    )

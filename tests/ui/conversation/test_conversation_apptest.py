@@ -318,3 +318,51 @@ def test_the_message_box_waits_for_a_run(svc: Services) -> None:
     at.button(key="start").click().run()
     assert not at.chat_input(key="interject").proto.disabled
     svc.manager.get(at.query_params["run"]).stop()
+
+
+def bottom_keys(at: AppTest) -> set[str]:
+    """The widget keys in the bottom container (``st.bottom``, the root's fourth block),
+    which stays pinned at the bottom of the window while the page scrolls."""
+    bottom = at._tree.children.get(3)
+    return set() if bottom is None else {k for node in bottom if (k := getattr(node, "key", None))}
+
+
+def test_the_run_controls_are_in_the_pinned_bar(svc: Services, env: pytest.MonkeyPatch) -> None:
+    """Start, Pause/Resume, Stop, Continue and the message box are in ``st.bottom`` (the run
+    bar), not above the transcript, which grows and scrolls under them."""
+    svc = services_with(env, demo_tokens_per_second="5")
+    at = app()
+    assert {"start", "interject"} <= bottom_keys(at)
+
+    at.button(key="start").click().run()
+    no_traceback(at)
+    assert {"start", "pause", "stop", "interject"} <= bottom_keys(at)
+    assert at.button(key="start").proto.shortcut
+    assert at.button(key="stop").proto.shortcut
+
+    at.button(key="pause").click().run()
+    assert {"resume", "stop"} <= bottom_keys(at)
+
+    at.button(key="stop").click().run()
+    assert svc.manager.get(at.query_params["run"]).join(timeout=10)
+    at.run()
+    no_traceback(at)
+    assert {"start", "continue", "interject"} <= bottom_keys(at)
+
+
+def test_a_long_topic_is_a_short_heading_with_the_whole_text_on_hover(svc: Services) -> None:
+    from duet_ui.conversation.controls import TOPIC_HEADING, short_topic
+
+    topic = "Should cities ban private cars from their centres, " * 6
+    assert short_topic("Tea or coffee?") == "Tea or coffee?"
+    cut = short_topic(topic)
+    assert cut.endswith("…") and len(cut) <= TOPIC_HEADING and " ".join(topic.split())[:40] in cut
+
+    at = app()
+    at.text_area(key="topic").set_value(topic)
+    at.button(key="start").click().run()
+    no_traceback(at)
+    heading = next(s for s in at.subheader if s.value.startswith("Should cities"))
+    assert len(heading.value) <= TOPIC_HEADING + 10  # (markdown escapes)
+    assert "centres" in heading.proto.help and len(heading.proto.help) > len(heading.value)
+    svc.manager.get(at.query_params["run"]).stop()

@@ -10,6 +10,7 @@ import pandas as pd
 
 from duet_core.exports.transcript import CSV_COLUMNS, SCHEMA
 from duet_core.models import BotConfig, RunStatus
+from duet_ui.history.pick import TABLE_KEY
 from duet_ui.history.run import CHARTS_TAB, TRANSCRIPT_TAB, VIEW_KEY
 from duet_ui.shell.services import services
 
@@ -256,17 +257,16 @@ def test_continue_error_is_shown_without_traceback(seed, logged_in, monkeypatch)
 def test_a_link_to_a_run_shows_it_alone_then_all_runs(seed, logged_in):
     """Opened at ``?run=`` from another page (the conversation page's "Open in History", a
     bookmark), History shows that run alone, without the runs table; "All runs" goes back to
-    the list. A run picked in the table is shown under it, as before."""
+    the list. A run opened from the list is shown under it."""
     run = seed("alice", topic="Cats or dogs?", turns=3)
     later = seed("alice", topic="Tea or coffee?", created_at=T0 + timedelta(days=1))
     at = logged_in("alice")  # on the conversation page
-    at.session_state["_history_pick"] = (0, later.id)  # a row ticked on an earlier visit
     at.query_params["run"] = run.id
     at.switch_page("app_pages/history.py").run()
     assert not at.exception
     assert not at.dataframe  # no runs table
     assert len(at.chat_message) == 3
-    assert at.query_params["run"] == run.id and "_history_pick" not in at.session_state
+    assert at.query_params["run"] == run.id
     assert "download_csv" in [b.key for b in at.download_button]
     assert at.toggle(key="csv_spreadsheet_safe") is not None
 
@@ -281,8 +281,111 @@ def test_a_link_to_a_run_shows_it_alone_then_all_runs(seed, logged_in):
     assert list(table(at)["run"]) == [later.id, run.id]
     assert not at.chat_message
 
-    at.query_params["run"] = run.id  # as a row picked in the table sets it
+    at.query_params["run"] = run.id  # as a click on its row sets it
     at.session_state[VIEW_KEY] = TRANSCRIPT_TAB
     at.run()
     assert list(table(at)["run"]) == [later.id, run.id]  # the list stays, the run under it
     assert len(at.chat_message) == 3
+
+
+def select(at, rows=(), cells=()):
+    """Set the table's selection as the browser sends it (rows ticked, a cell clicked)."""
+    at.session_state[TABLE_KEY] = {
+        "selection": {"rows": list(rows), "columns": [], "cells": [list(c) for c in cells]}
+    }
+    return at.run()
+
+
+def test_a_click_on_a_row_opens_its_run_and_ticking_rows_keeps_it_open(seed, logged_in):
+    """A click on any cell of a row opens that run under the list (a cell selection, taken
+    at once); ticking rows for Compare leaves it open; Close closes it, the ticks stay."""
+    runs = [seed("alice", topic=f"Topic {i}", turns=2, created_at=T0 - timedelta(hours=i))
+            for i in range(3)]  # fmt: skip
+    at = logged_in("alice", "history")
+    assert not at.chat_message and "run" not in at.query_params
+    assert list(table(at)["run"]) == [r.id for r in runs]
+
+    select(at, cells=[(1, "topic")])  # a click on the second row's topic
+    assert not at.exception
+    assert at.query_params["run"] == runs[1].id
+    assert [m.name for m in at.chat_message] == ["Ann", "Bob"]
+    assert "Topic 1" in [s.value for s in at.subheader]
+    assert at.session_state[TABLE_KEY]["selection"]["cells"] == []  # the click is taken
+
+    select(at, rows=[0])  # ticking a row to compare does not close the run being read
+    assert at.query_params["run"] == runs[1].id
+    assert len(at.chat_message) == 2
+    select(at, rows=[0, 2])
+    assert at.query_params["run"] == runs[1].id and len(at.chat_message) == 2
+    links = [e for e in at.main if e.type == "page_link"]
+    assert any(link.proto.label == "Compare these 2 runs" for link in links)
+
+    at.button(key="close_run").click().run()
+    assert "run" not in at.query_params and not at.chat_message
+    assert list(table(at)["run"]) == [r.id for r in runs]
+
+    select(at, rows=[0, 2], cells=[(2, "status")])  # another run, the ticks kept
+    assert at.query_params["run"] == runs[2].id
+    assert sorted(at.session_state[TABLE_KEY]["selection"]["rows"]) == [0, 2]
+
+
+def test_ticks_follow_their_runs_when_the_rows_move(seed, store, logged_in):
+    """A run deleted from the list: the runs ticked keep their ticks, on their new rows."""
+    runs = [seed("alice", topic=f"Topic {i}", created_at=T0 - timedelta(hours=i))
+            for i in range(3)]  # fmt: skip
+    at = logged_in("alice", "history")
+    select(at, cells=[(0, "topic")])
+    select(at, rows=[1, 2])
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert store.get_run(runs[0].id) is None
+    assert list(table(at)["run"]) == [runs[1].id, runs[2].id]
+    assert sorted(at.session_state[TABLE_KEY]["selection"]["rows"]) == [0, 1]
+
+
+def test_a_search_with_no_match_says_so_in_words(seed, logged_in):
+    seed("alice", topic="Cats or dogs?")
+    at = logged_in("alice", "history")
+    at.text_input(key="history_search").input("zebra").run()
+    assert not at.exception
+    assert not at.dataframe
+    assert [i.value for i in at.info] == ["No runs match these filters."]
+    assert not [e for e in at.main if e.type == "expander"]  # no "Export all 0 runs"
+    assert "Export all" not in str(at.main)
+
+
+def test_the_list_shows_what_matters_first_and_unknown_cost_as_a_dash(seed, logged_in):
+    seed("alice", topic="Cut short", status=RunStatus.STOPPED, stop_reason="user")
+    at = logged_in("admin", "history")
+    proto = at.dataframe(key=TABLE_KEY).proto
+    assert list(proto.column_order)[:5] == ["topic", "status", "turns", "tokens", "cost (USD)"]
+    assert list(proto.column_order)[-2:] == ["owner", "run"]
+    assert proto.placeholder == "—"  # a missing value (a cost not known) is never "None"
+
+
+def test_a_delete_says_what_went_and_undo_brings_it_back(seed, store, logged_in):
+    run = seed("alice", topic="Cats or dogs?", turns=3, contents=["one", "two", "three"])
+    at = logged_in("alice", "history")
+    at.query_params["run"] = run.id
+    at.run()
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert store.get_run(run.id) is None
+    assert [s.value for s in at.success] == ["Deleted “Cats or dogs?” (3 turns)."]
+
+    at.button(key="undo_delete").click().run()
+    assert not at.exception
+    back = store.get_run(run.id)
+    assert back is not None and [t.content for t in back.turns] == ["one", "two", "three"]
+    assert back.status == run.status and back.owner == "alice"
+    assert back.config == run.config
+    assert list(table(at)["run"]) == [run.id]
+    assert at.query_params["run"] == run.id and len(at.chat_message) == 3  # open again
+    assert not at.success
+
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    at.button(key="dismiss_deleted").click().run()
+    assert not at.success and store.get_run(run.id) is None

@@ -14,7 +14,6 @@ from duet_ui.history import data as hd
 from duet_ui.history import pick as hp
 from duet_ui.history.charts import (
     BOT_HEX,
-    timings_long,
     timings_spec,
     tokens_by_bot,
     tokens_spec,
@@ -48,16 +47,25 @@ def test_range_label_and_page_count():
     assert hd.page_count(0) == 1 and hd.page_count(50) == 1 and hd.page_count(51) == 2
 
 
-def test_table_pick():
+def test_a_click_on_a_cell_opens_its_run_and_ticks_follow_their_runs():
     ids = ["a", "b", "c"]
-    assert hp.table_pick([], ids, None) == hp.Pick(None, None, cleared=False)
-    assert hp.table_pick([1], ids, None) == hp.Pick("b", (1, "b"))
-    assert hp.table_pick([1], ids, (1, "b")) == hp.Pick("b", (1, "b"))
-    # the same row number over another run (after a delete or a new filter) is no pick
-    assert hp.table_pick([1], ["a", "c"], (1, "b")) == hp.Pick(None, (1, "b"))
-    assert hp.table_pick([2], ids, (1, "b")) == hp.Pick("c", (2, "c"))
-    assert hp.table_pick([], ids, (1, "b")) == hp.Pick(None, None, cleared=True)
-    assert hp.table_pick([7], ids, None).run_id is None
+    # a click on a cell of row 1 opens run b; the click is taken (the cell cleared)
+    assert hp.follow_selection([], [(1, "topic")], ids, ids) == hp.TableUpdate("b", [], True)
+    # ticked rows are for Compare: they open nothing and need no reset while rows stay put
+    assert hp.follow_selection([0, 2], [], ids, ids) == hp.TableUpdate(None, [0, 2], False)
+    assert hp.follow_selection([2], [(0, "status")], ids, ids) == hp.TableUpdate("a", [2], True)
+    # the rows moved (a new run on top, a delete): each tick follows its run; a run gone
+    # from the list loses its tick
+    assert hp.follow_selection([0, 2], [], ids, ["n", "a", "b"]) == hp.TableUpdate(None, [1], True)
+    # a click that refers to a row that is not there any more opens nothing
+    assert hp.follow_selection([], [(7, "topic")], ids, ids).opened is None
+    assert hp.follow_selection([], [], [], ids) == hp.TableUpdate(None, [], False)
+
+
+def test_table_selection_reads_the_widget_state():
+    assert hp.table_selection({}) == ([], [])
+    state = {hp.TABLE_KEY: {"selection": {"rows": [2, 0], "columns": [], "cells": [[1, "topic"]]}}}
+    assert hp.table_selection(state) == ([2, 0], [(1, "topic")])
 
 
 class FakeStore:
@@ -118,8 +126,6 @@ def test_chart_frames_per_bot():
     wide = tokens_by_bot(metrics, ["Ann (1)", "Ann (2)"])
     assert list(wide.columns) == ["Ann (1)", "Ann (2)"]
     assert wide.loc[1, "Ann (1)"] == 5 and wide.loc[3, "Ann (2)"] == 7
-    long = timings_long(metrics)
-    assert sorted(long["series"]) == ["Ann (1) · latency", "Ann (2) · TTFT"]
 
 
 def test_chart_specs_name_the_frames_columns_and_bot_colours():
@@ -129,10 +135,59 @@ def test_chart_specs_name_the_frames_columns_and_bot_colours():
     tokens = tokens_spec(labels)["encoding"]
     assert {tokens[a]["field"] for a in ("x", "y", "color")} == {"turn", "output tokens", "bot"}
     assert tokens["color"]["scale"] == {"domain": labels, "range": list(BOT_HEX[:2])}
-    timings = timings_spec()["encoding"]
-    assert {timings[a]["field"] for a in ("x", "y", "color")} == {"turn", "ms", "series"}
+    timings = timings_spec(labels)
+    assert timings["encoding"]["color"] == tokens["color"]  # a bot keeps its colour
+    assert [layer["encoding"]["y"]["field"] for layer in timings["layer"]] == [
+        "latency (ms)",
+        "TTFT (ms)",
+    ]
+    assert timings["resolve"]["scale"]["y"] == "independent"  # TTFT not flattened
 
 
 def test_runs_frame_columns():
+    """What matters first (seen without a sideways scroll); owner and run id last."""
     frame = hd.runs_frame([], with_owner=True)
-    assert list(frame.columns)[:3] == ["run", "owner", "when"]
+    assert list(frame.columns)[:5] == ["topic", "status", "turns", "tokens", "cost (USD)"]
+    assert list(frame.columns)[-2:] == ["owner", "run"]
+    shown = hd.column_order([*frame.columns, "branches"])
+    assert shown[-3:] == ["branches", "owner", "run"] and shown[0] == "topic"
+
+
+def test_compare_charts_give_each_bot_one_colour_in_every_chart():
+    """Bot 1 blue, bot 2 orange (the transcript's), a shade per run, the same in each chart
+    whichever series it has data for; the runs also differ by dash."""
+    from duet_ui.history import compare
+
+    runs = [
+        Run(
+            owner="a",
+            config=RunConfig(topic="t", bots=[BotConfig(name="Ann"), BotConfig(name="Bo")]),
+        )
+        for _ in range(3)
+    ]
+    domain, colours = compare.series_colours(runs)
+    assert domain == ["#1 · Ann", "#1 · Bo", "#2 · Ann", "#2 · Bo", "#3 · Ann", "#3 · Bo"]
+    assert colours[:2] == list(BOT_HEX[:2]) and len(set(colours)) == 6
+    scales = [
+        compare.compare_spec(m, runs)["encoding"]["color"]["scale"]
+        for m in ("output tokens", "latency (ms)", "TTFT (ms)")
+    ]
+    assert all(s == {"domain": domain, "range": colours} for s in scales)
+    spec = compare.compare_spec("latency (ms)", runs)
+    assert spec["encoding"]["strokeDash"]["field"] == "run"
+    assert spec["encoding"]["color"]["legend"]["labelLimit"] == 0  # names never cut off
+
+
+def test_compare_marks_the_settings_that_differ():
+    from duet_ui.history import compare
+
+    def run(temperature):
+        bots = [BotConfig(name="Ann", temperature=temperature), BotConfig(name="Bo")]
+        return Run(owner="a", config=RunConfig(topic="t", bots=bots))
+
+    runs = [run(0.7), run(0.7), run(1.3)]
+    frame = compare.settings_frame(runs)
+    assert "temperature ≠" in frame.index and "model" in frame.index
+    marks = compare.differing(frame, len(runs))
+    assert marks.loc["temperature ≠"].tolist() == [False, False, True, False, False, False]
+    assert not marks.loc["model"].any()

@@ -15,6 +15,7 @@ from duet_ui.history import data as hd
 from duet_ui.history import export as history_export
 from duet_ui.history import pick as hp
 from duet_ui.history.run import CHARTS_TAB, SHOW_LAST, TRANSCRIPT_TAB, VIEW_KEY
+from tests.ui.conftest import bot
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -79,9 +80,10 @@ def test_charts_are_drawn_only_in_their_tab_with_the_runs_numbers(seed, logged_i
     assert list(data["bot"][:2]) == ["Ann", "Bob"]
     assert json.loads(tokens.proto.spec)["mark"]["type"] == "bar"
     data = _chart_data(timings)
-    latency = data[data["series"] == "Ann · latency"]
-    assert list(latency["ms"][:2]) == [900.0, 902.0]  # turns 1 and 3 are Ann's
-    assert len(data) == 2 * (SHOW_LAST + 3)  # latency and TTFT of every turn
+    ann = data[data["bot"] == "Ann"]
+    assert list(ann["latency (ms)"][:2]) == [900.0, 902.0]  # turns 1 and 3 are Ann's
+    assert list(ann["TTFT (ms)"][:2]) == [100.0, 102.0]  # on its own axis
+    assert len(data) == SHOW_LAST + 3  # latency and TTFT of every turn
 
     at.session_state[VIEW_KEY] = TRANSCRIPT_TAB  # back: the turns again, no charts
     at.run()
@@ -155,9 +157,14 @@ def test_a_big_export_runs_in_the_background_and_offers_the_file(
     assert "download_export_file" not in [b.key for b in at.download_button]
 
 
-def test_compare_shows_settings_totals_and_shared_charts(seed, logged_in):
+def test_compare_shows_totals_settings_turns_side_by_side_and_shared_charts(seed, logged_in):
     a = seed("alice", topic="Tea?", turns=4)
-    b = seed("alice", topic="Coffee?", turns=2)
+    persona = "A long persona. " * 10
+    warm = (
+        bot("Ann", temperature=1.2, system_prompt=persona),
+        bot("Bob", temperature=0.7),
+    )
+    b = seed("alice", topic="Coffee?", turns=2, bots=warm)
     theirs = seed("bob", topic="Secret")
     at = logged_in("alice", "compare")
     assert [i.value for i in at.info] == ["Tick 2–4 rows in History, then press Compare."]
@@ -168,14 +175,23 @@ def test_compare_shows_settings_totals_and_shared_charts(seed, logged_in):
     assert [e.value for e in at.error] == [
         f"{theirs.id}: Access denied: this run is not yours or does not exist."
     ]
-    totals = at.dataframe[0].value
-    assert list(totals["run"]) == [f"#1 {a.id}", f"#2 {b.id}"]
-    assert list(totals["turns"]) == [4, 2]
-    assert list(totals["output tokens"]) == [20 + 21 + 22 + 23, 20 + 21]
-    settings = at.dataframe[1].value
-    assert list(settings.columns) == [f"#1 {a.id} · Ann", f"#1 {a.id} · Bob",
-                                      f"#2 {b.id} · Ann", f"#2 {b.id} · Bob"]  # fmt: skip
-    assert settings.loc["temperature"].tolist() == ["0.7"] * 4
+    totals = at.table[0].value  # one column per run: nothing cut off
+    assert list(totals.columns) == [f"#1 {a.id}", f"#2 {b.id}"]
+    assert totals.loc["turns"].tolist() == ["4", "2"]
+    assert totals.loc["output tokens"].tolist() == [str(20 + 21 + 22 + 23), str(20 + 21)]
+    assert "mean TTFT" in totals.index and "mean latency" in totals.index
+
+    settings = at.table[1].value  # each bot's runs side by side; what differs marked
+    assert list(settings.columns) == [f"#1 {a.id} · Ann", f"#2 {b.id} · Ann",
+                                      f"#1 {a.id} · Bob", f"#2 {b.id} · Bob"]  # fmt: skip
+    assert settings.loc["temperature ≠"].tolist() == ["0.7", "1.2", "0.7", "0.7"]
+    assert "model" in settings.index  # the same everywhere: no mark
+    assert settings.loc["system_prompt ≠"].iloc[1] == persona.strip()
+
+    # the conversations turn by turn: turn i of each run on one row
+    turns = [c.value for c in at.caption if c.value.startswith("Turn ")]
+    assert turns == [f"Turn {i} · #{j}" for i in range(1, 5) for j in (1, 2)]
+    assert [m.name for m in at.chat_message] == ["Ann", "Ann", "Bob", "Bob", "Ann", "Bob"]
     charts = [e for e in at.main if e.type == "vega_lite_chart"]
     assert len(charts) == 4  # output tokens, latency, TTFT, cost: each with every run
 
