@@ -1,5 +1,6 @@
 """A run started and steered over HTTP, watched live on the conversation page: the page shows
-the value a PATCH set, and Stop pressed on the page ends the API client's stream."""
+the value a PATCH set, a slider moved on the page reaches the API client's stream, and Stop
+pressed on the page ends that stream."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_a_run_started_over_http_is_watched_and_stopped_on_the_page(
     api = httpx.Client(base_url=f"{app_server.url}/api", timeout=60)
     config = {
         "topic": "Trams or buses?",
-        "max_turns": 4,
+        "max_turns": 12,  # about 70 s of turns: Stop comes long before the end
         "bots": [{"name": "Ada", **GPT}, {"name": "Bob", **GPT}],
     }
     run_id = api.post("/run", json=config).json()["id"]
@@ -55,6 +56,15 @@ def test_a_run_started_over_http_is_watched_and_stopped_on_the_page(
     slider = page.locator(ui.key("bot0_temperature")).get_by_role("slider")
     expect(slider).to_have_value("1.3", timeout=30_000)  # the page shows the patched value
     assert any(e["type"] == "bot_updated" and e["changes"] == {"temperature": 1.3} for e in events)
+
+    ui.slide_to(page, "bot1_temperature", 0.9)  # and the other way: the page to the API
+    for _ in range(200):
+        if any(e["type"] == "bot_updated" and e["bot_index"] == 1 for e in events):
+            break
+        page.wait_for_timeout(50)
+    moved = [e for e in events if e["type"] == "bot_updated" and e["bot_index"] == 1]
+    assert moved and moved[-1]["changes"] == {"temperature": 0.9}
+    assert api.get(f"/run/{run_id}").status_code == 200
 
     page.locator(ui.key("stop")).get_by_role("button").click()
     assert ended.wait(10), [e["type"] for e in events]
