@@ -321,6 +321,8 @@ class Run(BaseModel):
     turns: list[Turn] = []
     parent_id: str | None = None  # a branch: the run it was forked from
     fork_turn: int | None = None  # a branch: the index of its first new turn
+    experiment_id: str | None = None  # an experiment's run (duet_core/batch)
+    experiment_cell: dict[str, Any] | None = None  # its cell's values, with its repeat
 
     @property
     def bot_turns(self) -> list[Turn]:

@@ -93,9 +93,16 @@ class RunRow(Base):
     # the process running a live run, and until when (renewed while it lives; migration 0004)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # an experiment's run (migration 0007): its experiment, its place in the grid (the order
+    # workers take the queue in) and its cell's values ({"topic", "bots[1].model", "repeat"});
+    # no foreign key, like parent_id (SQLite would have to rebuild runs)
+    experiment_id: Mapped[str | None] = mapped_column(String(16))
+    experiment_index: Mapped[int | None] = mapped_column(Integer)
+    experiment_cell: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         Index("ix_runs_created_at", "created_at", "id"),
+        Index("ix_runs_experiment", "experiment_id", "status", "experiment_index"),
         Index("ix_runs_owner_created_at", "owner", "created_at"),
         Index("ix_runs_status_created_at", "status", "created_at"),
         Index("ix_runs_bot0_provider", "bot0_provider"),
@@ -185,3 +192,31 @@ class ApiTokenRow(Base):
 
 
 api_tokens = ApiTokenRow.__table__
+
+
+class ExperimentRow(Base):
+    """An experiment (docs/design.md, "Experiments (batches)"): its resolved file and its state;
+    its runs are rows of ``runs`` with its id."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "x..." (models.new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # vocabulary.ExperimentStatus
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the file, base and topics read in
+    concurrency: Mapped[int] = mapped_column(Integer)  # runs at once, over every worker
+    budget_usd: Mapped[float | None] = mapped_column(Float)
+    run_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its first run claimed
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_experiments_status", "status"),
+        Index("ix_experiments_owner_created_at", "owner", "created_at"),
+    )
+
+
+experiments = ExperimentRow.__table__
