@@ -220,3 +220,74 @@ class ExperimentRow(Base):
 
 
 experiments = ExperimentRow.__table__
+
+
+class EvaluationRow(Base):
+    """A judge's score for a run or one of its turns (docs/design.md, "Evaluation"): one row
+    per criterion of one answer, with the exact request, model and cost (migration 0008)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "e..." (models.new_id)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    judge: Mapped[str] = mapped_column(String(200))
+    criterion: Mapped[str | None] = mapped_column(String(100))
+    per: Mapped[str] = mapped_column(String(10))  # "run" | "turn"
+    turn: Mapped[int | None] = mapped_column(Integer)  # the judged turn's index; NULL per run
+    score: Mapped[int] = mapped_column(Integer)  # 1-10
+    reason: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_evaluations_run_id", "run_id", "turn"),)
+
+
+class TurnRatingRow(Base):
+    """A person's score for one turn (1-10), one per person and turn; rating again replaces it."""
+
+    __tablename__ = "turn_ratings"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    turn: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rater: Mapped[str] = mapped_column(String(200), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VoteRow(Base):
+    """A person's blind pairwise vote between two runs, about one bot: which run's bot did
+    better (``a``, ``b`` or ``tie``). The bot's model and persona in each run are kept as they
+    were when the vote was cast, so the leaderboard reads votes alone."""
+
+    __tablename__ = "votes"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "v..." (models.new_id)
+    run_a: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    run_b: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    bot_index: Mapped[int] = mapped_column(Integer)
+    winner: Mapped[str] = mapped_column(String(4))  # "a" | "b" | "tie"
+    model_a: Mapped[str] = mapped_column(String(200))
+    model_b: Mapped[str] = mapped_column(String(200))
+    persona_a: Mapped[str] = mapped_column(String(300))
+    persona_b: Mapped[str] = mapped_column(String(300))
+    voter: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_votes_run_a", "run_a"),
+        Index("ix_votes_run_b", "run_b"),
+    )
+
+
+evaluations = EvaluationRow.__table__
+turn_ratings = TurnRatingRow.__table__
+votes = VoteRow.__table__
