@@ -5,16 +5,22 @@ provider error is one line and nothing is stored; per-turn judging covers every 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
-from duet_core.errors import ConfigError
+from duet_core.batch.experiment import experiment_from_data
+from duet_core.errors import ConfigError, NotFound
 from duet_core.evals.judge import judge_from_data, resolve, transcript_text
-from duet_core.evals.judging import judge_runs
+from duet_core.evals.judging import judge_experiment, judge_runs
 from duet_core.evals.verdict import reply_schema
 from duet_core.exports.transcript import transcript_dict, transcript_from_json, transcript_json
+from duet_core.models import RunStatus
+from duet_core.providers.base import ChunkStream, Finish, Provider, TextDelta, Usage
+from duet_core.store.experiments import ExperimentQueue
 from tests.evals.conftest import JUDGES, RUBRIC, TURN_RUBRIC, answer, verdict
 from tests.providers.provider_fakes import anthropic_error, openai_error
+from tests.store.conftest import _make_turn
 
 PRICES = {"gpt-4.1-mini": (1.0, 2.0), "claude-sonnet-5-5": (3.0, 15.0)}
 
@@ -262,3 +268,94 @@ def test_a_rubric_that_is_not_saved_is_named(sqlite_store):
     spec = judge_from_data({"bot": {}, "rubric": "nosuch@2"})
     with pytest.raises(ConfigError, match="No saved template named 'nosuch'"):
         resolve(spec, sqlite_store.prompts)
+
+
+# --- every run of an experiment -----------------------------------------------------------
+
+
+class Gate(Provider):
+    """Answers a verdict; each request waits until ``limit`` are in flight at once (or every
+    request has started), so the test sees the pool reach its limit and never pass it."""
+
+    name = "gate"
+
+    def __init__(self, total: int, limit: int):
+        self.total, self.limit = total, limit
+        self.cond = threading.Condition()
+        self.in_flight = self.most = self.started = 0
+
+    def open(self, system, messages, bot) -> ChunkStream:
+        def chunks():
+            with self.cond:
+                self.in_flight += 1
+                self.started += 1
+                self.most = max(self.most, self.in_flight)
+                self.cond.notify_all()
+                self.cond.wait_for(
+                    lambda: self.in_flight >= self.limit or self.started >= self.total, 5
+                )
+            try:
+                yield TextDelta(verdict(6))
+                yield Usage(10, 5)
+                yield Finish("stop")
+            finally:
+                with self.cond:
+                    self.in_flight -= 1
+                    self.cond.notify_all()
+
+        return ChunkStream(chunks())
+
+
+def _experiment(store, runs: int, concurrency: int, budget: float | None = None) -> str:
+    experiment = experiment_from_data(
+        {
+            "name": "judged",
+            "run": {
+                "topic": "Ban cars?",
+                "max_turns": 2,
+                "bots": [{"name": "Ada"}, {"name": "Bo"}],
+            },
+            "repeats": runs,
+            "concurrency": concurrency,
+        }
+    )
+    record = ExperimentQueue(store).create(experiment, "alice", budget_usd=budget)
+    for run_id in ExperimentQueue(store).run_ids(record.id):
+        run = store.get_run(run_id)
+        for i in range(2):
+            store.save_turn(run_id, _make_turn(run, i, cost=0.0))
+        store.set_status(run_id, RunStatus.COMPLETED)
+    return record.id
+
+
+def test_every_run_of_an_experiment_is_judged_within_its_concurrency(sqlite_store):
+    experiment_id = _experiment(sqlite_store, runs=6, concurrency=2)
+    gate = Gate(total=12, limit=2)
+    judge = resolve(
+        judge_from_data({"bot": {"name": "Judge"}, "rubric_messages": TURN_RUBRIC, "per": "turn"}),
+        None,
+    )
+    outcomes = list(judge_experiment(sqlite_store, experiment_id, judge, lambda bot: gate))
+    assert len(outcomes) == 12 and all(o.ok for o in outcomes)
+    assert gate.most == 2  # it reached the experiment's concurrency, never more
+    run_ids = ExperimentQueue(sqlite_store).run_ids(experiment_id)
+    judged = sqlite_store.evaluations.for_runs(run_ids)
+    assert {r: sorted(e.turn for e in judged[r]) for r in run_ids} == {r: [0, 1] for r in run_ids}
+
+
+def test_judging_an_experiment_stops_at_its_budget(sqlite_store):
+    experiment_id = _experiment(sqlite_store, runs=4, concurrency=1, budget=0.001)
+    judge = resolve(judge_from_data({"bot": {"name": "Judge"}, "rubric_messages": RUBRIC}), None)
+    prices = {"duet-demo": (40.0, 40.0)}  # 10 in, 5 out: $0.0006 a request
+    outcomes = list(
+        judge_experiment(sqlite_store, experiment_id, judge, lambda bot: Gate(1, 1), prices=prices)
+    )
+    assert [o.ok for o in outcomes] == [True, True, False, False]
+    assert outcomes[2].error.startswith("The experiment's budget ($0.001) is spent ($0.0012")
+    assert sqlite_store.evaluations.cost_of_experiment(experiment_id) == pytest.approx(0.0012)
+
+
+def test_an_unknown_experiment_is_not_found(sqlite_store):
+    judge = resolve(judge_from_data({"bot": {}, "rubric_messages": RUBRIC}), None)
+    with pytest.raises(NotFound, match="No experiment xnope"):
+        list(judge_experiment(sqlite_store, "xnope", judge, lambda bot: Gate(1, 1)))
