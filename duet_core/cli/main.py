@@ -5,6 +5,7 @@
     python -m duet_core runs [--db URL] [--limit N]
     python -m duet_core export RUN_ID --out FILE [--db URL] [--spreadsheet-safe]
     python -m duet_core tokens create USER [--name LABEL] | list [USER] | revoke TOKEN_ID
+    python -m duet_core eval run (RUN_ID | --batch ID) --judge FILE | vote | rate | leaderboard
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -27,6 +28,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from duet_core.cli import evals as cli_evals
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
 from duet_core.cli import tokens as cli_tokens
@@ -103,6 +105,7 @@ def build_parser() -> Parser:
         _logging_options(p, default=argparse.SUPPRESS)  # after the command too
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
+    cli_evals.add_parser(sub)
     cli_tokens.add_parser(sub)
     return parser
 
@@ -251,6 +254,7 @@ COMMANDS = {
     "lab": cli_lab.cmd_lab,
     "prompts": cli_prompts.cmd_prompts,
     "tokens": cli_tokens.cmd_tokens,
+    "eval": cli_evals.cmd_eval,
 }
 
 

@@ -99,15 +99,24 @@ def judge_once(
     *,
     prices: catalog.PriceTable | None = None,
     who: str = "local",
+    limits: ProviderLimits | None = None,
+    patience: float = PATIENCE,
 ) -> Outcome:
-    """Send one judge request about ``run`` (or its ``turn``) and read the answer. Stores
-    nothing; provider errors and bad answers come back as the outcome's error."""
+    """Send one judge request about ``run`` (or its ``turn``) and read the answer; with
+    ``limits``, the request waits for its provider's limit. Stores nothing; provider errors
+    and bad answers come back as the outcome's error."""
     index = turn.index if turn is not None else None
     outcome = Outcome(run.id, index)
     system, messages = judge.request(run, turn)
     reply = Turn(index=0, bot_index=0, bot_name=judge.bot.name, config=judge.bot)
+
+    def json_replies(bot: BotConfig) -> Provider:
+        return JsonReplies(provider_for(bot), judge.schema)
+
+    # the limit outside: LimitedProvider sends what its inner provider's open() sends
+    factory = json_replies if limits is None else limited(json_replies, limits, patience)
     streamed = stream_turn(
-        lambda bot: JsonReplies(provider_for(bot), judge.schema),
+        factory,
         system,
         messages,
         judge.bot,
@@ -203,13 +212,21 @@ def judge_runs(
         if refused is not None:
             yield refused
         pending.extend(jobs)
-    factory = provider_for if limits is None else limited(provider_for, limits, patience)
 
     def work(job: Job) -> Outcome:
         spent = budget() if budget is not None else None
         if spent is not None:
             return Outcome(job.run.id, job.turn.index if job.turn else None, error=spent)
-        outcome = judge_once(judge, job.run, job.turn, factory, prices=prices, who=who)
+        outcome = judge_once(
+            judge,
+            job.run,
+            job.turn,
+            provider_for,
+            prices=prices,
+            who=who,
+            limits=limits,
+            patience=patience,
+        )
         if outcome.ok:
             try:
                 store.evaluations.add(outcome.evaluations)

@@ -117,7 +117,7 @@ class DemoProvider(Provider):
                 return rng.randint(int(s.get("minimum", 4)), int(s.get("maximum", 9)))
             if kind == "boolean":
                 return rng.random() < 0.5
-            return f"Offline demo judge: {rng.choice(STANCES).lower()}"
+            return f"Offline demo judge. {rng.choice(STANCES)}"
 
         return json.dumps(value(schema))
 

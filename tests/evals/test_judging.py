@@ -285,6 +285,11 @@ class Gate(Provider):
         self.in_flight = self.most = self.started = 0
 
     def open(self, system, messages, bot) -> ChunkStream:
+        raise AssertionError("a judge asks for JSON: open_json")
+
+    def open_json(self, system, messages, bot, schema) -> ChunkStream:
+        assert schema == reply_schema()
+
         def chunks():
             with self.cond:
                 self.in_flight += 1
