@@ -14,6 +14,9 @@ from duet_core.models import BotConfig, Run, RunStatus
 from duet_core.providers import clear_client_cache, make_provider
 from duet_core.settings import Settings
 from duet_core.store import Store
+
+# the HTTP API's served app (api: uvicorn on 127.0.0.1, a temp database, accounts, tokens)
+from tests.api.conftest import api, auth_file, settings_overrides  # noqa: F401
 from tests.providers.provider_fakes import (
     API_KEY,
     DEADLINE,
