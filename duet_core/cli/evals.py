@@ -5,6 +5,7 @@ leaderboard from a terminal (docs/design.md, "Evaluation").
     eval vote RUN_A RUN_B --winner a|b|tie [--bot 0|1] [--db URL]
     eval rate RUN_ID --turn INDEX --score 1-10 [--note TEXT] [--db URL]
     eval leaderboard [--by model|persona] [--batch ID] [--topic TEXT] [--json] [--db URL]
+    eval agreement [--batch ID] [--json] [--db URL]   # judges vs people, Spearman per judge
 
 ``eval run --json`` prints one line per evaluation, as it is made: ``{"run_id", "turn", "score",
 "reason", "judge", "criterion", "evaluation_id"}`` or ``{"run_id", "turn", "error"}``; it exits 0
@@ -21,6 +22,7 @@ import json
 from typing import Any, TextIO
 
 from duet_core.errors import ConfigError, NotFound
+from duet_core.evals.agreement import agreements
 from duet_core.evals.judge import load_judge, resolve
 from duet_core.evals.judging import Outcome, judge_experiment, judge_runs
 from duet_core.evals.leaderboard import BY, ROUNDS, leaderboard
@@ -93,9 +95,13 @@ def add_parser(sub: Any) -> None:
     board.add_argument(
         "--rounds", type=_rounds, default=ROUNDS, help="bootstrap rounds for the intervals"
     )
-    for p in (run, board):
+    agree = commands.add_parser(
+        "agreement", help="how far each judge agrees with people on the turns both scored"
+    )
+    agree.add_argument("--batch", metavar="ID", help="only turns of this experiment's runs")
+    for p in (run, board, agree):
         p.add_argument("--json", action="store_true", help="print JSON")
-    for p in (run, vote, rate, board):
+    for p in (run, vote, rate, board, agree):
         p.add_argument("--db", help="database URL (default DUET_DATABASE_URL)")
 
 
@@ -112,6 +118,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         "vote": _vote,
         "rate": _rate,
         "leaderboard": _leaderboard,
+        "agreement": _agreement,
     }[args.eval_command]
     return command(args, settings, out)
 
@@ -225,4 +232,20 @@ def _leaderboard(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     out.write(
         f"{len(votes)} votes; Bradley-Terry, 95% bootstrap intervals ({args.rounds} rounds)\n"
     )
+    return 0
+
+
+def _agreement(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    with Store(args.db or settings.database_url, must_exist=True) as store:
+        if args.batch and ExperimentQueue(store).get(args.batch) is None:
+            raise ConfigError(f"No experiment {args.batch}: list them to find its id.")
+        found = agreements(store.evaluations.paired_scores(experiment_id=args.batch))
+    if args.json:
+        out.write(json.dumps([a.as_json() for a in found], ensure_ascii=False) + "\n")
+        return 0
+    if not found:
+        out.write("No turn was scored by both a judge (per turn) and a person yet.\n")
+    for a in found:
+        rho = "n/a (too few or constant scores)" if a.spearman is None else f"{a.spearman:+.2f}"
+        out.write(f"{redact(a.judge)}: Spearman {rho} over {a.items} turns\n")
     return 0

@@ -228,6 +228,38 @@ class Evaluations:
             ).all()
         return [TurnRating(r.run_id, r.turn, r.rater, r.score, r.note, r.created_at) for r in rows]
 
+    def paired_scores(self, experiment_id: str | None = None) -> list[tuple[str, float, float]]:
+        """``(judge, judge's score, people's mean score)`` for every turn that a judge (per
+        turn) and people both scored; ``judge`` is ``judge`` or ``judge.criterion``."""
+        people = (
+            select(
+                turn_ratings.c.run_id,
+                turn_ratings.c.turn,
+                func.avg(turn_ratings.c.score).label("mean"),
+            )
+            .group_by(turn_ratings.c.run_id, turn_ratings.c.turn)
+            .subquery()
+        )
+        stmt = (
+            select(evaluations.c.judge, evaluations.c.criterion, evaluations.c.score, people.c.mean)
+            .join(
+                people,
+                and_(people.c.run_id == evaluations.c.run_id, people.c.turn == evaluations.c.turn),
+            )
+            .where(evaluations.c.per == "turn")
+            .order_by(*EVALUATION_ORDER)
+        )
+        if experiment_id is not None:
+            stmt = stmt.join(runs, runs.c.id == evaluations.c.run_id).where(
+                runs.c.experiment_id == experiment_id
+            )
+        with self._store._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            (f"{judge}.{criterion}" if criterion else judge, float(score), float(mean))
+            for judge, criterion, score, mean in rows
+        ]
+
     # --- votes -------------------------------------------------------------------------
 
     def add_vote(self, vote: Vote) -> Vote:

@@ -201,3 +201,28 @@ def test_vote_rate_and_leaderboard(db, capsys):
         "No votes between different personas yet.\n"
     )
     assert run("eval", "leaderboard", "--topic", "Other", "--json", "--db", db) == (0, "[]\n")
+
+
+def test_agreement(db):
+    (run_id,) = saved(db, "gpt-4.1", turns=3)
+    from duet_core.models import Evaluation
+
+    with Store(db) as store:
+        store.evaluations.add(
+            [
+                Evaluation(run_id=run_id, judge="j", per="turn", turn=i, score=2 + 3 * i)
+                for i in range(3)
+            ]
+        )
+    assert run("eval", "agreement", "--db", db)[1] == (
+        "No turn was scored by both a judge (per turn) and a person yet.\n"
+    )
+    for turn, score in ((0, 3), (1, 4), (2, 9)):
+        assert (
+            run("eval", "rate", run_id, "--turn", str(turn), "--score", str(score), "--db", db)[0]
+            == 0
+        )
+    assert run("eval", "agreement", "--db", db) == (0, "j: Spearman +1.00 over 3 turns\n")
+    assert json.loads(run("eval", "agreement", "--json", "--db", db)[1]) == [
+        {"judge": "j", "items": 3, "spearman": 1.0}
+    ]

@@ -129,3 +129,36 @@ def test_persona_labels():
     assert persona_label(BotConfig(prompt=PromptRef(name="critic", version=2))) == "critic v2"
     inline = BotConfig(persona=[{"role": "system", "content": "Be brief."}])
     assert persona_label(inline).startswith("inline persona ")
+
+
+# --- judges against people -----------------------------------------------------------------
+
+
+def test_spearman_and_agreement_from_the_store(sqlite_store, make_run):
+    from duet_core.evals.agreement import agreements, spearman
+    from duet_core.models import Evaluation
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # tied ranks averaged: x ranks 1, 2.5, 2.5, 4; Pearson of the ranks = 4.5 / sqrt(4.5 * 5)
+    assert spearman([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(4.5 / math.sqrt(22.5))
+    assert spearman([1, 2], [1, 2]) is None and spearman([5, 5, 5], [1, 2, 3]) is None
+
+    run = make_run(status=RunStatus.COMPLETED, turns=4)
+    sqlite_store.create_run(run)
+    judged = [3, 5, 7, 9]
+    sqlite_store.evaluations.add(
+        [
+            Evaluation(run_id=run.id, judge="j", per="turn", turn=i, score=s)
+            for i, s in enumerate(judged)
+        ]
+        + [Evaluation(run_id=run.id, judge="whole", score=5)]  # per run: no turn to pair
+    )
+    for i, (alice, bob) in enumerate([(2, 2), (6, 4), (5, 7), (9, 9)]):  # means 2, 5, 6, 9
+        sqlite_store.evaluations.rate_turn(run.id, i, alice, "alice")
+        sqlite_store.evaluations.rate_turn(run.id, i, bob, "bob")
+    pairs = sqlite_store.evaluations.paired_scores()
+    assert pairs == [("j", 3.0, 2.0), ("j", 5.0, 5.0), ("j", 7.0, 6.0), ("j", 9.0, 9.0)]
+    (a,) = agreements(pairs)
+    assert a.as_json() == {"judge": "j", "items": 4, "spearman": 1.0}
+    assert sqlite_store.evaluations.paired_scores(experiment_id="xother") == []
