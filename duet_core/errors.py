@@ -75,6 +75,11 @@ class ProviderUnavailable(ProviderError):
     retryable = True
 
 
+class Overloaded(ProviderUnavailable):
+    """The provider said it is overloaded (HTTP 503/529, an ``overloaded_error``): waiting and
+    sending fewer requests at once helps, as with a rate limit."""
+
+
 class StreamInterrupted(ProviderError):
     """The stream was cut before the reply finished."""
 

@@ -43,7 +43,8 @@ def id_from(prefix: str, bits: int) -> str:
 
 def new_id(prefix: str) -> str:
     """A new random id: ``r`` for runs, ``j`` for export jobs, ``x`` for experiments, ``t`` for
-    API tokens. Ids made before the prefix (12 hex digits) keep working: an id is any text."""
+    API tokens, ``e`` for evaluations, ``v`` for votes. Ids made before the prefix (12 hex
+    digits) keep working: an id is any text."""
     return id_from(prefix, secrets.randbits(44))
 
 
@@ -310,6 +311,29 @@ assert set(TURN_FIELDS) == {*Turn.model_fields, *TURN_CONFIG_FIELDS}
 del _own, _at
 
 
+class Evaluation(BaseModel):
+    """A judge's score for a run, or for one of its turns (``duet_core.evals``): one criterion
+    of one judge's answer, with what was sent (``request``: stored, left out of the transcript)
+    and its cost (a request's cost shared among the criteria it scored)."""
+
+    id: str = Field(default_factory=lambda: new_id("e"))
+    run_id: str
+    judge: str
+    criterion: str | None = None  # one of the rubric's named criteria; None: the only score
+    per: Literal["run", "turn"] = "run"
+    turn: int | None = None  # the judged turn's index (per turn); None for the whole run
+    score: Annotated[int, Field(ge=1, le=10)]
+    reason: str = ""
+    provider: str | None = None
+    model: str | None = None
+    cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = "local"
+    request: dict[str, Any] | None = None
+
+
 class Run(BaseModel):
     id: str = Field(default_factory=new_run_id)
     owner: str = "local"
@@ -322,6 +346,9 @@ class Run(BaseModel):
     turns: list[Turn] = []
     parent_id: str | None = None  # a branch: the run it was forked from
     fork_turn: int | None = None  # a branch: the index of its first new turn
+    experiment_id: str | None = None  # an experiment's run (duet_core/batch)
+    experiment_cell: dict[str, Any] | None = None  # its cell's values, with its repeat
+    evaluations: list[Evaluation] = []  # judges' scores (read with the run from the store)
 
     @property
     def bot_turns(self) -> list[Turn]:

@@ -1,5 +1,6 @@
 """Duet's words, each defined once: run statuses, why a run ended (stop reasons), why a turn
-ended (finish reasons), which runs can be continued, and each bot's colour.
+ended (finish reasons), which runs can be continued, an experiment's states, and each bot's
+colour.
 
 The engine, the store, the exports, the command line and the pages all read these; nothing
 else spells a status, a reason or a colour by hand. No Streamlit here: the colours are names
@@ -15,6 +16,7 @@ from enum import StrEnum
 
 
 class RunStatus(StrEnum):
+    QUEUED = "queued"  # an experiment's run waiting for a worker (duet_core/batch)
     RUNNING = "running"
     PAUSED = "paused"
     COMPLETED = "completed"
@@ -36,6 +38,7 @@ class RunStatus(StrEnum):
 LIVE_STATUSES = frozenset(s for s in RunStatus if s.live)
 
 STATUS_COLOURS: dict[RunStatus, str] = {
+    RunStatus.QUEUED: "gray",
     RunStatus.RUNNING: "green",
     RunStatus.PAUSED: "orange",
     RunStatus.COMPLETED: "blue",
@@ -100,6 +103,37 @@ def describe_stop_reason(reason: str | None, default: str = "done") -> str:
         return StopReason(reason).text
     except ValueError:
         return reason
+
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+class ExperimentStatus(StrEnum):
+    """An experiment's state (duet_core/batch): whether workers start its queued runs."""
+
+    ACTIVE = "active"  # workers claim its queued runs
+    PAUSED = "paused"  # a person paused it: no new run starts; running ones finish
+    BUDGET = "budget"  # its budget_usd was spent: no new run starts (resume with a bigger one)
+    CANCELLED = "cancelled"  # a person cancelled it: queued runs stopped, running ones stopped
+    COMPLETED = "completed"  # every run has ended (some may have failed)
+
+    @property
+    def startable(self) -> bool:
+        """Workers may start its queued runs."""
+        return self is ExperimentStatus.ACTIVE
+
+    @property
+    def text(self) -> str:
+        return EXPERIMENT_STATUS_TEXT[self]
+
+
+EXPERIMENT_STATUS_TEXT: dict[ExperimentStatus, str] = {
+    ExperimentStatus.ACTIVE: "running its queue",
+    ExperimentStatus.PAUSED: "paused: no new run starts",
+    ExperimentStatus.BUDGET: "stopped starting runs: its budget is spent",
+    ExperimentStatus.CANCELLED: "cancelled",
+    ExperimentStatus.COMPLETED: "every run has ended",
+}
 
 
 # --- why a turn ended --------------------------------------------------------------------

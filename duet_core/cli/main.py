@@ -7,6 +7,7 @@
     python -m duet_core tokens create USER [--name LABEL] | list [USER] | revoke TOKEN_ID
     python -m duet_core accounts add USER --role ROLE [--password-stdin] | list | role USER ROLE
                                 | remove USER
+    python -m duet_core eval run (RUN_ID | --batch ID) --judge FILE | vote | rate | leaderboard
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -30,6 +31,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from duet_core.cli import accounts as cli_accounts
+from duet_core.cli import evals as cli_evals
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
 from duet_core.cli import tokens as cli_tokens
@@ -106,6 +108,7 @@ def build_parser() -> Parser:
         _logging_options(p, default=argparse.SUPPRESS)  # after the command too
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
+    cli_evals.add_parser(sub)
     cli_tokens.add_parser(sub)
     cli_accounts.add_parser(sub)
     return parser
@@ -256,6 +259,7 @@ COMMANDS = {
     "prompts": cli_prompts.cmd_prompts,
     "tokens": cli_tokens.cmd_tokens,
     "accounts": cli_accounts.cmd_accounts,
+    "eval": cli_evals.cmd_eval,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from duet_core.errors import ConfigError
-from duet_core.models import TURN_FIELDS, Run, RunStatus, Turn
+from duet_core.models import TURN_FIELDS, Evaluation, Run, RunStatus, Turn
 from duet_core.run.bot_view import merge_roles
 from duet_core.saved import bot_config_from_saved, prompt_ref_from_saved, run_config_from_saved
 
@@ -115,17 +115,44 @@ def run_record(run: Run) -> dict[str, Any]:
     return {name: values[name] for name in RUN_FIELDS}
 
 
+# A judge's evaluation in the transcript (its request stays in the database).
+EVALUATION_FIELDS = (
+    "judge",
+    "criterion",
+    "per",
+    "turn",
+    "score",
+    "reason",
+    "provider",
+    "model",
+    "cost_usd",
+    "created_at",
+    "created_by",
+)
+
+
+def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    """``{"judge", "criterion", "per", "turn", "score", "reason", "model", ...}``."""
+    return turn_json({name: getattr(evaluation, name) for name in EVALUATION_FIELDS})
+
+
 def transcript_document(
-    run: dict[str, Any], bots: list[dict[str, Any]], turns: Iterable[dict[str, Any]]
+    run: dict[str, Any],
+    bots: list[dict[str, Any]],
+    turns: Iterable[dict[str, Any]],
+    evaluations: Iterable[Evaluation] | None = None,
 ) -> dict[str, Any]:
-    """A ``duet.transcript/1`` document from a run record, the bots' configs as JSON and turn
-    records."""
-    return {
+    """A ``duet.transcript/1`` document from a run record, the bots' configs as JSON, turn
+    records and (when known) the judges' evaluations."""
+    document = {
         "schema": SCHEMA,
         "run": turn_json(run),
         "bots": bots,
         "turns": [turn_json(t) for t in turns],
     }
+    if evaluations is not None:
+        document["evaluations"] = [evaluation_json(e) for e in evaluations]
+    return document
 
 
 def transcript_dict(run: Run) -> dict[str, Any]:
@@ -134,6 +161,7 @@ def transcript_dict(run: Run) -> dict[str, Any]:
         run_record(run),
         [bot.model_dump(mode="json") for bot in run.config.bots],
         [turn_record(t) for t in run.turns],
+        run.evaluations,
     )
 
 
@@ -176,6 +204,10 @@ def transcript_from_json(text: str) -> Run:
             fork_turn=info.get("fork_turn"),
         )
         run.turns = [_turn_from_dict(t) for t in data.get("turns") or []]
+        run.evaluations = [
+            Evaluation.model_validate({**e, "run_id": run.id})
+            for e in data.get("evaluations") or []
+        ]
         return run
     except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"Not a valid Duet transcript: {e}") from None

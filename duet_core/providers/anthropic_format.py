@@ -7,7 +7,9 @@ effort (``output_config``) and extended thinking.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anthropic
 
@@ -25,6 +27,10 @@ from duet_core.vocabulary import FinishReason
 
 # Anthropic's words onto the vocabulary's; others (refusal ...) are kept as they are
 STOP_REASONS = {"end_turn": FinishReason.STOP, "max_tokens": FinishReason.LENGTH}
+# models from before structured outputs (Claude 3.x, Sonnet 4 and Opus 4 of May 2025)
+NO_STRUCTURED_OUTPUT = re.compile(
+    r"claude-(3|instant|2|(sonnet|opus)-4-(0|2025)|(sonnet|opus)-4$)", re.IGNORECASE
+)
 
 
 class AnthropicProvider(SDKProvider):
@@ -82,6 +88,17 @@ class AnthropicProvider(SDKProvider):
             else:
                 request["thinking"] = {"type": "enabled", "budget_tokens": bot.thinking_budget}
         return request
+
+    def ask_json(self, request: dict, bot: BotConfig, schema: dict[str, Any]) -> dict:
+        """Structured outputs (``output_config.format``), beside any effort, for the models that
+        take it (Claude 4.5 and later, Opus 4.1); older ones rely on the prompt alone."""
+        if NO_STRUCTURED_OUTPUT.match(bot.model):
+            return request
+        config = {
+            **request.get("output_config", {}),
+            "format": {"type": "json_schema", "schema": schema},
+        }
+        return {**request, "output_config": config}
 
     async def send(self, request: dict) -> anthropic.AsyncStream:
         return await self.client.messages.create(**request)

@@ -8,7 +8,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from duet_core.models import BotConfig
 
@@ -119,3 +119,12 @@ class Provider(ABC):
     @abstractmethod
     def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
         """Stream a reply to ``messages`` (strictly alternating, starting and ending with user)."""
+
+    def open_json(
+        self, system: str, messages: list[Message], bot: BotConfig, schema: dict[str, Any]
+    ) -> ChunkStream:
+        """Like ``open``, asking for a JSON reply that fits ``schema`` (a JSON Schema object)
+        where the provider can (JSON mode, structured outputs). A provider that cannot has only
+        the prompt's own instruction: this default sends the request as ``open`` does. The
+        reply is text either way; the caller parses and checks it."""
+        return self.open(system, messages, bot)

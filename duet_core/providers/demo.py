@@ -6,9 +6,11 @@ partner's last message. It says plainly, once per bot, that it is the offline de
 
 from __future__ import annotations
 
+import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from duet_core.catalog import estimate_tokens
 from duet_core.models import BotConfig
@@ -101,11 +103,39 @@ class DemoProvider(Provider):
         text = " ".join(s for s in sentences if s)
         return f"{NOTICE}\n\n{text}" if first_reply else text
 
+    def json_reply(self, messages: list[Message], bot: BotConfig, schema: dict[str, Any]) -> str:
+        """A made-up value that fits ``schema`` (objects, integers, strings): an offline judge
+        answers with a score, the same one for the same request."""
+        last = messages[-1]["content"] if messages else ""
+        rng = random.Random(f"{self.seed}|{bot.name}|{len(messages)}|{last}")
+
+        def value(s: dict[str, Any]) -> Any:
+            kind = s.get("type")
+            if kind == "object":
+                return {k: value(v) for k, v in s.get("properties", {}).items()}
+            if kind in ("integer", "number"):
+                return rng.randint(int(s.get("minimum", 4)), int(s.get("maximum", 9)))
+            if kind == "boolean":
+                return rng.random() < 0.5
+            return f"Offline demo judge. {rng.choice(STANCES)}"
+
+        return json.dumps(value(schema))
+
     def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
+        return self._stream(lambda: self.reply(system, messages, bot), system, messages, bot)
+
+    def open_json(
+        self, system: str, messages: list[Message], bot: BotConfig, schema: dict[str, Any]
+    ) -> ChunkStream:
+        return self._stream(lambda: self.json_reply(messages, bot, schema), system, messages, bot)
+
+    def _stream(
+        self, text: Callable[[], str], system: str, messages: list[Message], bot: BotConfig
+    ) -> ChunkStream:
         stream: ChunkStream
 
         def chunks() -> Iterator[Chunk]:
-            tokens = WORD.findall(self.reply(system, messages, bot))
+            tokens = WORD.findall(text())
             delay = 1.0 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
             finish = "stop"
             if len(tokens) > bot.max_tokens:

@@ -15,6 +15,7 @@ from duet_core.errors import (
     AuthenticationFailed,
     BadRequest,
     ModelNotFound,
+    Overloaded,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
@@ -28,6 +29,8 @@ _STATUS = (openai.APIStatusError, anthropic.APIStatusError)
 _API = (openai.APIError, anthropic.APIError)
 
 _UNAVAILABLE_TYPES = {"overloaded_error", "api_error", "server_error", "service_unavailable"}
+_OVERLOAD_TYPES = {"overloaded_error", "service_unavailable"}
+_OVERLOAD_STATUSES = {503, 529}
 _RATE_TYPES = {"rate_limit_error", "rate_limit_exceeded", "requests", "tokens"}
 _REQUEST_TYPES = {"invalid_request_error", "invalid_request"}
 
@@ -147,6 +150,11 @@ def _from_status(exc: BaseException, status: int, where: Where, model: str) -> P
             f"{where.subject} is rate limiting these requests{where.after_retries}: {said}"
             " Wait a minute before trying again, or run fewer bots or turns at a time."
         )
+    if status in _OVERLOAD_STATUSES or _error_type(exc) in _OVERLOAD_TYPES:
+        return Overloaded(
+            f"{where.subject} is overloaded (HTTP {status}){where.after_retries}: {said}"
+            " Try again in a moment, or pick another model."
+        )
     if status >= 500 or _error_type(exc) in _UNAVAILABLE_TYPES:
         return ProviderUnavailable(
             f"{where.subject} had a server error (HTTP {status}){where.after_retries}: {said}"
@@ -168,7 +176,7 @@ def _in_stream(exc: BaseException, where: Where, model: str) -> ProviderError:
     kind = _error_type(exc)
     said = where.scrub(server_message(exc))
     if kind == "overloaded_error":
-        return ProviderUnavailable(
+        return Overloaded(
             f"{where.subject} is overloaded right now and cut the reply short."
             " Try again in a moment, or pick another model."
         )

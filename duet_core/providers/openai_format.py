@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 
@@ -15,6 +16,8 @@ from duet_core.providers.sdk_base import (
     SDKProvider,
     http_timeout,
 )
+
+JSON_REPLY_NAME = "reply"  # the name OpenAI's response_format gives the schema
 
 
 class OpenAIChatProvider(SDKProvider):
@@ -77,6 +80,17 @@ class OpenAIChatProvider(SDKProvider):
         if bot.effort is not None:
             request["reasoning_effort"] = bot.effort
         return request
+
+    def ask_json(self, request: dict, bot: BotConfig, schema: dict[str, Any]) -> dict:
+        """Structured outputs: ``response_format`` with the schema, strict. OpenAI takes it, and
+        so do the usual self-hosted servers (vLLM, Ollama, LM Studio, llama.cpp's server)."""
+        return {
+            **request,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": JSON_REPLY_NAME, "schema": schema, "strict": True},
+            },
+        }
 
     async def send(self, request: dict) -> openai.AsyncStream:
         return await self.client.chat.completions.create(**request)

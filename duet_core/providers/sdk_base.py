@@ -51,7 +51,21 @@ class SDKProvider(Provider):
     stall: float = DEFAULT_STALL_TIMEOUT  # seconds without content before a stream is cut
 
     def open(self, system: str, messages: list[Message], bot: BotConfig) -> ChunkStream:
-        request = self.build_request(system, messages, bot)
+        return self._open(self.build_request(system, messages, bot), bot)
+
+    def open_json(
+        self, system: str, messages: list[Message], bot: BotConfig, schema: dict[str, Any]
+    ) -> ChunkStream:
+        return self._open(
+            self.ask_json(self.build_request(system, messages, bot), bot, schema), bot
+        )
+
+    def ask_json(self, request: dict, bot: BotConfig, schema: dict[str, Any]) -> dict:
+        """``request`` asking for a JSON reply that fits ``schema``; unchanged by default (the
+        format or model has no such option)."""
+        return request
+
+    def _open(self, request: dict, bot: BotConfig) -> ChunkStream:
         stream: ChunkStream
 
         def chunks() -> Iterator[Chunk]:

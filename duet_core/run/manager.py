@@ -132,11 +132,17 @@ class RunManager:
     def _provider_for(self, keys: Mapping[str, str] | None) -> ProviderFor:
         return bind_keys(self._factory, keys)  # the keys live only in this closure
 
-    def _launch(self, run: Run, keys: Mapping[str, str] | None, new: bool) -> LiveRun:
+    def _launch(
+        self,
+        run: Run,
+        keys: Mapping[str, str] | None,
+        new: bool,
+        provider_for: ProviderFor | None = None,
+    ) -> LiveRun:
         """Start the run's thread; a new run is saved first with this process's lease (a
         continued one was taken over already). Caller holds the lock."""
         store = LeasedStore(self.store, self.lease_owner)
-        live = LiveRun(run, self._provider_for(keys), store, self._prices)
+        live = LiveRun(run, provider_for or self._provider_for(keys), store, self._prices)
         if new:
             self.store.create_run(run, self.lease_owner, self.lease_seconds)
         self._runs[run.id] = live
@@ -205,6 +211,22 @@ class RunManager:
                 None,
             )
             return self._launch(run, keys, new=False)
+
+    def run_claimed(self, run: Run, provider_for: ProviderFor | None = None) -> LiveRun:
+        """Start a run this process holds already: an experiment's run that a worker claimed
+        (``running`` under this manager's lease in the database, ``ExperimentQueue.claim``),
+        from where it stands (a run taken up again keeps its saved turns). The per-person
+        limits do not apply: the worker keeps its own. ``provider_for``: the worker's providers
+        (with its concurrency per provider)."""
+        with self._lock:
+            run.status, run.stop_reason, run.error, run.finished_at = (
+                RunStatus.RUNNING,
+                None,
+                None,
+                None,
+            )
+            run.config = self._cap(run.config)
+            return self._launch(run, None, new=False, provider_for=provider_for)
 
     def _forget_old(self) -> None:
         finished = [rid for rid, r in self._runs.items() if not r.alive]

@@ -34,10 +34,11 @@ class RunQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None
+    experiment: str | None = None  # an experiment's runs only (its id)
     limit: Annotated[int, Field(ge=1, le=10_000)] = 50
     offset: Annotated[int, Field(ge=0)] = 0
 
-    @field_validator("provider", "model", "search", "owner")
+    @field_validator("provider", "model", "search", "owner", "experiment")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         if v is None:
@@ -79,6 +80,7 @@ class RunSummary(BaseModel):
     output_tokens: int
     cost_usd: float | None  # None when any bot turn's cost is unknown
     duration_s: float | None  # None while the run has not finished
+    experiment_id: str | None = None  # an experiment's run
 
     @property
     def total_tokens(self) -> int:

@@ -112,6 +112,8 @@ def run_values(run: Run) -> dict[str, Any]:
         "unpriced_turns": 0,
         "parent_id": run.parent_id,
         "fork_turn": run.fork_turn,
+        "experiment_id": run.experiment_id,
+        "experiment_cell": run.experiment_cell,
     }
     return {k: stored_json(v) for k, v in values.items()}  # text without NUL, keys redacted
 
@@ -153,6 +155,8 @@ def run_from_rows(row: Row[Any], turn_rows: Iterable[Row[Any]]) -> Run:
         turns=[turn_from_row(t) for t in turn_rows],
         parent_id=row.parent_id,
         fork_turn=row.fork_turn,
+        experiment_id=row.experiment_id,
+        experiment_cell=row.experiment_cell,
     )
 
 
@@ -181,4 +185,5 @@ def run_summary(row: Row[Any]) -> RunSummary:
         duration_s=(
             (row.finished_at - row.created_at).total_seconds() if row.finished_at else None
         ),
+        experiment_id=m.get("experiment_id"),
     )

@@ -93,9 +93,16 @@ class RunRow(Base):
     # the process running a live run, and until when (renewed while it lives; migration 0004)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # an experiment's run (migration 0007): its experiment, its place in the grid (the order
+    # workers take the queue in) and its cell's values ({"topic", "bots[1].model", "repeat"});
+    # no foreign key, like parent_id (SQLite would have to rebuild runs)
+    experiment_id: Mapped[str | None] = mapped_column(String(16))
+    experiment_index: Mapped[int | None] = mapped_column(Integer)
+    experiment_cell: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         Index("ix_runs_created_at", "created_at", "id"),
+        Index("ix_runs_experiment", "experiment_id", "status", "experiment_index"),
         Index("ix_runs_owner_created_at", "owner", "created_at"),
         Index("ix_runs_status_created_at", "status", "created_at"),
         Index("ix_runs_bot0_provider", "bot0_provider"),
@@ -185,3 +192,102 @@ class ApiTokenRow(Base):
 
 
 api_tokens = ApiTokenRow.__table__
+
+
+class ExperimentRow(Base):
+    """An experiment (docs/design.md, "Experiments (batches)"): its resolved file and its state;
+    its runs are rows of ``runs`` with its id."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "x..." (models.new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # vocabulary.ExperimentStatus
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the file, base and topics read in
+    concurrency: Mapped[int] = mapped_column(Integer)  # runs at once, over every worker
+    budget_usd: Mapped[float | None] = mapped_column(Float)
+    run_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its first run claimed
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_experiments_status", "status"),
+        Index("ix_experiments_owner_created_at", "owner", "created_at"),
+    )
+
+
+experiments = ExperimentRow.__table__
+
+
+class EvaluationRow(Base):
+    """A judge's score for a run or one of its turns (docs/design.md, "Evaluation"): one row
+    per criterion of one answer, with the exact request, model and cost (migration 0008)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "e..." (models.new_id)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    judge: Mapped[str] = mapped_column(String(200))
+    criterion: Mapped[str | None] = mapped_column(String(100))
+    per: Mapped[str] = mapped_column(String(10))  # "run" | "turn"
+    turn: Mapped[int | None] = mapped_column(Integer)  # the judged turn's index; NULL per run
+    score: Mapped[int] = mapped_column(Integer)  # 1-10
+    reason: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(200))
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_evaluations_run_id", "run_id", "turn"),)
+
+
+class TurnRatingRow(Base):
+    """A person's score for one turn (1-10), one per person and turn; rating again replaces it."""
+
+    __tablename__ = "turn_ratings"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    turn: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rater: Mapped[str] = mapped_column(String(200), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VoteRow(Base):
+    """A person's blind pairwise vote between two runs, about one bot: which run's bot did
+    better (``a``, ``b`` or ``tie``). The bot's model and persona in each run are kept as they
+    were when the vote was cast, so the leaderboard reads votes alone."""
+
+    __tablename__ = "votes"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "v..." (models.new_id)
+    run_a: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    run_b: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    bot_index: Mapped[int] = mapped_column(Integer)
+    winner: Mapped[str] = mapped_column(String(4))  # "a" | "b" | "tie"
+    model_a: Mapped[str] = mapped_column(String(200))
+    model_b: Mapped[str] = mapped_column(String(200))
+    persona_a: Mapped[str] = mapped_column(String(300))
+    persona_b: Mapped[str] = mapped_column(String(300))
+    voter: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_votes_run_a", "run_a"),
+        Index("ix_votes_run_b", "run_b"),
+    )
+
+
+evaluations = EvaluationRow.__table__
+turn_ratings = TurnRatingRow.__table__
+votes = VoteRow.__table__

@@ -33,6 +33,8 @@ def conditions(q: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
         where.append(runs.c.created_at >= q.since)
     if q.until is not None:
         where.append(runs.c.created_at < q.until)
+    if q.experiment is not None:
+        where.append(runs.c.experiment_id == q.experiment)
     if q.search:  # full-text: see duet_core/store/search.py
         where.append(search.condition(dialect, q.search))
     return where

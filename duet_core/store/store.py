@@ -33,9 +33,10 @@ from duet_core.redact import redact
 from duet_core.store import branches, connect, leases, migrate, rows, search, selection
 from duet_core.store.branches import BranchSummary
 from duet_core.store.connect import DatabaseUnavailable
+from duet_core.store.evaluations import EVALUATION_ORDER, Evaluations, evaluation_from_row
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import RunPage, RunQuery
-from duet_core.store.schema import runs, turns
+from duet_core.store.schema import evaluations, runs, turns
 
 SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
 
@@ -131,6 +132,11 @@ class Store:
     def prompts(self) -> PromptLibrary:
         """The prompt library (named templates and their versions) in this database."""
         return PromptLibrary(self._read, self._write)
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        """Judges' scores, people's ratings and votes in this database."""
+        return Evaluations(self)
 
     # --- transactions --------------------------------------------------------------------
 
@@ -267,7 +273,14 @@ class Store:
             turn_rows = conn.execute(
                 select(turns).where(turns.c.run_id == run_id).order_by(turns.c.index)
             ).all()
-        return rows.run_from_rows(row, turn_rows)
+            judged = conn.execute(
+                select(evaluations)
+                .where(evaluations.c.run_id == run_id)
+                .order_by(*EVALUATION_ORDER)
+            ).all()
+        run = rows.run_from_rows(row, turn_rows)
+        run.evaluations = [evaluation_from_row(r) for r in judged]
+        return run
 
     def list_runs(self, query: RunQuery | None = None) -> RunPage:
         """One page of run summaries, newest first, and the number of matching runs."""

@@ -95,7 +95,8 @@ def read_csv(text: str, **kw) -> pd.DataFrame:
 def test_transcript_json_schema(run):
     doc = json.loads(transcript_json(run))
     assert doc["schema"] == "duet.transcript/1"
-    assert list(doc) == ["schema", "run", "bots", "turns"]
+    assert list(doc) == ["schema", "run", "bots", "turns", "evaluations"]  # judges: DESIGN
+    assert doc["evaluations"] == []
     assert doc["run"] == {
         "id": "run123",
         "topic": "Pirates vs ninjas?",

@@ -1,0 +1,186 @@
+"""What the command line, the Experiments page and the HTTP API call: submit an experiment,
+read its progress and results, pause, resume, cancel. No Streamlit, no FastAPI.
+
+    record = submit(services.store, experiment, owner="alice")
+    progress(services.store, record.id).as_json()   # batch status --json, GET /api/batch/{id}
+    pause(...) / resume(...) / cancel(..., manager=services.manager)
+    cell_results(services.store, record.id)         # one row per cell
+
+With ``user``, an experiment of another person reads as missing (``NotFound``) unless
+``is_admin``, as runs do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from duet_core.batch.experiment import REPEAT, Experiment, experiment_from_data
+from duet_core.errors import NotFound
+from duet_core.run.manager import RunManager
+from duet_core.store import Store
+from duet_core.store.experiments import ExperimentQueue, ExperimentRecord, Progress
+from duet_core.store.leases import effective_status
+from duet_core.store.schema import runs, turns
+from duet_core.vocabulary import ExperimentStatus, RunStatus
+
+
+def submit(
+    store: Store,
+    experiment: Experiment | dict[str, Any],
+    owner: str,
+    concurrency: int | None = None,
+    budget_usd: float | None = None,
+) -> ExperimentRecord:
+    """Queue every run of ``experiment`` (checked already, or plain data as ``POST /api/batch``
+    sends: checked here, files refused). Workers start them; ``batch run`` works here."""
+    if not isinstance(experiment, Experiment):
+        experiment = experiment_from_data(experiment)
+    return ExperimentQueue(store).create(experiment, owner, concurrency, budget_usd)
+
+
+def get(
+    store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
+) -> ExperimentRecord:
+    record = ExperimentQueue(store).get(experiment_id)
+    if record is None or not (user is None or is_admin or record.owner == user):
+        raise NotFound(f"No experiment {experiment_id}: list them to find its id.")
+    return record
+
+
+def progress(
+    store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
+) -> Progress:
+    get(store, experiment_id, user, is_admin)
+    return ExperimentQueue(store).progress(experiment_id)
+
+
+def pause(
+    store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
+) -> ExperimentRecord:
+    """No new run starts; the running ones finish."""
+    get(store, experiment_id, user, is_admin)
+    return ExperimentQueue(store).set_status(experiment_id, ExperimentStatus.PAUSED)
+
+
+def resume(
+    store: Store,
+    experiment_id: str,
+    user: str | None = None,
+    is_admin: bool = False,
+    budget_usd: float | None = None,
+) -> ExperimentRecord:
+    """Start its queued runs again (after a pause, or with a bigger ``budget_usd`` after its
+    budget stopped it)."""
+    get(store, experiment_id, user, is_admin)
+    return ExperimentQueue(store).set_status(
+        experiment_id, ExperimentStatus.ACTIVE, budget_usd=budget_usd
+    )
+
+
+def cancel(
+    store: Store,
+    experiment_id: str,
+    user: str | None = None,
+    is_admin: bool = False,
+    manager: RunManager | None = None,
+) -> ExperimentRecord:
+    """Stop its queued runs now and its running ones: at once in this process (``manager``),
+    within a poll interval in other workers."""
+    get(store, experiment_id, user, is_admin)
+    queue = ExperimentQueue(store)
+    record = queue.set_status(experiment_id, ExperimentStatus.CANCELLED)
+    if manager is not None:
+        for run_id in queue.run_ids(experiment_id):
+            live = manager.get(run_id)
+            if live is not None and live.status.live:
+                live.stop()
+    return record
+
+
+@dataclass
+class CellResult:
+    """One cell of the grid: its values (without the repeat) and its runs' totals."""
+
+    values: dict[str, Any]
+    runs: int = 0
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float | None = None  # mean per turn
+    statuses: dict[str, int] = field(default_factory=dict)
+    stop_reasons: dict[str, int] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cell": self.values,
+            "runs": self.runs,
+            "turns": self.turns,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "statuses": self.statuses,
+            "stop_reasons": self.stop_reasons,
+            "run_ids": self.run_ids,
+        }
+
+
+def cell_results(
+    store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
+) -> list[CellResult]:
+    """The results table: one row per cell in grid order (runs, turns, tokens, cost, mean
+    turn latency, how the runs ended, their ids)."""
+    get(store, experiment_id, user, is_admin)
+    latency = (
+        select(turns.c.run_id, func.sum(turns.c.latency_ms), func.count(turns.c.latency_ms))
+        .join(runs, runs.c.id == turns.c.run_id)
+        .where(runs.c.experiment_id == experiment_id)
+        .group_by(turns.c.run_id)
+    )
+    columns = [
+        runs.c.id,
+        runs.c.experiment_cell,
+        runs.c.status,
+        runs.c.stop_reason,
+        runs.c.turn_count,
+        runs.c.input_tokens,
+        runs.c.output_tokens,
+        runs.c.cost_usd,
+        runs.c.lease_expires_at,
+    ]
+    with store._read() as conn:
+        lat = {r[0]: (r[1] or 0.0, r[2] or 0) for r in conn.execute(latency).all()}
+        found = conn.execute(
+            select(*columns)
+            .where(runs.c.experiment_id == experiment_id)
+            .order_by(runs.c.experiment_index)
+        ).all()
+    cells: dict[str, CellResult] = {}
+    sums: dict[str, tuple[float, int]] = {}
+    for r in found:
+        values = {k: v for k, v in (r.experiment_cell or {}).items() if k != REPEAT}
+        key = json.dumps(values, sort_keys=True)
+        cell = cells.setdefault(key, CellResult(values))
+        status = effective_status(RunStatus(r.status), r.lease_expires_at).value
+        cell.runs += 1
+        cell.turns += r.turn_count or 0
+        cell.input_tokens += r.input_tokens or 0
+        cell.output_tokens += r.output_tokens or 0
+        cell.cost_usd += r.cost_usd or 0.0
+        cell.statuses[status] = cell.statuses.get(status, 0) + 1
+        if r.stop_reason:
+            cell.stop_reasons[r.stop_reason] = cell.stop_reasons.get(r.stop_reason, 0) + 1
+        cell.run_ids.append(r.id)
+        total, n = sums.get(key, (0.0, 0))
+        more = lat.get(r.id, (0.0, 0))
+        sums[key] = (total + more[0], n + more[1])
+    for key, cell in cells.items():
+        total, n = sums[key]
+        cell.latency_ms = total / n if n else None
+    return list(cells.values())
