@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
 from duet_core.errors import ConfigError
@@ -35,10 +36,20 @@ def _run_record(row: Any) -> dict[str, Any]:
     return record
 
 
-def _document(run_row: Any, turn_rows: list[Any]) -> dict[str, Any]:
+def _document(run_row: Any, turn_rows: list[Any], evaluations: list[Any]) -> dict[str, Any]:
     bots = (run_row.config or {}).get("bots") or []
     turns = (exports.turn_record_from_row(t) for t in turn_rows)
-    return exports.transcript_document(_run_record(run_row), bots, turns)
+    return exports.transcript_document(_run_record(run_row), bots, turns, evaluations)
+
+
+def _with_evaluations(store: Store, rows: Iterable[tuple[Any, list[Any]]], batch: int = 200):
+    """``rows`` with each run's evaluations, read for ``batch`` runs at a time (as a run's own
+    JSON has them: the bulk file says what the per-run downloads say)."""
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, batch)):
+        found = store.evaluations.for_runs([run_row.id for run_row, _ in chunk])
+        for run_row, turn_rows in chunk:
+            yield run_row, turn_rows, found.get(run_row.id, [])
 
 
 def write_export(
@@ -76,8 +87,8 @@ def write_export(
         else:
             first = True
             text.write("[\n" if fmt == "json" else "")
-            for run_row, turn_rows in rows:
-                document = _document(run_row, turn_rows)
+            for run_row, turn_rows, judged in _with_evaluations(store, rows):
+                document = _document(run_row, turn_rows, judged)
                 if fmt == "json":
                     text.write("" if first else ",\n")
                     text.write(json.dumps(document, ensure_ascii=False, indent=2))
