@@ -5,6 +5,8 @@
     python -m duet_core runs [--db URL] [--limit N]
     python -m duet_core export RUN_ID --out FILE [--db URL] [--spreadsheet-safe]
     python -m duet_core tokens create USER [--name LABEL] | list [USER] | revoke TOKEN_ID
+    python -m duet_core batch run|submit|status|export|list|pause|resume|cancel ...
+    python -m duet_core worker [--until-idle] [--max-runs N] [--db URL]
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -27,6 +29,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from duet_core.cli import batch as cli_batch
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
 from duet_core.cli import tokens as cli_tokens
@@ -104,6 +107,7 @@ def build_parser() -> Parser:
     cli_lab.add_parser(sub)
     cli_prompts.add_parser(sub)
     cli_tokens.add_parser(sub)
+    cli_batch.add_parser(sub)
     return parser
 
 
@@ -251,6 +255,8 @@ COMMANDS = {
     "lab": cli_lab.cmd_lab,
     "prompts": cli_prompts.cmd_prompts,
     "tokens": cli_tokens.cmd_tokens,
+    "batch": cli_batch.cmd_batch,
+    "worker": cli_batch.cmd_worker,
 }
 
 
