@@ -49,8 +49,15 @@ class ProviderLimit:
     """At most ``limit`` requests at once; cut in half by ``backed_off``, raised by one per
     ``succeeded``, never above ``ceiling`` nor below 1. Thread-safe."""
 
-    def __init__(self, ceiling: int, clock: Clock = time.monotonic, seed: int | None = None):
+    def __init__(
+        self,
+        ceiling: int,
+        clock: Clock = time.monotonic,
+        seed: int | None = None,
+        first_backoff: float = FIRST_BACKOFF,
+    ):
         self.ceiling = max(1, int(ceiling))
+        self.first_backoff = first_backoff
         self._limit = float(self.ceiling)
         self._lowest = self.ceiling
         self._cuts = 0
@@ -123,7 +130,7 @@ class ProviderLimit:
                 self._cuts += 1
                 self._last_cut = now
                 self._failures += 1
-                hold = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (self._failures - 1))
+                hold = min(MAX_BACKOFF, self.first_backoff * 2 ** (self._failures - 1))
                 hold *= 0.5 + self._random.random() / 2  # jitter: replicas do not align
                 self._held_until = max(self._held_until, now + hold)
             return max(0.0, self._held_until - now)
@@ -132,8 +139,11 @@ class ProviderLimit:
 class ProviderLimits:
     """This process's ``ProviderLimit`` per endpoint (provider and base URL). Thread-safe."""
 
-    def __init__(self, ceiling: int, clock: Clock = time.monotonic):
+    def __init__(
+        self, ceiling: int, clock: Clock = time.monotonic, first_backoff: float = FIRST_BACKOFF
+    ):
         self.ceiling = ceiling
+        self.first_backoff = first_backoff
         self._clock = clock
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, str], ProviderLimit] = {}
@@ -146,7 +156,9 @@ class ProviderLimits:
         with self._lock:
             key = self.key(bot)
             if key not in self._limits:
-                self._limits[key] = ProviderLimit(self.ceiling, self._clock)
+                self._limits[key] = ProviderLimit(
+                    self.ceiling, self._clock, first_backoff=self.first_backoff
+                )
             return self._limits[key]
 
     def raise_ceiling(self, ceiling: int) -> None:
