@@ -184,7 +184,11 @@ def _submit_or_run(args: argparse.Namespace, settings: Settings, out: TextIO, wo
         experiment.spec.concurrency = args.concurrency
     if args.budget_usd is not None:
         experiment.spec.budget_usd = args.budget_usd
-    services = build_services(settings, database_url=args.db, recover=False)
+    # the SDKs this experiment needs are imported now, not by its first runs all at once
+    warm = (
+        {bot.provider for cell in experiment.cells for bot in cell.config.bots} if work else False
+    )
+    services = build_services(settings, database_url=args.db, recover=False, warm=warm)
     try:
         est = estimate(experiment, services.prices, settings.max_turns)
         note = sys.stderr if not work else out
@@ -252,7 +256,7 @@ def _run_worker(worker: Worker, until_idle: bool) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    services = build_services(settings, database_url=args.db, recover=False)
+    services = build_services(settings, database_url=args.db, recover=False, warm=True)
     capacity = args.max_runs or settings.max_active_runs
 
     def finished(live: LiveRun) -> None:
