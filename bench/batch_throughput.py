@@ -246,11 +246,30 @@ def duet_batch_run(args: argparse.Namespace, base_url: str, db: str, tmp: Path) 
 
 
 def duet_workers(args: argparse.Namespace, base_url: str, db: str, tmp: Path, n: int) -> dict:
-    """``batch submit``, then ``n`` workers of ``concurrency / 2`` runs each (one worker is
-    thus half the experiment's concurrency: two should double it)."""
+    """``n`` workers of ``concurrency / 2`` runs each (one worker is thus half the experiment's
+    concurrency: two should double it), started and warmed first; then ``batch submit``; the
+    workers are stopped (SIGTERM) once the experiment has completed."""
+    from duet_core.store import Store
+    from duet_core.store.experiments import ExperimentQueue
+    from duet_core.vocabulary import ExperimentStatus
+
     per_worker = max(1, args.concurrency // 2)
     file = experiment_file(args, tmp, per_worker * 2)
     env = env_for(base_url, db, args.turns)
+    with Store(db):  # the schema, before the workers start
+        pass
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "duet_core", "worker", "--max-runs", str(per_worker)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    for p in procs:
+        p.stdout.readline()  # "Worker ...: up to N runs at once": warmed up, claiming
     exp_id = subprocess.run(
         [sys.executable, "-m", "duet_core", "batch", "submit", str(file)],
         env=env,
@@ -259,23 +278,12 @@ def duet_workers(args: argparse.Namespace, base_url: str, db: str, tmp: Path, n:
         text=True,
         check=True,
     ).stdout.strip()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "duet_core",
-                "worker",
-                "--until-idle",
-                "--max-runs",
-                str(per_worker),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(n)
-    ]
+    with Store(db) as store:
+        queue = ExperimentQueue(store)
+        while queue.get(exp_id).status is not ExperimentStatus.COMPLETED:
+            time.sleep(0.5)
+    for p in procs:
+        p.terminate()
     peaks = [wait_rss(p)[1] for p in procs]
     result = experiment_times(db, exp_id)
     result.update(workers=n, runs_per_worker=per_worker, peak_rss_mb=max(peaks))

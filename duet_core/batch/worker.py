@@ -140,7 +140,6 @@ class Worker:
             run = self.manager.store.get_run(run_id)
             if run is None:
                 return  # deleted between the claim and now
-            self.limits.raise_ceiling(self.capacity)
             live = self.manager.run_claimed(run, self._provider_for)
         except DuetError as e:  # e.g. a saved template it names is gone
             log.warning("run %s could not start: %s", run_id, e)

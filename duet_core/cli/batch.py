@@ -29,6 +29,7 @@ from duet_core.batch.experiment import Estimate, estimate, load_experiment
 from duet_core.batch.worker import Worker
 from duet_core.errors import ConfigError, NotFound
 from duet_core.exports.dataset import check_dataset_path, write_dataset
+from duet_core.providers import warm_up
 from duet_core.run.engine import LiveRun
 from duet_core.services import build_services
 from duet_core.settings import Settings
@@ -256,7 +257,10 @@ def _run_worker(worker: Worker, until_idle: bool) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    services = build_services(settings, database_url=args.db, recover=False, warm=True)
+    # the SDKs are imported before the first claim: a run claimed, then left waiting on an
+    # import, is a run another worker could have been running
+    services = build_services(settings, database_url=args.db, recover=False)
+    warm_up(settings)
     capacity = args.max_runs or settings.max_active_runs
 
     def finished(live: LiveRun) -> None:
