@@ -7,8 +7,9 @@ back for a while (0.5 s doubling to 60 s, with jitter); each request that succee
 limit by one again, up to its ceiling. So the experiment slows down instead of failing.
 
 ``LimitedProvider`` wraps a bot's provider for an experiment's run: its request waits for a
-slot; when the provider answers 429 or overloaded before anything was streamed (after the
-SDK's own retries), the request is sent again once the limit lets it, for up to ``patience``
+slot; when the provider answers 429 or overloaded, or sends nothing within the request timeout,
+before anything was streamed (after the SDK's own retries), the request is sent again once the
+limit lets it, for up to ``patience``
 seconds in all; then the error ends the turn as it would any run. A reply that has started
 streaming is never sent again. The SDKs' own retries stay as configured (``max_retries``):
 this is the scheduler that decides how many requests a sweep of a thousand runs sends at once,
@@ -23,14 +24,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from duet_core.errors import Overloaded, RateLimited
+from duet_core.errors import Overloaded, RateLimited, StreamStalled
 from duet_core.models import BotConfig
 from duet_core.providers.base import Chunk, ChunkStream, Message, Provider
 
 PATIENCE = 900.0  # seconds a request may keep being sent again while rate limited
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 60.0
-BACKING_OFF = (RateLimited, Overloaded)
+# a 429, an overload, or no answer at all within the timeout (a provider, or this process's
+# own event loop, too busy to answer): each says fewer requests at once
+BACKING_OFF = (RateLimited, Overloaded, StreamStalled)
 
 Clock = Callable[[], float]
 
