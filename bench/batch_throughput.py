@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -320,6 +321,7 @@ def main() -> None:
         serve(Path(args.serve), args.ttft, args.tps, args.tokens, args.tick)
         return
     skip = set(filter(None, args.skip.split(",")))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
     tmp = Path(tempfile.mkdtemp(prefix="duet-batch-bench-"))
     provider, base_url = start_provider(args, tmp)
     ideal = (

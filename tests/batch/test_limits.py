@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from duet_core.batch.limits import LimitedProvider, ProviderLimit
-from duet_core.errors import Overloaded, RateLimited
+from duet_core.errors import Overloaded, RateLimited, StreamStalled
 from duet_core.models import BotConfig
 from duet_core.providers.base import TextDelta
 from duet_core.providers.scripted import ScriptedProvider
@@ -73,14 +73,17 @@ BOT = BotConfig(name="Ada")
 
 def test_a_rate_limit_before_streaming_is_sent_again_after_the_hold():
     inner = ScriptedProvider().enqueue(
-        [RateLimited("slow down")], [Overloaded("busy")], "hello there"
+        [RateLimited("slow down")],
+        [Overloaded("busy")],
+        [StreamStalled("no answer")],
+        "hello there",
     )
     limit = ProviderLimit(4, first_backoff=0.01)
     stream = LimitedProvider(inner, limit).open("", [{"role": "user", "content": "hi"}], BOT)
     text = "".join(c.text for c in stream if isinstance(c, TextDelta))
-    assert text == "hello there" and len(inner.calls) == 3
+    assert text == "hello there" and len(inner.calls) == 4
     state = limit.state()
-    assert state.in_flight == 0 and state.cuts == 2
+    assert state.in_flight == 0 and state.cuts == 3
 
 
 def test_a_rate_limit_after_streaming_began_is_not_sent_again():
