@@ -2,12 +2,14 @@
 fake OpenAI server: a grid runs with its cells' settings (checked at the server) and exports as
 a dataset pandas and Hugging Face ``datasets`` load; bad files exit 2 with one line before
 anything is saved; on PostgreSQL two workers share an experiment, one is killed with SIGKILL
-mid-run, a third finishes the rest, and every run and turn is in the database exactly once."""
+mid-run (the other then stops with SIGTERM, handing its runs over), a third finishes the rest,
+and every run and turn is in the database exactly once."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 from collections import Counter
 
 import pandas as pd
@@ -203,12 +205,20 @@ def test_two_workers_share_one_experiment_one_killed_a_third_finishes(
             r.id for r in rows() if r.status == "completed"
         }
 
+        b.send_signal(signal.SIGTERM)  # b stops too, handing its runs over at once
+        assert b.wait(60) == 130, b.stderr.read()[-2000:]
+        left = {r.id for r in rows() if r.status != "completed"}
+        assert held_ids <= left and {r.status for r in rows() if r.id in left} <= {
+            "running",  # a's, until their leases expire
+            "interrupted",  # b's
+            "queued",
+        }
+
         c = start_duet(env, "worker", "--max-runs", "3", "--until-idle")
         procs.append(c)
         owner_c = first_line(c).split()[1].rstrip(":")
-        for proc in (b, c):
-            proc.wait(180)
-            assert proc.returncode == 0, proc.stderr.read()[-2000:]
+        c.wait(180)
+        assert c.returncode == 0, c.stderr.read()[-2000:]
 
         final = rows()
         assert len(final) == 12  # each run saved once
@@ -225,9 +235,7 @@ def test_two_workers_share_one_experiment_one_killed_a_third_finishes(
                 .group_by(turns.c.run_id)
             ).all()
         assert {(n, lo, hi) for _, n, lo, hi in per_run} == {(4, 0, 3)}  # each turn once
-        finished_by = Counter(r.lease_owner for r in final)
-        assert owner_c in finished_by  # the third worker took part
-        assert all(r.lease_owner != owner_a for r in final if r.id in held_ids)
+        assert {r.lease_owner for r in final if r.id in left} == {owner_c}  # c finished the rest
         # every request but those cut by the kill made a saved turn
         sent = len(llm.chat_requests())
         assert 12 * 4 <= sent <= 12 * 4 + len(held_ids)
