@@ -62,9 +62,24 @@ def parse(text: str, yaml_format: bool) -> Any:
         raise ConfigError(f"Not a valid config: {kind} nested more than {MAX_DEPTH} levels deep.")
     try:
         return yaml.safe_load(text) if yaml_format else json.loads(text)
+    except yaml.MarkedYAMLError as e:
+        raise ConfigError(f"Not valid YAML: {_yaml_problem(e)}") from None
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"Not valid {kind}: {str(e).splitlines()[0]}") from None
     except RecursionError:  # indentation-nested YAML, which has no brackets to count
         raise ConfigError(f"Not a valid config: {kind} nested too deeply.") from None
     except ValueError as e:  # e.g. an integer with too many digits
         raise ConfigError(f"Not valid {kind}: {e}") from None
+
+
+def _yaml_problem(e: yaml.MarkedYAMLError) -> str:
+    """What is wrong and where (the parser's own first line only says what it was doing):
+    ``expected ',' or ']', but got '?' at line 3, column 18``, with a hint for the usual
+    cause, text with ``?``, ``:`` or ``#`` in it that needs quotes."""
+    problem = e.problem or e.context or "cannot parse"
+    mark = e.problem_mark or e.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    hint = ""
+    if any(f"'{c}'" in problem for c in "?:#") or "mapping values" in problem:
+        hint = ': put text that has ?, : or # in it between quotes ("Ban cars?")'
+    return f"{problem}{where}{hint}"

@@ -7,8 +7,9 @@ back for a while (0.5 s doubling to 60 s, with jitter); each request that succee
 limit by one again, up to its ceiling. So the experiment slows down instead of failing.
 
 ``LimitedProvider`` wraps a bot's provider for an experiment's run: its request waits for a
-slot; when the provider answers 429 or overloaded before anything was streamed (after the
-SDK's own retries), the request is sent again once the limit lets it, for up to ``patience``
+slot; when the provider answers 429 or overloaded, or sends nothing within the request timeout,
+before anything was streamed (after the SDK's own retries), the request is sent again once the
+limit lets it, for up to ``patience``
 seconds in all; then the error ends the turn as it would any run. A reply that has started
 streaming is never sent again. The SDKs' own retries stay as configured (``max_retries``):
 this is the scheduler that decides how many requests a sweep of a thousand runs sends at once,
@@ -23,14 +24,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from duet_core.errors import Overloaded, RateLimited
+from duet_core.errors import Overloaded, RateLimited, StreamStalled
 from duet_core.models import BotConfig
 from duet_core.providers.base import Chunk, ChunkStream, Message, Provider
 
 PATIENCE = 900.0  # seconds a request may keep being sent again while rate limited
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 60.0
-BACKING_OFF = (RateLimited, Overloaded)
+# a 429, an overload, or no answer at all within the timeout (a provider, or this process's
+# own event loop, too busy to answer): each says fewer requests at once
+BACKING_OFF = (RateLimited, Overloaded, StreamStalled)
 
 Clock = Callable[[], float]
 
@@ -49,8 +52,15 @@ class ProviderLimit:
     """At most ``limit`` requests at once; cut in half by ``backed_off``, raised by one per
     ``succeeded``, never above ``ceiling`` nor below 1. Thread-safe."""
 
-    def __init__(self, ceiling: int, clock: Clock = time.monotonic, seed: int | None = None):
+    def __init__(
+        self,
+        ceiling: int,
+        clock: Clock = time.monotonic,
+        seed: int | None = None,
+        first_backoff: float = FIRST_BACKOFF,
+    ):
         self.ceiling = max(1, int(ceiling))
+        self.first_backoff = first_backoff
         self._limit = float(self.ceiling)
         self._lowest = self.ceiling
         self._cuts = 0
@@ -123,7 +133,7 @@ class ProviderLimit:
                 self._cuts += 1
                 self._last_cut = now
                 self._failures += 1
-                hold = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (self._failures - 1))
+                hold = min(MAX_BACKOFF, self.first_backoff * 2 ** (self._failures - 1))
                 hold *= 0.5 + self._random.random() / 2  # jitter: replicas do not align
                 self._held_until = max(self._held_until, now + hold)
             return max(0.0, self._held_until - now)
@@ -132,8 +142,11 @@ class ProviderLimit:
 class ProviderLimits:
     """This process's ``ProviderLimit`` per endpoint (provider and base URL). Thread-safe."""
 
-    def __init__(self, ceiling: int, clock: Clock = time.monotonic):
+    def __init__(
+        self, ceiling: int, clock: Clock = time.monotonic, first_backoff: float = FIRST_BACKOFF
+    ):
         self.ceiling = ceiling
+        self.first_backoff = first_backoff
         self._clock = clock
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, str], ProviderLimit] = {}
@@ -146,7 +159,9 @@ class ProviderLimits:
         with self._lock:
             key = self.key(bot)
             if key not in self._limits:
-                self._limits[key] = ProviderLimit(self.ceiling, self._clock)
+                self._limits[key] = ProviderLimit(
+                    self.ceiling, self._clock, first_backoff=self.first_backoff
+                )
             return self._limits[key]
 
     def raise_ceiling(self, ceiling: int) -> None:

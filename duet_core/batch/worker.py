@@ -82,14 +82,10 @@ class Worker:
             launched = self.step()
             with self._lock:
                 busy = bool(self._live)
-            if (
-                until_idle
-                and not busy
-                and not launched
-                and not self.queue.pending(self.experiment_id)
-            ):
-                self.step()  # marks a finished experiment completed
-                return
+            if until_idle and not busy and not launched and not self._pending():
+                if self.step() == 0:  # (this claim marks a finished experiment completed)
+                    return
+                continue
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
 
@@ -112,6 +108,13 @@ class Worker:
         for run_id in ids:
             self._launch(run_id)
         return len(ids)
+
+    def _pending(self) -> bool:
+        try:
+            return self.queue.pending(self.experiment_id)
+        except DuetError as e:  # the database is down: not idle, try again next round
+            log.warning("could not read the queue: %s", e)
+            return True
 
     def stop(self) -> None:
         """Stop claiming; the runs going on keep going (see ``shut_down``)."""
@@ -140,7 +143,6 @@ class Worker:
             run = self.manager.store.get_run(run_id)
             if run is None:
                 return  # deleted between the claim and now
-            self.limits.raise_ceiling(self.capacity)
             live = self.manager.run_claimed(run, self._provider_for)
         except DuetError as e:  # e.g. a saved template it names is gone
             log.warning("run %s could not start: %s", run_id, e)

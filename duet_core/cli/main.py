@@ -8,6 +8,8 @@
     python -m duet_core accounts add USER --role ROLE [--password-stdin] | list | role USER ROLE
                                 | remove USER
     python -m duet_core eval run (RUN_ID | --batch ID) --judge FILE | vote | rate | leaderboard
+    python -m duet_core batch run|submit|status|export|list|pause|resume|cancel ...
+    python -m duet_core worker [--until-idle] [--max-runs N] [--db URL]
     (every command also takes --verbose and --log-file FILE)
 
 Exit 0 when the run completes, 1 when it ended in an error, 2 for invalid input, 130 on Ctrl-C.
@@ -31,6 +33,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from duet_core.cli import accounts as cli_accounts
+from duet_core.cli import batch as cli_batch
 from duet_core.cli import evals as cli_evals
 from duet_core.cli import lab as cli_lab
 from duet_core.cli import prompts as cli_prompts
@@ -111,6 +114,7 @@ def build_parser() -> Parser:
     cli_evals.add_parser(sub)
     cli_tokens.add_parser(sub)
     cli_accounts.add_parser(sub)
+    cli_batch.add_parser(sub)
     return parser
 
 
@@ -260,6 +264,8 @@ COMMANDS = {
     "tokens": cli_tokens.cmd_tokens,
     "accounts": cli_accounts.cmd_accounts,
     "eval": cli_evals.cmd_eval,
+    "batch": cli_batch.cmd_batch,
+    "worker": cli_batch.cmd_worker,
 }
 
 

@@ -33,8 +33,11 @@ from duet_core.providers.errors_map import Where, map_error
 DEFAULT_STALL_TIMEOUT = 300.0  # seconds: long enough for a thinking model's first words
 STALL_ENV = "DUET_STALL_TIMEOUT"
 # An idle connection stays in the pool this long: the other bot's turn usually comes between
-# two turns of the same client, and lasts seconds to a minute.
-KEEPALIVE = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=90)
+# two turns of the same client, and lasts seconds to a minute. The sizes are the SDKs' own
+# defaults: an experiment runs a hundred streams at once through one client, and a pool of
+# exactly a hundred made requests wait for a connection until they timed out (a stream's
+# connection goes back to the pool a moment after its last chunk).
+KEEPALIVE = httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=90)
 
 _END = object()
 

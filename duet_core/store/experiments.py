@@ -283,17 +283,20 @@ class ExperimentQueue:
         if room <= 0:
             return []
         ready = and_(mine, claimable(now))
+        # the rows are picked once, in a CTE: PostgreSQL may run an ``IN (SELECT ... LIMIT)``
+        # subquery again for each row it updates, taking more rows than the limit
         chosen = (
             select(runs.c.id)
             .where(ready)
             .order_by(runs.c.experiment_index)
             .limit(room)
             .with_for_update(skip_locked=True)
+            .cte("chosen")
         )
         ids = list(
             conn.execute(
                 update(runs)
-                .where(runs.c.id.in_(chosen), ready)
+                .where(runs.c.id == chosen.c.id, ready)
                 .values(
                     status=RunStatus.RUNNING.value,
                     stop_reason=None,

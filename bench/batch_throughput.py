@@ -1,0 +1,394 @@
+"""Experiments' throughput: Duet's queue and workers against a bare asyncio loop that makes the
+same requests with the openai SDK (same concurrency, nothing saved), on SQLite and PostgreSQL,
+and one worker against two on PostgreSQL.
+
+    .venv/bin/python bench/batch_throughput.py                        # small: 40 x 6 turns
+    .venv/bin/python bench/batch_throughput.py --conversations 1000 --concurrency 100
+
+The fake provider (a separate process, asyncio) answers every chat request after ``--ttft``
+seconds with ``--tokens`` tokens at ``--tps`` tokens a second (sent ``--tick`` seconds apart in
+small groups, as real providers batch their events). Duet runs as the command line does
+(``batch run`` in a child process; for two workers, ``batch submit`` then two ``worker``
+processes); its wall time is the experiment's own (first run claimed to last run finished,
+from the database), so process start-up and imports are left out, as they are for the bare
+loop (first request to last reply). Peak memory is the child's maximum resident set.
+PostgreSQL: ``--pg URL`` or a throwaway cluster (tests/store/conftest.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODEL = "gpt-4.1-mini"
+KEY = "sk-bench-0123456789"
+
+
+# --- the fake provider (run with --serve) ------------------------------------------------
+
+
+def serve(port_file: Path, ttft: float, tps: float, tokens: int, tick: float) -> None:
+    per_tick = max(1, round(tps * tick))
+
+    def event(data: dict | str) -> bytes:
+        text = data if isinstance(data, str) else json.dumps(data)
+        frame = f"data: {text}\n\n".encode()
+        return b"%x\r\n%s\r\n" % (len(frame), frame)
+
+    async def reply(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        start = time.monotonic() + ttft
+        sent = 0
+        while sent < tokens:
+            due = start + (sent / tps) - time.monotonic()
+            if due > 0:
+                await asyncio.sleep(due)
+            group = b""
+            for _ in range(min(per_tick, tokens - sent)):
+                last = sent == tokens - 1
+                choice = {"index": 0, "delta": {"content": f"tok{sent} "}}
+                choice["finish_reason"] = "stop" if last else None
+                group += event({"id": "c", "object": "chat.completion.chunk", "choices": [choice]})
+                sent += 1
+            writer.write(group)
+            await writer.drain()
+        usage = {"prompt_tokens": 50, "completion_tokens": tokens, "total_tokens": 50 + tokens}
+        writer.write(
+            event({"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        )
+        writer.write(event("[DONE]") + b"0\r\n\r\n")
+        await writer.drain()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readline():  # the request line; then headers
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                await reply(writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_file.write_text(str(server.sockets[0].getsockname()[1]))
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def start_provider(args: argparse.Namespace, tmp: Path) -> tuple[subprocess.Popen, str]:
+    port_file = tmp / "port"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(port_file),
+            "--ttft",
+            str(args.ttft),
+            "--tps",
+            str(args.tps),
+            "--tokens",
+            str(args.tokens),
+            "--tick",
+            str(args.tick),
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline:
+            raise SystemExit("the fake provider did not start")
+        time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port_file.read_text()}/v1"
+
+
+# --- the bare loop -----------------------------------------------------------------------
+
+
+def bare(args: argparse.Namespace, base_url: str) -> dict:
+    """The same conversations with openai.AsyncOpenAI, ``concurrency`` at a time, each turn
+    sent with the whole conversation so far; nothing saved."""
+    import openai
+
+    async def conversation(client, i: int, gate: asyncio.Semaphore) -> int:
+        async with gate:
+            said: list[str] = []
+            tokens = 0
+            for turn in range(args.turns):
+                me = turn % 2
+                messages = [{"role": "user", "content": f"Topic {i}"}]
+                for j, text in enumerate(said):
+                    messages.append(
+                        {"role": "assistant" if j % 2 == me else "user", "content": text}
+                    )
+                stream = await client.chat.completions.create(
+                    model=MODEL,
+                    messages=messages,
+                    max_tokens=args.tokens * 2,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+                parts = []
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        parts.append(chunk.choices[0].delta.content)
+                    if chunk.usage:
+                        tokens += chunk.usage.completion_tokens
+                said.append("".join(parts))
+            return tokens
+
+    async def main() -> tuple[float, int]:
+        client = openai.AsyncOpenAI(api_key=KEY, base_url=base_url, max_retries=0, timeout=120)
+        gate = asyncio.Semaphore(args.concurrency)
+        began = time.monotonic()
+        done = await asyncio.gather(
+            *(conversation(client, i, gate) for i in range(args.conversations))
+        )
+        return time.monotonic() - began, sum(done)
+
+    wall, tokens = asyncio.run(main())
+    return {"wall_s": wall, "tokens": tokens}
+
+
+# --- Duet --------------------------------------------------------------------------------
+
+
+def experiment_file(args: argparse.Namespace, tmp: Path, concurrency: int) -> Path:
+    bot = {"provider": "openai", "model": MODEL, "max_tokens": args.tokens * 2}
+    spec = {
+        "name": "throughput",
+        "run": {
+            "topic": "t",
+            "max_turns": args.turns,
+            "bots": [{**bot, "name": "Ada"}, {**bot, "name": "Bo"}],
+        },
+        "topics": [f"Topic {i}" for i in range(args.conversations)],
+        "concurrency": concurrency,
+    }
+    path = tmp / f"experiment-{concurrency}.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def env_for(base_url: str, db: str, turns: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=base_url,
+        DUET_DATABASE_URL=db,
+        DUET_MAX_RETRIES="0",
+        DUET_MAX_TURNS=str(max(50, turns)),
+        DUET_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def wait_rss(proc: subprocess.Popen) -> tuple[int, float]:
+    """Wait for ``proc``; its exit code and peak resident memory in MB."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024
+
+
+def experiment_times(db: str, exp_id: str | None = None) -> dict:
+    from duet_core.store import Store
+    from duet_core.store.experiments import ExperimentQueue
+
+    with Store(db) as store:
+        queue = ExperimentQueue(store)
+        record = queue.get(exp_id) if exp_id else queue.list(limit=1)[0]
+        p = queue.progress(record.id)
+        wall = (p.finished_at - p.started_at).total_seconds()
+        with store._read() as conn:
+            from sqlalchemy import func, select
+
+            from duet_core.store.schema import runs
+
+            tokens = conn.execute(
+                select(func.sum(runs.c.output_tokens)).where(runs.c.experiment_id == record.id)
+            ).scalar_one()
+    return {"wall_s": wall, "done": p.done, "failed": p.failed, "tokens": int(tokens or 0)}
+
+
+def duet_batch_run(args: argparse.Namespace, base_url: str, db: str, tmp: Path) -> dict:
+    file = experiment_file(args, tmp, args.concurrency)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duet_core", "batch", "run", str(file)],
+        env=env_for(base_url, db, args.turns),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    code, rss = wait_rss(proc)
+    result = experiment_times(db)
+    result.update(exit=code, peak_rss_mb=rss)
+    return result
+
+
+def duet_workers(args: argparse.Namespace, base_url: str, db: str, tmp: Path, n: int) -> dict:
+    """``n`` workers of ``concurrency / 2`` runs each (one worker is thus half the experiment's
+    concurrency: two should double it), started and warmed first; then ``batch submit``; the
+    workers are stopped (SIGTERM) once the experiment has completed."""
+    from duet_core.store import Store
+    from duet_core.store.experiments import ExperimentQueue
+    from duet_core.vocabulary import ExperimentStatus
+
+    per_worker = max(1, args.concurrency // 2)
+    file = experiment_file(args, tmp, per_worker * 2)
+    env = env_for(base_url, db, args.turns)
+    with Store(db):  # the schema, before the workers start
+        pass
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "duet_core", "worker", "--max-runs", str(per_worker)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    for p in procs:
+        p.stdout.readline()  # "Worker ...: up to N runs at once": warmed up, claiming
+    exp_id = subprocess.run(
+        [sys.executable, "-m", "duet_core", "batch", "submit", str(file)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with Store(db) as store:
+        queue = ExperimentQueue(store)
+        while queue.get(exp_id).status is not ExperimentStatus.COMPLETED:
+            time.sleep(0.5)
+    for p in procs:
+        p.terminate()
+    peaks = [wait_rss(p)[1] for p in procs]
+    result = experiment_times(db, exp_id)
+    result.update(workers=n, runs_per_worker=per_worker, peak_rss_mb=max(peaks))
+    return result
+
+
+def postgres(args: argparse.Namespace):
+    """A database URL maker: ``--pg`` (CREATE DATABASE rights) or a throwaway cluster."""
+    from tests.store.conftest import PostgresServer, ThrowawayCluster
+
+    cluster = None
+    if args.pg:
+        server = PostgresServer(args.pg, "given")
+    else:
+        cluster = ThrowawayCluster()
+        server = PostgresServer(cluster.url, "throwaway")
+    return server, cluster
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=40)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--ttft", type=float, default=0.2)
+    parser.add_argument("--tps", type=float, default=50.0)
+    parser.add_argument("--tokens", type=int, default=100)
+    parser.add_argument("--tick", type=float, default=0.1)
+    parser.add_argument("--pg", help="a PostgreSQL URL whose user may CREATE DATABASE")
+    parser.add_argument("--skip", default="", help="comma list of: bare,sqlite,pg,workers")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve), args.ttft, args.tps, args.tokens, args.tick)
+        return
+    skip = set(filter(None, args.skip.split(",")))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
+    tmp = Path(tempfile.mkdtemp(prefix="duet-batch-bench-"))
+    provider, base_url = start_provider(args, tmp)
+    ideal = (
+        -(-args.conversations // args.concurrency)
+        * args.turns
+        * (args.ttft + args.tokens / args.tps)
+    )
+    print(
+        f"{args.conversations} conversations x {args.turns} turns, concurrency "
+        f"{args.concurrency}; replies {args.tokens} tokens at {args.tps:g}/s after "
+        f"{args.ttft:g} s (ideal wall time {ideal:.1f} s); {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    rows: list[tuple[str, dict]] = []
+
+    def show(name: str, r: dict) -> None:
+        rows.append((name, r))
+        tps = r["tokens"] / r["wall_s"] if r["wall_s"] else 0
+        extra = "".join(
+            f", {k} {v:.0f}" if isinstance(v, float) else f", {k} {v}"
+            for k, v in r.items()
+            if k not in ("wall_s", "tokens")
+        )
+        print(f"{name:28} wall {r['wall_s']:7.1f} s, {tps:7.0f} tokens/s{extra}", flush=True)
+
+    server = cluster = None
+    try:
+        if "bare" not in skip:
+            show("bare asyncio openai loop", bare(args, base_url))
+        if "sqlite" not in skip:
+            show(
+                "duet batch run, SQLite",
+                duet_batch_run(args, base_url, f"sqlite:///{tmp / 'bench.db'}", tmp),
+            )
+        if not {"pg", "workers"} <= skip:
+            server, cluster = postgres(args)
+        if "pg" not in skip:
+            name = server.create_database()
+            show(
+                "duet batch run, PostgreSQL",
+                duet_batch_run(args, base_url, server.url_for(name), tmp),
+            )
+        if "workers" not in skip:
+            for n in (1, 2):
+                name = server.create_database()
+                show(
+                    f"duet {n} worker{'s' if n > 1 else ''}, PostgreSQL",
+                    duet_workers(args, base_url, server.url_for(name), tmp, n),
+                )
+    finally:
+        provider.terminate()
+        provider.wait(10)
+        if server is not None:
+            server.close()
+        if cluster is not None:
+            cluster.stop()
+    results = dict(rows)
+    base = results.get("bare asyncio openai loop")
+    if base:
+        for name, r in rows[1:]:
+            if "batch run" in name:
+                print(f"{name}: {r['wall_s'] / base['wall_s']:.2f}x the bare loop's wall time")
+    one, two = results.get("duet 1 worker, PostgreSQL"), results.get("duet 2 workers, PostgreSQL")
+    if one and two:
+        print(f"two workers: {one['wall_s'] / two['wall_s']:.2f}x the throughput of one")
+
+
+if __name__ == "__main__":
+    main()
