@@ -12,20 +12,20 @@ Rows go with their run (foreign keys, ON DELETE CASCADE).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from duet_core.errors import ConfigError, NotFound
 from duet_core.models import Evaluation, new_id, utcnow
 from duet_core.store.schema import evaluations, runs, turn_ratings, votes
 
-if TYPE_CHECKING:
-    from duet_core.store.store import Store
+Transaction = Callable[[], AbstractContextManager[Connection]]
 
 Winner = Literal["a", "b", "tie"]
 WINNERS: tuple[str, ...] = ("a", "b", "tie")
@@ -108,8 +108,9 @@ def _vote(row: Any) -> Vote:
 class Evaluations:
     """Evaluations, ratings and votes in ``store``'s database."""
 
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, read: Transaction, write: Transaction):
+        """``read`` and ``write`` open a transaction (the Store's, with its error wrapping)."""
+        self._read, self._write = read, write
 
     # --- judges ------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class Evaluations:
             return
         values = [e.model_dump(include=set(_EVALUATION_FIELDS)) for e in items]
         try:
-            with self._store._write() as conn:
+            with self._write() as conn:
                 conn.execute(insert(evaluations), values)
         except IntegrityError:
             raise NotFound(
@@ -136,7 +137,7 @@ class Evaluations:
         ids = list(dict.fromkeys(run_ids))
         out: dict[str, list[Evaluation]] = {}
         for start in range(0, len(ids), 500):
-            with self._store._read() as conn:
+            with self._read() as conn:
                 rows = conn.execute(
                     select(evaluations)
                     .where(evaluations.c.run_id.in_(ids[start : start + 500]))
@@ -153,7 +154,7 @@ class Evaluations:
         label = evaluations.c.judge, evaluations.c.criterion
         out: dict[str, dict[str, float]] = {}
         for start in range(0, len(ids), 500):
-            with self._store._read() as conn:
+            with self._read() as conn:
                 rows = conn.execute(
                     select(evaluations.c.run_id, *label, func.avg(evaluations.c.score))
                     .where(evaluations.c.run_id.in_(ids[start : start + 500]))
@@ -166,7 +167,7 @@ class Evaluations:
 
     def cost_of_experiment(self, experiment_id: str) -> float:
         """What judging the experiment's runs has cost (known costs)."""
-        with self._store._read() as conn:
+        with self._read() as conn:
             total = conn.execute(
                 select(func.coalesce(func.sum(evaluations.c.cost_usd), 0.0))
                 .join(runs, runs.c.id == evaluations.c.run_id)
@@ -179,7 +180,7 @@ class Evaluations:
         cond = [evaluations.c.run_id == run_id]
         if judge is not None:
             cond.append(evaluations.c.judge == judge)
-        with self._store._write() as conn:
+        with self._write() as conn:
             return conn.execute(delete(evaluations).where(*cond)).rowcount
 
     # --- people's scores ---------------------------------------------------------------
@@ -197,7 +198,7 @@ class Evaluations:
             turn_ratings.c.turn == turn,
             turn_ratings.c.rater == rater,
         )
-        with self._store._write() as conn:
+        with self._write() as conn:
             exists = conn.execute(
                 select(func.count()).select_from(runs).where(runs.c.id == run_id)
             ).scalar_one()
@@ -220,7 +221,7 @@ class Evaluations:
         return rating
 
     def ratings_for_run(self, run_id: str) -> list[TurnRating]:
-        with self._store._read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(turn_ratings)
                 .where(turn_ratings.c.run_id == run_id)
@@ -253,7 +254,7 @@ class Evaluations:
             stmt = stmt.join(runs, runs.c.id == evaluations.c.run_id).where(
                 runs.c.experiment_id == experiment_id
             )
-        with self._store._read() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt).all()
         return [
             (f"{judge}.{criterion}" if criterion else judge, float(score), float(mean))
@@ -267,7 +268,7 @@ class Evaluations:
             raise ConfigError(f"The winner is a, b or tie, not {vote.winner!r}.")
         values = {k: getattr(vote, k) for k in Vote.__dataclass_fields__}
         try:
-            with self._store._write() as conn:
+            with self._write() as conn:
                 conn.execute(insert(votes), [values])
         except IntegrityError:
             raise NotFound(
@@ -298,5 +299,5 @@ class Evaluations:
             stmt = stmt.where(a.c.topic == topic, b.c.topic == topic)
         if voter is not None:
             stmt = stmt.where(votes.c.voter == voter)
-        with self._store._read() as conn:
+        with self._read() as conn:
             return [_vote(r) for r in conn.execute(stmt).all()]

@@ -136,7 +136,7 @@ class Store:
     @cached_property
     def evaluations(self) -> Evaluations:
         """Judges' scores, people's ratings and votes in this database."""
-        return Evaluations(self)
+        return Evaluations(self._read, self._write)
 
     # --- transactions --------------------------------------------------------------------
 
