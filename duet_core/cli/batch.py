@@ -29,7 +29,7 @@ from duet_core.batch.experiment import Estimate, estimate, load_experiment
 from duet_core.batch.worker import Worker
 from duet_core.errors import ConfigError, NotFound
 from duet_core.exports.dataset import check_dataset_path, write_dataset
-from duet_core.providers import warm_up
+from duet_core.providers.warm import warm_up
 from duet_core.run.engine import LiveRun
 from duet_core.services import build_services
 from duet_core.settings import Settings

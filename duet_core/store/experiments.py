@@ -44,7 +44,7 @@ from sqlalchemy import (
 
 from duet_core.errors import ConfigError, NotFound
 from duet_core.models import Run, new_id, utcnow
-from duet_core.store import rows
+from duet_core.store import rows, selection
 from duet_core.store.leases import LIVE_STATUSES
 from duet_core.store.schema import experiments, runs, turns
 from duet_core.vocabulary import ExperimentStatus, RunStatus, StopReason
@@ -492,19 +492,7 @@ class ExperimentQueue:
             )
             with self.store._read() as conn:
                 batch = conn.execute(stmt).all()
-                ids = [r.id for r in batch]
-                turn_rows = (
-                    conn.execute(
-                        select(*turn_columns)
-                        .where(turns.c.run_id.in_(ids))
-                        .order_by(turns.c.run_id, turns.c.index)
-                    ).all()
-                    if ids
-                    else []
-                )
-            by_run: dict[str, list[Row[Any]]] = {}
-            for t in turn_rows:
-                by_run.setdefault(t.run_id, []).append(t)
+                by_run = selection.turns_of(conn, [r.id for r in batch], turn_columns)
             for r in batch:
                 yield r, by_run.get(r.id, [])
             if len(batch) < EXPORT_BATCH:

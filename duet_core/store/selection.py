@@ -69,21 +69,23 @@ def batches(
         with read() as conn:
             search.prepare(conn, search_text)
             batch = conn.execute(stmt).all()
-            ids = [r.id for r in batch]
-            turn_rows = (
-                conn.execute(
-                    select(*turn_columns)
-                    .where(turns.c.run_id.in_(ids))
-                    .order_by(turns.c.run_id, turns.c.index)
-                ).all()
-                if ids
-                else []
-            )
-        by_run: dict[str, list[Row[Any]]] = {}
-        for t in turn_rows:
-            by_run.setdefault(t.run_id, []).append(t)
+            by_run = turns_of(conn, [r.id for r in batch], turn_columns)
         for r in batch:
             yield r, by_run.get(r.id, [])
         if len(batch) < EXPORT_BATCH:
             return
         after = (batch[-1].created_at, batch[-1].id)
+
+
+def turns_of(conn: Any, run_ids: list[str], turn_columns: Any) -> dict[str, list[Row[Any]]]:
+    """The turns' rows (``turn_columns``) of ``run_ids``, in order, by run: one query."""
+    by_run: dict[str, list[Row[Any]]] = {}
+    if run_ids:
+        found = conn.execute(
+            select(*turn_columns)
+            .where(turns.c.run_id.in_(run_ids))
+            .order_by(turns.c.run_id, turns.c.index)
+        )
+        for t in found:
+            by_run.setdefault(t.run_id, []).append(t)
+    return by_run
