@@ -105,7 +105,7 @@ if update.opened is not None:
     st.session_state[hp.OPENED_KEY] = st.session_state.get(hp.OPENED_KEY, 0) + 1
 
 if not ids:
-    if filters != hd.Filters():
+    if filters.narrowing:
         st.info("No runs match these filters.", icon=":material/search_off:")
     else:
         st.info("No runs yet: start one on the Conversation page.", icon=":material/forum:")

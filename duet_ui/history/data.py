@@ -35,6 +35,11 @@ class Filters:
     dates: tuple[date, ...] = ()  # none, a start, or a start and an end (inclusive)
     search: str | None = None
 
+    @property
+    def narrowing(self) -> bool:
+        """Some filter is set (an empty list then means no run matches, not no runs)."""
+        return any((self.statuses, self.provider, self.model, self.dates, self.search))
+
 
 def zone(name: str | None) -> tzinfo:
     """The browser's time zone by name; UTC when unknown."""
