@@ -25,6 +25,9 @@ PAGE_SIZE = 50
 TOPIC_WIDTH = 80
 
 
+MORE_FILTERS = ("history_provider", "history_model", "history_dates")  # behind a popover
+
+
 @dataclass(frozen=True)
 class Filters:
     """The History page's filter widgets, as read."""
