@@ -51,8 +51,8 @@ if not hp.list_was_shown(st.session_state) and (linked := st.query_params.get("r
     show(linked, safe_csv)
     st.stop()
 
-# --- filters: the search first, the rest in a row that fits at 1000 px too ---------------
-c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+# --- filters: search and status in view, the rest behind "More filters" (one row) --------
+c1, c2, c3 = st.columns([3, 2, 1.3], vertical_alignment="bottom")
 search = c1.text_input(
     "Search topics and turns",
     key=hp.LIST_KEY,
@@ -60,19 +60,28 @@ search = c1.text_input(
     help="Every word, as the start of a word; case and accents do not matter.",
 )
 statuses = c2.multiselect("Status", hd.statuses(), key="history_status", placeholder="any")
-c3, c4, c5 = st.columns([1, 1, 1.5])
-filters = hd.Filters(
-    statuses=tuple(statuses),
-    provider=c3.selectbox(
+more = sum(bool(st.session_state.get(k)) for k in hd.MORE_FILTERS)
+with c3.popover(
+    f"More filters · {more}" if more else "More filters",
+    icon=":material/filter_list:",
+    key="history_more_filters",
+    width="stretch",
+):
+    provider = st.selectbox(
         "Provider",
         catalog.PROVIDERS,
         index=None,
         placeholder="any",
         format_func=lambda p: catalog.PROVIDER_LABELS.get(p, p),
         key="history_provider",
-    ),
-    model=c4.text_input("Model", placeholder="any", key="history_model").strip(),
-    dates=tuple(c5.date_input("Dates", value=(), key="history_dates")),
+    )
+    model = st.text_input("Model", placeholder="any", key="history_model").strip()
+    dates = tuple(st.date_input("Dates", value=(), key="history_dates"))
+filters = hd.Filters(
+    statuses=tuple(statuses),
+    provider=provider,
+    model=model,
+    dates=dates,
     search=search.strip(),
 )
 if st.session_state.get("_history_filters") != filters:  # new filters: back to page 1
@@ -105,7 +114,7 @@ if update.opened is not None:
     st.session_state[hp.OPENED_KEY] = st.session_state.get(hp.OPENED_KEY, 0) + 1
 
 if not ids:
-    if filters != hd.Filters():
+    if filters.narrowing:
         st.info("No runs match these filters.", icon=":material/search_off:")
     else:
         st.info("No runs yet: start one on the Conversation page.", icon=":material/forum:")

@@ -239,6 +239,12 @@ def render_side_by_side(runs: Sequence[Run]) -> None:
             f"**{escape_markdown(label)}** · {escape_markdown(hd.short(run.config.topic, 60))}",
             help=escape_markdown(run.config.topic),
         )
+        column.page_link(
+            "app_pages/history.py",
+            label="Open in History",
+            icon=":material/history:",
+            query_params={"run": run.id},
+        )
     for i, row in enumerate(rows if show_all else rows[:SIDE_BY_SIDE_FIRST]):
         columns = st.columns(len(runs), gap="small")
         for j, (column, turn, run) in enumerate(zip(columns, row, runs, strict=True)):

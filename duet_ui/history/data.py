@@ -25,6 +25,9 @@ PAGE_SIZE = 50
 TOPIC_WIDTH = 80
 
 
+MORE_FILTERS = ("history_provider", "history_model", "history_dates")  # behind a popover
+
+
 @dataclass(frozen=True)
 class Filters:
     """The History page's filter widgets, as read."""
@@ -34,6 +37,11 @@ class Filters:
     model: str | None = None
     dates: tuple[date, ...] = ()  # none, a start, or a start and an end (inclusive)
     search: str | None = None
+
+    @property
+    def narrowing(self) -> bool:
+        """Some filter is set (an empty list then means no run matches, not no runs)."""
+        return any((self.statuses, self.provider, self.model, self.dates, self.search))
 
 
 def zone(name: str | None) -> tzinfo:

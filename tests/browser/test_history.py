@@ -154,3 +154,21 @@ def test_a_click_on_a_row_opens_its_run_and_ticking_rows_keeps_it_open(
     expect(page.locator(ui.key("history_opened_run")).get_by_role("heading")).to_contain_text(
         f"Topic {RUNS - 2}"
     )
+
+
+def test_compare_shows_the_two_conversations_side_by_side(
+    page: Page, history_server: AppServer
+) -> None:
+    with Store(history_server.env["DUET_DATABASE_URL"]) as store:
+        first, second = (r.id for r in store.list_runs().items[:2])
+    page.goto(f"{history_server.url}/compare?runs={first},{second}")
+    one = page.get_by_text("Turn 1 · #1", exact=True)
+    two = page.get_by_text("Turn 1 · #2", exact=True)
+    expect(page.get_by_text("mean TTFT")).to_be_visible()  # nothing of the totals cut off
+    expect(one).to_be_visible()
+    expect(two).to_be_visible()
+    ui.wait_idle(page)  # the page drawn: nothing moves any more
+    a, b = one.bounding_box(), two.bounding_box()
+    assert abs(a["y"] - b["y"]) < 2 and b["x"] > a["x"] + 200  # one row, two columns
+    expect(page.get_by_text(f"Run {RUNS - 1} turn 1, said plainly.")).to_be_visible()
+    expect(page.get_by_text(f"Run {RUNS - 2} turn 1, said plainly.")).to_be_visible()

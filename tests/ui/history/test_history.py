@@ -389,3 +389,11 @@ def test_a_delete_says_what_went_and_undo_brings_it_back(seed, store, logged_in)
     at.button(key="delete_run").click().run()
     at.button(key="dismiss_deleted").click().run()
     assert not at.success and store.get_run(run.id) is None
+
+
+def test_no_runs_yet_says_where_to_start(seed, logged_in):
+    seed("bob")  # someone else's
+    at = logged_in("alice", "history")
+    assert not at.exception and not at.dataframe
+    assert [i.value for i in at.info] == ["No runs yet: start one on the Conversation page."]
+    assert "Export all" not in str(at.main)
