@@ -1,6 +1,6 @@
 """The composition root: the process-wide objects every entry point shares, built once.
 
-The pages (through a thin ``st.cache_resource`` wrapper in ``duet_ui/shell/services.py``), the
+The pages (through ``duet_ui/shell/services.py``, which shows a spinner while it is built), the
 HTTP API and the command line all get their settings, store, run manager, provider factory and
 price table from here, so a run started by one is seen by the others and there is one place
 where pasted keys are registered with ``redact``. No Streamlit, no FastAPI.
