@@ -9,10 +9,8 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -67,16 +65,6 @@ def openai_bots(model0: str = "gpt-4.1-mini", model1: str = "gpt-4.1-mini") -> l
         {"name": "Ada", "provider": "openai", "model": model0, "max_tokens": 50},
         {"name": "Bo", "provider": "openai", "model": model1, "max_tokens": 50},
     ]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 def cli_env(db: str, llm: LLMServer | None = None, **more: str) -> dict[str, str]:

@@ -23,8 +23,9 @@ from duet_core.services import Services, build_services
 from duet_core.settings import Settings
 from duet_core.store.experiments import ExperimentQueue
 from duet_core.vocabulary import ExperimentStatus
-from tests.batch.conftest import LLMServer, openai_bots, wait_for
+from tests.batch.conftest import LLMServer, openai_bots
 from tests.providers.provider_fakes import API_KEY
+from tests.waiting import wait_for
 
 
 @pytest.fixture(autouse=True)

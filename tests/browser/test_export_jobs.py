@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import io
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from duet_core.store import Store
 from duet_ui.history.data import BULK_INLINE_TURNS
 from tests.browser import ui
 from tests.browser.conftest import AppServer
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 RUNS, TURNS = 30, 80  # more turns than an export builds on click: a background job
@@ -72,15 +71,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(0.1)
-    return value
-
-
 def open_history(page: Page, server: AppServer) -> None:
     page.goto(f"{server.url}/history")
     # the first page of a fresh server imports the app's modules: on a busy machine, slow
@@ -109,7 +99,9 @@ def test_progress_download_and_nothing_left_once_the_tab_is_closed(
     assert rows["content"].iloc[0] == f"Run {RUNS - 1} turn 1."
 
     page.context.close()  # the session ends: its export goes soon after
-    wait_for(lambda: not export_files(export_server), what="the export file to be deleted")
+    wait_for(
+        lambda: not export_files(export_server), timeout=60, what="the export file to be deleted"
+    )
     assert children(export_server.pid) == []
 
 
@@ -121,5 +113,7 @@ def test_a_tab_closed_while_exporting_ends_the_export(page: Page, export_server:
     page.locator(ui.key("export_start_jsonl")).get_by_role("button").click()
     expect(page.get_by_text(re.compile(r"Writing [\d,]+ of"))).to_be_visible()
     page.context.close()  # at once, the export most likely still running
-    wait_for(lambda: not export_files(export_server), what="the export file to be deleted")
-    wait_for(lambda: not children(export_server.pid), what="the export process to end")
+    wait_for(
+        lambda: not export_files(export_server), timeout=60, what="the export file to be deleted"
+    )
+    wait_for(lambda: not children(export_server.pid), timeout=60, what="the export process to end")

@@ -47,16 +47,6 @@ def wait_ended(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-def eventually(check: Callable[[], bool], timeout: float) -> bool:
-    """Check ``check()`` until it is true (True) or ``timeout`` passed (False)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def next_event(sub: Subscription, wanted: Callable[[Event], bool], timeout: float) -> Event:
     """The next event of ``sub`` that ``wanted`` accepts (AssertionError after ``timeout``)."""
     deadline = time.monotonic() + timeout

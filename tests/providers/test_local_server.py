@@ -35,7 +35,6 @@ from duet_core.run.events import TurnFinished
 from duet_core.settings import Settings
 from tests.providers.local_fakes import (
     FAKE_SERVER,
-    eventually,
     fake_provider,
     next_event,
     running,
@@ -43,6 +42,7 @@ from tests.providers.local_fakes import (
 )
 from tests.providers.provider_fakes import DEADLINE, Consumer, text_of
 from tests.run.conftest import wait_status
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ASK = [{"role": "user", "content": "Name three colours."}]
@@ -147,7 +147,7 @@ def test_stop_while_the_server_starts(tmp_path):
         stream = provider.open("", ASK, bot())
         consumer = Consumer(stream)
         consumer.start()
-        assert eventually(lambda: provider.server.pid is not None, START)
+        wait_for(lambda: provider.server.pid is not None, START, "the server's pid")
         stream.close()
         consumer.join(1.0)
         assert not consumer.is_alive() and consumer.error is None and consumer.chunks == []

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,17 +22,9 @@ from duet_core.exports import jobs as exports_jobs
 from duet_core.exports.jobs import KEEP_SECONDS, UNWATCHED_SECONDS, ExportJobs
 from duet_core.models import RunStatus
 from duet_core.store import RunQuery, Store
+from tests.waiting import wait_for
 
 RUNS = 5  # progress is reported after each run
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(0.05)
-    return value
 
 
 def alive(pid: int) -> bool:
@@ -138,7 +129,7 @@ def blocked(store, saved, open_store):
 def test_discard_ends_the_child_and_deletes_its_file(store, blocked, jobs):
     job = jobs.start(store, RunQuery(), "csv", "alice")
     if blocked:
-        wait_for(lambda: job.pid, what="the child")
+        wait_for(lambda: job.pid, timeout=60, what="the child")
         pid = job.pid
     jobs.discard("alice")
     assert job.state == "cancelled" and jobs.get("alice") is None
@@ -151,7 +142,7 @@ def test_a_child_that_dies_is_one_message(store, blocked, jobs):
     if not blocked:
         pytest.skip("needs a lock to hold the child (PostgreSQL)")
     job = jobs.start(store, RunQuery(), "csv", "alice")
-    os.kill(wait_for(lambda: job.pid, what="the child"), signal.SIGKILL)
+    os.kill(wait_for(lambda: job.pid, timeout=60, what="the child"), signal.SIGKILL)
     assert job.wait(30) and job.state == "error"
     assert job.error == "The export stopped unexpectedly (exit code -9). Try again."
     assert not job.path.exists()
@@ -181,7 +172,7 @@ def test_the_child_ends_with_the_server(store, blocked):
         assert alive(int(pid))
         server.kill()  # no clean-up of its own: the kernel tells the child
         server.wait()
-        wait_for(lambda: not alive(int(pid)), what="the child to end")
+        wait_for(lambda: not alive(int(pid)), timeout=60, what="the child to end")
         assert not Path(path).exists()
     finally:
         server.kill()
@@ -228,7 +219,7 @@ def test_the_sweeper_does_it_by_itself(store, saved, jobs, monkeypatch):
     monkeypatch.setattr(exports_jobs, "UNWATCHED_SECONDS", 0.0)
     job = jobs.start(store, RunQuery(), "csv", "alice")
     jobs.watch("alice", "s1", lambda: False)
-    wait_for(lambda: jobs.get("alice") is None, what="the sweeper")
+    wait_for(lambda: jobs.get("alice") is None, timeout=60, what="the sweeper")
     assert job.wait(30) and not job.path.exists()
 
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sqlalchemy import select, update
 from duet_core.models import RunStatus, utcnow
 from duet_core.store import RunQuery
 from duet_core.store.schema import runs
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = "3.0"  # seconds; renewed three times per lease (room for a loaded machine)
@@ -51,15 +51,6 @@ def read_json(proc: subprocess.Popen[str], timeout: float = 60) -> dict:
         proc.kill()
         raise AssertionError(f"worker said nothing: {proc.stderr.read()[-2000:]}")
     return json.loads(got[0])
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(0.05)
-    return value
 
 
 def raw(store, run_id: str):

@@ -3,8 +3,6 @@ job it shows; a served download leaves Streamlit's media storage soon after it w
 
 from __future__ import annotations
 
-import threading
-import time
 from types import SimpleNamespace
 
 from streamlit.runtime import Runtime
@@ -14,15 +12,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from duet_core.exports.jobs import ExportJob
 from duet_ui.history import data as hd
 from duet_ui.history import export as history_export
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(0.02)
-    return value
+from tests.waiting import wait_for
 
 
 def test_a_failed_export_is_one_message(seed, logged_in, monkeypatch, tmp_path):
