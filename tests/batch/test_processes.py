@@ -27,9 +27,9 @@ from tests.batch.conftest import (
     first_line,
     openai_bots,
     start_duet,
-    wait_for,
     write_experiment,
 )
+from tests.waiting import wait_for
 
 GRID = {
     "name": "cars sweep",
