@@ -13,7 +13,8 @@ import time
 from duet_core.errors import ProviderError
 from duet_core.models import BotConfig
 from duet_core.providers.base import TextDelta, Usage
-from duet_core.providers.local import LocalModelStopped, LocalProvider, local_model_status
+from duet_core.providers.local import LocalProvider, local_model_status
+from duet_core.providers.local_server import LocalModelStopped
 
 
 def check(timeout_s: float = 300) -> tuple[bool, str]:

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from duet_core.providers.local import LLAMA_CPP_PYTHON, LLAMA_SERVER, LocalProvider
+from duet_core.providers.local import LocalProvider
+from duet_core.providers.local_server import LLAMA_CPP_PYTHON, LLAMA_SERVER
 from duet_core.run.events import Event, Subscription
 
 FAKE_SERVER = Path(__file__).with_name("fake_llama_server.py")

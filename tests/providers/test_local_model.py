@@ -18,12 +18,8 @@ import pytest
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import offline_provider, provider_available
 from duet_core.providers.base import Finish, TextDelta, Usage
-from duet_core.providers.local import (
-    LocalModelStopped,
-    chat_text,
-    local_model_status,
-    local_provider,
-)
+from duet_core.providers.local import chat_text, local_model_status, local_provider
+from duet_core.providers.local_server import LocalModelStopped
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_core.run.engine import LiveRun
 from duet_core.run.events import TextDelta as TextEvent

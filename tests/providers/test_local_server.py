@@ -20,12 +20,11 @@ from duet_core.errors import ProviderUnavailable
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus
 from duet_core.providers import make_provider
 from duet_core.providers.base import Finish, Usage
-from duet_core.providers.local import (
+from duet_core.providers.local import chat_text, local_provider
+from duet_core.providers.local_server import (
     LLAMA_CPP_PYTHON,
     LLAMA_SERVER,
     LocalModelStopped,
-    chat_text,
-    local_provider,
     server_environment,
 )
 from duet_core.providers.scripted import Hold, ScriptedProvider
@@ -241,8 +240,7 @@ STARTS_A_SERVER = textwrap.dedent(
     provider = fake_provider(Path(sys.argv[1]))
     provider.start()
     print(provider.server.pid, flush=True)
-    if sys.argv[2] == "wait":
-        sys.stdin.read()  # until the test kills this process
+    sys.stdin.readline()  # until the test has seen the server (then exit, or be killed)
     """
 )
 
@@ -250,7 +248,7 @@ STARTS_A_SERVER = textwrap.dedent(
 @pytest.mark.parametrize("ending", ["exit", "SIGKILL"])
 def test_no_server_outlives_its_process(tmp_path, ending):
     child = subprocess.Popen(
-        [sys.executable, "-c", STARTS_A_SERVER, str(tmp_path), "wait" if ending != "exit" else ""],
+        [sys.executable, "-c", STARTS_A_SERVER, str(tmp_path)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -262,6 +260,9 @@ def test_no_server_outlives_its_process(tmp_path, ending):
         assert running(pid)
         if ending == "SIGKILL":
             child.kill()  # no exit handlers: the kernel ends the server (PR_SET_PDEATHSIG)
+        else:
+            child.stdin.write("\n")  # the child exits normally: its exit handler ends the server
+            child.stdin.flush()
         assert child.wait(START) in (0, -signal.SIGKILL)
         assert wait_ended(pid, DEADLINE)
     finally:
