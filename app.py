@@ -4,6 +4,7 @@ boundary; nothing else."""
 import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR
+from duet_ui.shared.transcript import text_style
 from duet_ui.shell.errors import page_error_boundary
 from duet_ui.shell.login import login_gate
 from duet_ui.shell.services import services_or_stop
@@ -31,5 +32,6 @@ def allowed(page: st.Page) -> bool:
     return roles is None or viewer.has_role(*roles)
 
 
+text_style()  # how turn text (drawn as HTML by its one renderer) looks, on every page
 with page_error_boundary():  # one message box for any failure of a page, never a traceback
     st.navigation([p for p in PAGES if allowed(p)]).run()

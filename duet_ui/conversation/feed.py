@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 
-from markdown_it import MarkdownIt
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -37,7 +36,7 @@ from duet_core.models import Turn
 from duet_core.run.engine import LiveRun
 from duet_core.run.events import Subscription
 from duet_core.run.state import RunState
-from duet_ui.shared.transcript import shown
+from duet_ui.shared import transcript
 
 PATH = "/_duet/feed"
 CURSOR = " ▌"
@@ -46,19 +45,11 @@ WAKE = 1.0  # seconds: longest wait without events (a dropped subscription, a cl
 RETRY_MS = 500  # the browser's wait before it connects again to a stream that broke
 FEED_IDLE = 86400.0  # seconds: a feed with no reader, not followed with for this long, goes
 
-# Model output is untrusted: no raw HTML (escaped), no images (a remote fetch), and links
-# are checked by markdown-it (no javascript:, vbscript:, file: or data: URLs).
-_MARKDOWN = (
-    MarkdownIt("commonmark", {"html": False, "linkify": False})
-    .enable(["table", "strikethrough"])
-    .disable("image")
-)
-
 
 def to_html(text: str, writing: bool = True) -> str:
-    """A turn's text (so far: with the cursor) as safe HTML (keys redacted, as everywhere it
-    is drawn)."""
-    return _MARKDOWN.render(shown(text) + (CURSOR if writing else ""))
+    """A turn's text (so far: with the cursor) as the page draws it (``transcript.to_html``,
+    the one renderer of untrusted text)."""
+    return transcript.to_html(text, CURSOR if writing else "")
 
 
 TEXT, THINKING = "text", "thinking"  # the parts of a turn the feed carries

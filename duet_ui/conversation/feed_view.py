@@ -18,6 +18,7 @@ import streamlit as st
 
 from duet_ui.conversation import feed as text_feed
 from duet_ui.conversation.feed import TEXT, slot_key, to_html
+from duet_ui.shared.transcript import TEXT_CLASS
 
 PAGE_FEED_KEY = "duet_page_feed"  # hidden by live_draw.STYLE
 FEED_STATE_KEY = "duet_text_feed"  # this session's Feed
@@ -126,25 +127,7 @@ export default function (component) {
 }
 """
 
-# A slot looks as Streamlit draws markdown in a chat message (as the finished turn will).
-_CSS = """
-.duet-live-text { overflow-wrap: anywhere; }
-.duet-live-text p, .duet-live-text ul, .duet-live-text ol, .duet-live-text pre,
-.duet-live-text table, .duet-live-text blockquote { margin: 0 0 1rem; }
-.duet-live-text > :last-child { margin-bottom: 0; }
-.duet-live-text h1, .duet-live-text h2, .duet-live-text h3 { margin: 0.5rem 0 0.75rem; }
-.duet-live-text code { font-size: 0.875em; padding: 0.1em 0.25em; border-radius: 0.25rem;
-  background: var(--st-secondary-background-color, rgba(0, 0, 0, 0.05)); }
-.duet-live-text pre { padding: 0.75rem; overflow-x: auto; border-radius: 0.5rem;
-  background: var(--st-secondary-background-color, rgba(0, 0, 0, 0.05)); }
-.duet-live-text pre code { padding: 0; background: none; }
-.duet-live-text blockquote { padding-left: 1rem; border-left: 3px solid rgba(0, 0, 0, 0.2); }
-.duet-live-text table { border-collapse: collapse; }
-.duet-live-text th, .duet-live-text td { padding: 0.25rem 0.5rem;
-  border: 1px solid rgba(0, 0, 0, 0.1); }
-"""
-
-_component = st.components.v2.component("duet_text_feed", js=_JS, css=_CSS, isolate_styles=False)
+_component = st.components.v2.component("duet_text_feed", js=_JS, isolate_styles=False)
 
 
 def session_feed() -> text_feed.Feed | None:
@@ -171,4 +154,5 @@ def feed_slot(placeholder, run_id: str, turn: int, part: str, text: str) -> None
     slot the feed then writes into."""
     key = html_lib.escape(slot_key(run_id, turn, part))
     body = to_html(text, writing=part == TEXT)
-    placeholder.html(f'<div class="duet-live-text" data-duet-feed="{key}">{body}</div>')
+    slot = f'class="{TEXT_CLASS} duet-live-text" data-duet-feed="{key}"'
+    placeholder.html(f"<div {slot}>{body}</div>")

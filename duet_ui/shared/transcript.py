@@ -1,11 +1,15 @@
 """The static view of finished turns, shared by the conversation and history pages.
 
 ``turn_caption`` and ``change_notes`` are pure (no Streamlit calls) and unit-tested;
-``render_turn`` / ``render_turns`` draw. Model output is rendered as markdown, never as HTML.
+``render_turn`` / ``render_turns`` draw.
 
-Untrusted text (model output, thinking, provider errors, what people type) is drawn only
-through ``render_markdown`` / ``render_error`` (or ``st.markdown(shown(text))``): keys are
-redacted and images become plain links, so drawing it never makes the browser fetch a URL.
+Untrusted text (model output, thinking, what people type) has one renderer, ``to_html``:
+markdown made into HTML here on the server by markdown-it, with raw HTML escaped, images as
+plain links and keys redacted (``shown``), so drawing it never makes the browser fetch a URL
+or run a script. The page draws it with ``render_markdown`` and the live feed
+(``duet_ui.conversation.feed``) sends the same HTML while a turn is written, so a turn looks the
+same streaming and finished. Provider errors, short and in an alert box, go through
+``render_error`` (Streamlit's markdown of ``shown(text)``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
+from markdown_it import MarkdownIt
 from streamlit.string_util import is_emoji
 
 from duet_core import vocabulary
@@ -48,10 +53,48 @@ def shown(text: str | None) -> str:
     return safe_markdown(redact(text or ""))
 
 
-def render_markdown(text: str | None, target: Any = None, **kwargs: Any) -> None:
-    """Draw untrusted text as markdown (into ``target``, e.g. an ``st.empty()``, or here).
-    Every renderer of model output, thinking or user text goes through this."""
-    (target or st).markdown(shown(text), **kwargs)
+# Untrusted text: no raw HTML (escaped), no images (a remote fetch: ``shown`` makes them links
+# first), and links checked by markdown-it (no javascript:, vbscript:, file: or data: URLs).
+_MARKDOWN = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False})
+    .enable(["table", "strikethrough"])
+    .disable("image")
+)
+TEXT_CLASS = "duet-text"  # the element that holds a turn's HTML, styled by TEXT_STYLE
+
+# Turn text looks as Streamlit draws markdown in a chat message.
+TEXT_STYLE = """
+.duet-text { overflow-wrap: anywhere; }
+.duet-text p, .duet-text ul, .duet-text ol, .duet-text pre,
+.duet-text table, .duet-text blockquote { margin: 0 0 1rem; }
+.duet-text > :last-child { margin-bottom: 0; }
+.duet-text h1, .duet-text h2, .duet-text h3 { margin: 0.5rem 0 0.75rem; }
+.duet-text code { font-size: 0.875em; padding: 0.1em 0.25em; border-radius: 0.25rem;
+  background: var(--st-secondary-background-color, rgba(0, 0, 0, 0.05)); }
+.duet-text pre { padding: 0.75rem; overflow-x: auto; border-radius: 0.5rem;
+  background: var(--st-secondary-background-color, rgba(0, 0, 0, 0.05)); }
+.duet-text pre code { padding: 0; background: none; }
+.duet-text blockquote { padding-left: 1rem; border-left: 3px solid rgba(0, 0, 0, 0.2); }
+.duet-text table { border-collapse: collapse; }
+.duet-text th, .duet-text td { padding: 0.25rem 0.5rem; border: 1px solid rgba(0, 0, 0, 0.1); }
+"""
+
+
+def to_html(text: str | None, cursor: str = "") -> str:
+    """Untrusted text as safe HTML (``cursor`` appended while it is being written): the one
+    renderer of model output, thinking and people's text, for the page and the live feed."""
+    return _MARKDOWN.render(shown(text) + cursor)
+
+
+def render_markdown(text: str | None, target: Any = None, cursor: str = "") -> None:
+    """Draw untrusted text (into ``target``, e.g. an ``st.empty()``, or here) as ``to_html``
+    makes it. Every drawing of model output, thinking or user text goes through this."""
+    (target or st).html(f'<div class="{TEXT_CLASS}">{to_html(text, cursor)}</div>')
+
+
+def text_style() -> None:
+    """The style of drawn turn text, for this page run (takes no room on the page)."""
+    st.html(f"<style>{TEXT_STYLE}</style>")
 
 
 def render_error(text: str | None, target: Any = None, **kwargs: Any) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests.ui.turn_text import turn_texts
+
 
 def _panel_script() -> None:
     import streamlit as st
@@ -45,7 +47,10 @@ def _panel_script() -> None:
 
 
 def _texts(at: AppTest) -> list[str]:
-    return [" ".join(m.value for m in message.markdown) for message in at.chat_message]
+    return [
+        " ".join([*(m.value for m in message.markdown), *turn_texts(message)])
+        for message in at.chat_message
+    ]
 
 
 def test_finished_turns_replace_their_card_and_the_window_stays_at_the_last_turns() -> None:

@@ -16,6 +16,7 @@ from duet_ui.history import export as history_export
 from duet_ui.history import pick as hp
 from duet_ui.history.run import CHARTS_TAB, SHOW_LAST, TRANSCRIPT_TAB, VIEW_KEY
 from tests.ui.conftest import bot
+from tests.ui.turn_text import turn_texts
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -52,7 +53,7 @@ def test_a_long_run_draws_its_last_turns_until_asked_for_all(seed, logged_in):
     at.query_params["run"] = run.id
     at.run()
     assert len(at.chat_message) == SHOW_LAST
-    assert at.chat_message[-1].markdown[-1].value == f"Reply {SHOW_LAST + 5}"
+    assert turn_texts(at.chat_message[-1]) == [f"Reply {SHOW_LAST + 5}"]
     at.toggle(key="history_show_all_turns").set_value(True).run()
     assert len(at.chat_message) == SHOW_LAST + 5
 
@@ -107,12 +108,13 @@ def test_a_saved_turn_has_its_figures_on_the_names_line(seed, store, logged_in):
     at.query_params["run"] = run.id
     at.run()
     first = at.chat_message[0]
-    head, content = (m.value for m in first.markdown)
+    (head,) = (m.value for m in first.markdown)
+    (content,) = (h.value for h in first.get("html"))
     assert head.startswith("**:blue[Ann]** :gray[:small[")  # name, then the figures
     for figure in ("duet\\-demo", "temperature 0\\.7", "tokens 10 in / 20 out", "TTFT 100 ms",
                    "latency 900 ms", "$0"):  # fmt: skip
         assert figure in head, figure
-    assert content == "**Bold** claim"  # the model's markdown, as written
+    assert "<strong>Bold</strong> claim" in content  # the model's markdown, drawn
     assert not first.caption  # no caption below: three elements a turn, not four
 
 

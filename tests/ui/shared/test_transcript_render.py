@@ -31,7 +31,8 @@ def test_render_turns():
     messages = at.chat_message
     assert [m.name for m in messages] == ["Ann", "Moderator", "Ann"]
     assert [m.avatar for m in messages] == ["🦊", "🧑", "🤖"]
-    assert "**Hello**" in [m.value for m in messages[0].markdown]
+    assert "<p><strong>Hello</strong></p>" in messages[0].get("html")[-1].value
+    assert "&lt;b&gt;raw&lt;/b&gt;" in messages[2].get("html")[-1].value  # escaped, not bold
     assert at.expander[0].label == "Thinking"
     notes = [c.value for c in at.caption if "⚙" in c.value]
     assert len(notes) == 1 and "0\\.7 → 1\\.3 from turn 3" in notes[0]
