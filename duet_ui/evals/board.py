@@ -156,7 +156,8 @@ def render_leaderboard(store: Store, viewer: Viewer) -> None:
                 height=max(120, 44 * len(frame)),
                 width="stretch",
             )
-            st.dataframe(frame, hide_index=True, key="board_table", width="stretch")
+            with st.container(key="board_table"):
+                st.table(frame, hide_index=True)
             st.caption(
                 f"{len(items)} vote{'s' if len(items) != 1 else ''} between different "
                 f"{by}s. Bradley-Terry ratings on the Elo scale (400 points: 10 to 1 odds), "
@@ -170,7 +171,8 @@ def render_leaderboard(store: Store, viewer: Viewer) -> None:
                 "per turn in History and rate its turns."
             )
         else:
-            st.dataframe(agreement_frame(pairs), hide_index=True, key="agreement_table")
+            with st.container(key="agreement_table"):
+                st.table(agreement_frame(pairs), hide_index=True)
             st.caption(
                 "Spearman's rank correlation between each judge's score and people's mean "
                 "score of the same turns: 1 the same order, 0 unrelated, −1 reversed; empty "

@@ -170,13 +170,13 @@ def test_the_leaderboard_ranks_from_votes_and_filters_by_topic(seed, store, logg
     cast_vote(store, a.id, other.id, "tie", "alice")
     at = logged_in("alice", "leaderboard")
     assert not at.exception, at.exception
-    board = at.dataframe[0].value
+    board = at.table[0].value
     assert board["name"].iloc[0] == "model-one"
     first = board.set_index("name").loc["model-one"]
     assert (first["wins"], first["losses"], first["ties"]) == (3, 0, 1)
     assert len(at.get("vega_lite_chart")) == 1  # the ratings with their intervals
     at.selectbox(key="board_topic").select("Pets").run()
-    board = at.dataframe[0].value
+    board = at.table[0].value
     assert set(board["name"]) == {"model-one", "model-two"}
     assert board.set_index("name").loc["model-one", "ties"] == 0
 
@@ -200,5 +200,5 @@ def test_the_leaderboard_shows_judges_agreement_with_people(seed, store, logged_
         store.evaluations.rate_turn(run.id, turn, person, "alice")
     at = logged_in("alice", "leaderboard")
     assert not at.exception
-    agreement = at.dataframe[0].value  # no votes: the agreement table alone
+    agreement = at.table[0].value  # no votes: the agreement table alone
     assert agreement.to_dict("records") == [{"judge": "strict", "turns": 4, "Spearman ρ": 1.0}]
