@@ -89,7 +89,7 @@ def agreement_frame(found: Sequence[Agreement]) -> pd.DataFrame:
             {
                 "judge": a.judge,
                 "turns": a.items,
-                "Spearman ρ": None if a.spearman is None else round(a.spearman, 2),
+                "Spearman ρ": "—" if a.spearman is None else f"{a.spearman:+.2f}",
             }
             for a in found
         ],

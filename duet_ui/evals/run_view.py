@@ -108,7 +108,7 @@ def evaluation_panel(run: Run, svc: Services, viewer: Viewer) -> Beside:
         st.error(note[1], icon=":material/error:")
         st.session_state.pop(RATING_NOTE, None)
     status = RunStatus(run.status)
-    with st.container(horizontal=True, vertical_alignment="center"):
+    with st.container(horizontal=True, vertical_alignment="top"):
         if not (status.live or status == RunStatus.QUEUED):
             with st.container(width="stretch"):
                 judge_panel(run, svc, viewer)

@@ -201,4 +201,4 @@ def test_the_leaderboard_shows_judges_agreement_with_people(seed, store, logged_
     at = logged_in("alice", "leaderboard")
     assert not at.exception
     agreement = at.table[0].value  # no votes: the agreement table alone
-    assert agreement.to_dict("records") == [{"judge": "strict", "turns": 4, "Spearman ρ": 1.0}]
+    assert agreement.to_dict("records") == [{"judge": "strict", "turns": 4, "Spearman ρ": "+1.00"}]
