@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
+from duet_core.errors import ConfigError
 from duet_core.evals.votes import cast_vote
 from duet_core.models import Evaluation
+from duet_ui.evals.judge_panel import spec_from_file
 from duet_ui.evals.rubrics import BUILTIN
 from duet_ui.evals.run_view import RATE_KEY, rating_key
 from duet_ui.evals.vote import ORDERS_KEY, pair_key
@@ -202,3 +206,39 @@ def test_the_leaderboard_shows_judges_agreement_with_people(seed, store, logged_
     assert not at.exception
     agreement = at.table[0].value  # no votes: the agreement table alone
     assert agreement.to_dict("records") == [{"judge": "strict", "turns": 4, "Spearman ρ": "+1.00"}]
+
+
+def test_a_library_rubric_without_the_transcript_is_one_message(seed, store, logged_in):
+    store.prompts.save("vague", [{"role": "human", "content": "Is it good?"}], author="alice")
+    run = seed("alice", turns=2)
+    at = open_run(logged_in, run.id)
+    at.selectbox(key="judge_rubric").select("vague").run()
+    at.button(key="judge_go").click().run()
+    assert not at.exception
+    [error] = at.error
+    assert "put {{ transcript }}" in error.value and "vague@1" in error.value
+    assert store.evaluations.for_run(run.id) == []
+
+
+def test_a_judge_file_is_read_as_the_command_line_reads_it():
+    yaml_file = (
+        b"name: strict\nbot: {provider: demo, model: duet-demo}\nper: turn\n"
+        b"rubric_messages:\n  - {role: human, content: 'Judge {{ turn }}'}\n"
+    )
+    spec = spec_from_file("strict.yaml", yaml_file)
+    assert (spec.name, spec.per, spec.bot.provider) == ("strict", "turn", "demo")
+    with pytest.raises(ConfigError, match=r"a judge file is \.json, \.yaml or \.yml"):
+        spec_from_file("judge.txt", b"{}")
+    with pytest.raises(ConfigError, match=r"^judge\.json: "):
+        spec_from_file("judge.json", b'{"bot": {}, "per": "run"}')
+
+
+def test_the_leaderboard_ranks_personas_too(seed, store, logged_in):
+    a = seed("alice", bots=(bot("Ann", system_prompt="A careful critic."), bot("Bob")))
+    b = seed("alice", bots=(bot("Ann", system_prompt="A cheerful optimist."), bot("Bob")))
+    cast_vote(store, a.id, b.id, "b", "alice")
+    at = logged_in("alice", "leaderboard")
+    at.segmented_control(key="board_by").set_value("persona").run()
+    assert not at.exception
+    board = at.table[0].value
+    assert list(board["name"]) == ["A cheerful optimist.", "A careful critic."]
