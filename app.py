@@ -15,6 +15,7 @@ PAGES = [
     st.Page("app_pages/conversation.py", title="Conversation", icon="💬", default=True),
     st.Page("app_pages/history.py", title="History", icon="📜"),
     st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
+    st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("app_pages/prompts.py", title="Prompts", icon="📝"),
     st.Page("app_pages/prompt_lab.py", title="Prompt Lab", icon="🧪"),
     st.Page("app_pages/admin.py", title="Admin", icon="🔑"),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from duet_core import catalog
 from duet_core.errors import DuetError
+from duet_ui.evals.columns import score_column_config, with_score_columns
 from duet_ui.history import data as hd
 from duet_ui.history import pick as hp
 from duet_ui.history.export import export_panel
@@ -99,6 +100,7 @@ if not listing.items and page > 1:  # the page emptied (runs deleted): show the 
     listing = hd.cached_listing(st.session_state, store, query)
 
 frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin)
+frame = with_score_columns(store, frame)  # the judges' and people's mean scores
 frame = nest_branches(store, frame, None if viewer.is_admin else viewer.username)  # ↳ branches
 ids = list(frame["run"])
 
@@ -142,6 +144,7 @@ else:
                 help="— : unknown (a model with no price, or a turn cut short).",
             ),
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm"),
+            **score_column_config(),
             "run": st.column_config.TextColumn("run id", width="small"),
         },
     )

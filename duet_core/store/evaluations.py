@@ -229,6 +229,21 @@ class Evaluations:
             ).all()
         return [TurnRating(r.run_id, r.turn, r.rater, r.score, r.note, r.created_at) for r in rows]
 
+    def people_means(self, run_ids: Iterable[str]) -> dict[str, float]:
+        """Per run, people's mean per-turn score (runs nobody rated are absent): a column
+        for History and Compare."""
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, float] = {}
+        for start in range(0, len(ids), 500):
+            with self._read() as conn:
+                rows = conn.execute(
+                    select(turn_ratings.c.run_id, func.avg(turn_ratings.c.score))
+                    .where(turn_ratings.c.run_id.in_(ids[start : start + 500]))
+                    .group_by(turn_ratings.c.run_id)
+                ).all()
+            out.update({run_id: round(float(mean), 3) for run_id, mean in rows})
+        return out
+
     def paired_scores(self, experiment_id: str | None = None) -> list[tuple[str, float, float]]:
         """``(judge, judge's score, people's mean score)`` for every turn that a judge (per
         turn) and people both scored; ``judge`` is ``judge`` or ``judge.criterion``."""
@@ -301,3 +316,21 @@ class Evaluations:
             stmt = stmt.where(votes.c.voter == voter)
         with self._read() as conn:
             return [_vote(r) for r in conn.execute(stmt).all()]
+
+    def voted_topics(self, owner: str | None = None) -> list[str]:
+        """The topics of votes whose two runs share one (the leaderboard's topic filter), by
+        name; with ``owner``, only votes between two of that person's runs."""
+        a, b = runs.alias("a"), runs.alias("b")
+        stmt = (
+            select(a.c.topic)
+            .select_from(votes)
+            .join(a, a.c.id == votes.c.run_a)
+            .join(b, b.c.id == votes.c.run_b)
+            .where(a.c.topic == b.c.topic)
+            .distinct()
+            .order_by(a.c.topic)
+        )
+        if owner is not None:
+            stmt = stmt.where(a.c.owner == owner, b.c.owner == owner)
+        with self._read() as conn:
+            return [topic for (topic,) in conn.execute(stmt).all()]

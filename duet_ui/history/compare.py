@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from duet_core.models import Run, Turn
+from duet_core.store import Store
+from duet_ui.evals.columns import with_score_rows
 from duet_ui.history import data as hd
 from duet_ui.history.charts import BOT_HEX, TURN_AXIS
 from duet_ui.history.run import render_saved_turn
@@ -256,9 +258,10 @@ def render_side_by_side(runs: Sequence[Run]) -> None:
                     render_saved_turn(turn, run.config)
 
 
-def render_compare(runs: Sequence[Run]) -> None:
+def render_compare(runs: Sequence[Run], store: Store | None = None) -> None:
     st.subheader("Totals", anchor=False)
-    st.table(totals_table(runs))
+    totals = totals_table(runs)
+    st.table(totals if store is None else with_score_rows(store, totals, runs))  # + scores
 
     st.subheader("Settings", anchor=False)
     frame = settings_frame(runs)

@@ -12,6 +12,7 @@ import streamlit as st
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunConfig, RunStatus, Turn
 from duet_core.vocabulary import can_continue
+from duet_ui.evals.run_view import Beside, evaluation_panel
 from duet_ui.history import data as hd
 from duet_ui.history.charts import render_run_charts
 from duet_ui.shared.bot_form import pasted_keys
@@ -96,17 +97,22 @@ def turn_header(turn: Turn, run_config: RunConfig | None = None) -> str:
     return f"{head} :gray[:small[{escape_markdown(caption)}]]" if caption else head
 
 
-def render_saved_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
+def render_saved_turn(
+    turn: Turn, run_config: RunConfig | None = None, beside: Beside | None = None
+) -> None:
     """A saved turn as ``transcript.render_turn`` shows it, in three elements instead of four:
     the figures ride on the name's line instead of a caption below (40 turns drawn in 0.24 s
-    of Chromium CPU instead of 0.42 s, by click: bench/history_browser.py)."""
+    of Chromium CPU instead of 0.42 s, by click: bench/history_browser.py). ``beside``: drawn
+    after the text (the turn's scores, duet_ui/evals/run_view.py)."""
     label = turn.bot_name or ("Person" if turn.by_person else "Bot")
     with st.chat_message(label, avatar=avatar_for(turn, run_config)):
         st.markdown(turn_header(turn, run_config))
         render_turn_body(turn)
+        if beside is not None:
+            beside(turn)
 
 
-def render_transcript(run: Run, show_all: bool) -> None:
+def render_transcript(run: Run, show_all: bool, beside: Beside | None = None) -> None:
     """The turns with their ⚙ settings notes; only the last ``SHOW_LAST`` unless
     ``show_all`` (the notes are worked out over the whole run either way)."""
     notes = change_notes(run.turns)
@@ -114,7 +120,7 @@ def render_transcript(run: Run, show_all: bool) -> None:
     for turn in shown:
         if turn.index in notes:
             render_change_notes(notes[turn.index])
-        render_saved_turn(turn, run.config)
+        render_saved_turn(turn, run.config, beside)
 
 
 def show_run(
@@ -179,6 +185,8 @@ def show_run(
             st.query_params.pop("run", None)
             st.rerun()
 
+    beside = evaluation_panel(run, svc, viewer)  # scores, the judge panel, ratings
+
     transcript, charts = st.tabs([TRANSCRIPT_TAB, CHARTS_TAB], key=VIEW_KEY, on_change="rerun")
     if charts.open:
         with charts:
@@ -189,4 +197,4 @@ def show_run(
             show_all = hidden > 0 and st.toggle(
                 f"Show the {hidden} earlier turns", key="history_show_all_turns"
             )
-            render_transcript(run, show_all)
+            render_transcript(run, show_all, beside)

@@ -128,3 +128,29 @@ def test_the_cost_of_judging_an_experiment(open_store, make_run):
     store.evaluations.add([_evaluation(run.id, cost_usd=0.25), _evaluation(run.id, cost_usd=None)])
     assert store.evaluations.cost_of_experiment("xexp") == pytest.approx(0.25)
     assert store.evaluations.cost_of_experiment("xother") == 0.0
+
+
+def test_people_means_per_run_and_the_topics_voted_on(open_store, make_run):
+    store = open_store()
+    made = {}
+    for key, topic, owner in (
+        ("a1", "Cars", "alice"),
+        ("a2", "Cars", "alice"),
+        ("a3", "Tax", "alice"),
+        ("b1", "Boats", "bob"),
+        ("b2", "Boats", "bob"),
+    ):
+        run = make_run(topic, owner=owner, status=RunStatus.COMPLETED, turns=2)
+        store.create_run(run)
+        made[key] = run.id
+    store.evaluations.rate_turn(made["a1"], 0, 8, "alice")
+    store.evaluations.rate_turn(made["a1"], 1, 5, "alice")
+    store.evaluations.rate_turn(made["a1"], 1, 2, "bob")
+    assert store.evaluations.people_means([made["a1"], made["a2"]]) == {made["a1"]: 5.0}
+
+    store.evaluations.add_vote(_vote(made["a1"], made["a2"]))
+    store.evaluations.add_vote(_vote(made["a1"], made["a3"]))  # two topics: no topic of its own
+    store.evaluations.add_vote(_vote(made["b1"], made["b2"]))
+    assert store.evaluations.voted_topics() == ["Boats", "Cars"]
+    assert store.evaluations.voted_topics(owner="alice") == ["Cars"]
+    assert store.evaluations.voted_topics(owner="carol") == []
