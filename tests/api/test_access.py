@@ -179,3 +179,35 @@ def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkey
     assert carol.get("/runs").status_code == 401
     assert main(["accounts", "remove", "admin"]) == 2  # the last administrator stays
     assert "last administrator" in capsys.readouterr().err
+
+
+def test_a_disabled_accounts_token_and_password_get_401(api: Api, tmp_path):
+    """Disabled on the Admin page (another reader of the same file, as the pages hold their
+    own): the API refuses its token and password at once, and takes them again when enabled.
+    Removed: its tokens are revoked, so an account made again under that name does not get
+    them."""
+    from duet_core.accounts import AccountsFile
+    from duet_core.store.tokens import ApiTokens
+
+    auth = tmp_path / "auth.yaml"
+    api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file
+    admin_page = AccountsFile(auth, on_create=lambda *_: None)
+    admin_page.add_user("dora", PASSWORD)
+    dora = api.client("dora")
+    dora_basic = api.basic("dora")
+    assert dora.get("/runs").status_code == 200
+    assert dora_basic.get("/runs").status_code == 200
+
+    admin_page.disable_user("dora", by="admin")
+    r = dora.get("/runs")
+    assert r.status_code == 401 and "not valid" in r.json()["detail"]
+    assert dora_basic.get("/runs").status_code == 401
+
+    admin_page.enable_user("dora")
+    assert dora.get("/runs").status_code == 200
+
+    admin_page.remove_user("dora", by="admin")
+    assert ApiTokens(api.store).revoke_all("dora") == 1
+    admin_page.add_user("dora", PASSWORD)  # a new account, same name: the old token is dead
+    assert dora.get("/runs").status_code == 401
+    assert dora_basic.get("/runs").status_code == 200
