@@ -57,7 +57,9 @@ if account is not None:
             ":material/password: Reset the password",
             ":material/key: API tokens",
             ":material/manage_accounts: Disable or remove",
-        ]
+        ],
+        key="admin_tab",  # the open tab is kept across reruns
+        on_change="rerun",
     )
     with role_tab:
         admin.role_form(accounts, account)

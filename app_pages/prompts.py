@@ -80,7 +80,9 @@ edit, hist, diff, try_it = st.tabs(
         ":material/history: History",
         ":material/difference: Diff",
         ":material/play_arrow: Try it",
-    ]
+    ],
+    key="prompts_tab",  # the open tab is kept across reruns (every tab still draws)
+    on_change="rerun",
 )
 
 with edit:

@@ -37,18 +37,19 @@ def current_role(account: Account) -> str:
 
 
 def accounts_frame(accounts: Sequence[Account]) -> pd.DataFrame:
+    """Username, roles and status first: they stay in view on a phone."""
     return pd.DataFrame(
         [
             (
                 a.username,
-                a.name,
-                a.email,
                 ", ".join(a.roles),
                 "disabled" if a.disabled else "active",
+                a.name,
+                a.email,
             )
             for a in accounts
         ],
-        columns=["username", "name", "email", "roles", "status"],
+        columns=["username", "roles", "status", "name", "email"],
     )
 
 
