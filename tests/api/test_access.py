@@ -9,6 +9,7 @@ import pytest
 from duet_core.cli.main import main
 from duet_core.providers.scripted import Hold
 from duet_core.store.connect import DatabaseUnavailable
+from duet_core.store.tokens import ApiTokens
 from tests.api.conftest import (
     PASSWORD,
     Api,
@@ -163,6 +164,7 @@ def test_dev_mode_needs_no_credentials(api: Api):
 def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkeypatch, capsys):
     auth = tmp_path / "auth.yaml"
     monkeypatch.setenv("DUET_AUTH_FILE", str(auth))
+    monkeypatch.setenv("DUET_DATABASE_URL", api.services.settings.database_url)  # its tokens
     api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file too
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
     assert main(["accounts", "add", "Carol", "--role", "user", "--password-stdin"]) == 0
@@ -175,8 +177,17 @@ def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkey
     out = io.StringIO()
     assert main(["accounts", "list"], out=out) == 0
     assert "carol" in out.getvalue() and "facilitator" in out.getvalue()
+    assert main(["accounts", "disable", "carol"]) == 0
+    assert carol.get("/runs").status_code == 401  # disabled: refused at once
+    out = io.StringIO()
+    assert main(["accounts", "list"], out=out) == 0
+    assert "(disabled)" in next(line for line in out.getvalue().splitlines() if "carol" in line)
+    assert main(["accounts", "enable", "carol"]) == 0
+    assert carol.get("/runs").status_code == 200
+    _, secret = ApiTokens(api.store).create("carol", "cli")
     assert main(["accounts", "remove", "carol"]) == 0
     assert carol.get("/runs").status_code == 401
+    assert ApiTokens(api.store).find(secret) is None  # its tokens revoked with it
     assert main(["accounts", "remove", "admin"]) == 2  # the last administrator stays
     assert "last administrator" in capsys.readouterr().err
 
@@ -187,7 +198,6 @@ def test_a_disabled_accounts_token_and_password_get_401(api: Api, tmp_path):
     Removed: its tokens are revoked, so an account made again under that name does not get
     them."""
     from duet_core.accounts import AccountsFile
-    from duet_core.store.tokens import ApiTokens
 
     auth = tmp_path / "auth.yaml"
     api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file
