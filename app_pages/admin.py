@@ -70,6 +70,11 @@ if account is not None:
             f"Tokens let a program use the HTTP API as {account.username}. A new one is shown "
             "once, here: hand it over safely."
         )
+        if account.disabled:
+            st.info(
+                f"{account.username} is disabled: their tokens do not work until enabled.",
+                icon=":material/block:",
+            )
         token_panel(tokens, account.username, prefix="admin_", whose=account.username)
     with access_tab:
         admin.access_panel(accounts, tokens, account, viewer.username)

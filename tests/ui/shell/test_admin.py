@@ -255,3 +255,16 @@ def test_an_admin_makes_and_revokes_a_token_for_another_account(env, logged_in, 
     at.button(key="admin_revoke_token_submit").click().run()
     assert not at.exception
     assert ApiTokens(store).find(secret) is None
+
+
+def test_the_role_shown_is_the_accounts_highest():
+    from duet_core.accounts import Account
+    from duet_ui.shell.admin import current_role
+
+    def account(*roles: str) -> Account:
+        return Account("x", "X", "", roles)
+
+    assert current_role(account("user")) == "user"
+    assert current_role(account("facilitator")) == "facilitator"
+    assert current_role(account("user", "admin")) == "admin"  # a hand-edited file
+    assert current_role(account()) == "user"
