@@ -1,33 +1,46 @@
-"""Prompts: the library of persona templates. List, edit as a table, save a new version with a
-note, history, diff two versions, and try a version with variables."""
-
-import zlib
+"""Prompts: the library of persona templates. Click a template to open it; edit its messages
+and save a new version with a note; its history, a diff of two versions, and "Try it" (the
+messages sent to a model, as the HTTP API's playground does)."""
 
 import streamlit as st
 
 from duet_core.errors import DuetError
-from duet_core.templates import (
-    BUILTIN_VARIABLES,
-    missing_variables,
-    render_messages,
-    template_variables,
-)
-from duet_ui.prompts.rows import NEW_TEMPLATE, from_frame, to_frame
+from duet_ui.prompts import draft, table
+from duet_ui.prompts.editor import message_editor
+from duet_ui.prompts.try_it import try_panel
 from duet_ui.shell.services import current_viewer, services
-
-NEW = "➕ New template"
 
 viewer = current_viewer()
 library = services().store.prompts
 state = st.session_state
 
-st.title("📝 Prompts")
+st.title(":material/description: Prompts")
 st.caption(
     "Persona templates: messages with {{ placeholders }}. A bot uses one from its Persona "
     "setting on the Conversation page; each saved version stays as it was."
 )
 
+
+def _new_template() -> None:
+    state[table.PICK_KEY] = table.NEW
+    state[table.TABLE_KEY] = table.selection([])
+
+
+# --- which template: a click on its row, "New template", or the one just saved -------------
 summaries = library.list()
+names = [s.name for s in summaries]
+rows, cell_rows = table.table_selection(state)
+pick = table.follow_click(
+    rows, cell_rows, state.get(table.ROW_NAMES_KEY, []), state.get(table.PICK_KEY)
+)
+if "prompts_goto" in state:  # just saved: show that template
+    pick = state.pop("prompts_goto")
+picked = state[table.PICK_KEY] = table.settle(pick, names)
+wanted = table.wanted_rows(picked, names)
+if rows != wanted or cell_rows:  # the table shows the open template; the click is taken
+    state[table.TABLE_KEY] = table.selection(wanted)
+state[table.ROW_NAMES_KEY] = names
+
 if summaries:
     st.dataframe(
         [
@@ -41,49 +54,60 @@ if summaries:
             for s in summaries
         ],
         hide_index=True,
-        key="prompts_table",
+        key=table.TABLE_KEY,
+        on_select="rerun",
+        selection_mode=["single-row", "single-cell"],
+        column_config={"template": st.column_config.TextColumn(help="Click a row to open it.")},
     )
-names = [s.name for s in summaries]
-if "prompts_goto" in state:  # just saved: show that template
-    state["prompts_pick"] = state.pop("prompts_goto")
-if state.get("prompts_pick") not in [NEW, *names]:
-    state["prompts_pick"] = names[0] if names else NEW
-picked = st.selectbox("Template", [NEW, *names], key="prompts_pick")
-is_new = picked == NEW
+else:
+    st.info("No templates yet: write the first one below.", icon=":material/description:")
+st.button(
+    "New template",
+    key="prompts_new",
+    icon=":material/add:",
+    on_click=_new_template,
+    disabled=picked == table.NEW,
+)
+
+is_new = picked == table.NEW
 history = [] if is_new else library.history(picked)
 latest = history[0] if history else None
+st.subheader(picked if not is_new else "New template")
 
-edit, hist, diff, try_it = st.tabs(["Edit", "History", "Diff", "Try it"])
+edit, hist, diff, try_it = st.tabs(
+    [
+        ":material/edit: Edit",
+        ":material/history: History",
+        ":material/difference: Diff",
+        ":material/play_arrow: Try it",
+    ],
+    key="prompts_tab",  # the open tab is kept across reruns (every tab still draws)
+    on_change="rerun",
+)
 
 with edit:
     if is_new:
-        name = st.text_input("Name", key="prompts_new_name", placeholder="debater").strip()
-        base = NEW_TEMPLATE
+        name = st.text_input(
+            "Name",
+            key="prompts_new_name",
+            placeholder="a short name: letters, digits, . _ -",
+            help="The name a bot's Persona setting picks it by.",
+        ).strip()
+        base = draft.NEW_TEMPLATE
     else:
         name = picked
         base = latest.message_dicts()
         st.caption(f"Editing from v{latest.version}; saving makes v{latest.version + 1}.")
-    table = st.data_editor(
-        to_frame(base),
-        num_rows="dynamic",
-        hide_index=True,
-        # a fresh editor per template and version (the key is CSS-safe: .st-key-prompts_editor_*)
-        key=f"prompts_editor_{zlib.crc32(picked.encode()):08x}_{latest.version if latest else 0}",
-        column_config={
-            "role": st.column_config.SelectboxColumn(
-                "Role", options=["system", "human", "ai"], required=True, width="small"
-            ),
-            "content": st.column_config.TextColumn("Content", width="large"),
-        },
-    )
+    draft.start(state, (picked, latest.version if latest else 0), base)
+    message_editor()
     note = st.text_input("Note", key="prompts_note", placeholder="what changed and why")
-    if st.button("Save as new version", key="prompts_save", type="primary"):
+    if st.button("Save as new version", key="prompts_save", type="primary", icon=":material/save:"):
         try:
             version, created = library.save(
-                name, from_frame(table), author=viewer.username or "local", note=note
+                name, draft.messages(state), author=viewer.username or "local", note=note
             )
         except DuetError as e:
-            st.error(e.message)
+            st.error(e.message, icon=":material/error:")
         else:
             state["prompts_saved"] = (version.name, version.version, created)
             state["prompts_goto"] = version.name
@@ -91,7 +115,7 @@ with edit:
     saved = state.pop("prompts_saved", None)
     if saved:
         what = "saved" if saved[2] else "unchanged (same messages as that version)"
-        st.success(f"{saved[0]} v{saved[1]} {what}", icon="✅")
+        st.success(f"{saved[0]} v{saved[1]} {what}", icon=":material/check_circle:")
 
 with hist:
     if not history:
@@ -100,7 +124,8 @@ with hist:
         when = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
         label = f"v{v.version} · {when} · {v.author}" + (f" · {v.note}" if v.note else "")
         with st.expander(label, expanded=v is latest):
-            st.dataframe(to_frame(v.message_dicts()), hide_index=True)
+            for m in v.message_dicts():
+                st.text(f"[{m['role']}]\n{m['content']}")
 
 with diff:
     if len(history) < 2:
@@ -116,20 +141,8 @@ with diff:
         st.code("\n".join(lines) if lines else "(no difference)", language="diff")
 
 with try_it:
-    if latest is None:
-        st.caption("Save the template, then try it here.")
-    else:
-        versions = [v.version for v in history]
-        v = st.selectbox("Version", versions, key="prompts_try_version", format_func="v{}".format)
-        found = library.get(picked, v)
-        values = {}
-        for var in template_variables(found.messages):
-            hint = "filled by the run" if var in BUILTIN_VARIABLES else None
-            text = st.text_input(var, key=f"prompts_try_{var}", help=hint)
-            if text:
-                values[var] = text
-        missing = missing_variables(found.messages, values)
-        if missing:
-            st.warning(f"No value for {', '.join(missing)}: rendered as empty.", icon="⚠️")
-        for m in render_messages(found.messages, values):
-            st.text(f"[{m['role']}]\n{m['content']}")
+    try:
+        current = draft.messages(state)
+    except DuetError:
+        current = None
+    try_panel(picked, history, current, viewer)

@@ -3,7 +3,8 @@
 The caller comes from a personal API token (``Authorization: Bearer duet_...``), or HTTP Basic
 with an account's username and password (the accounts file the login page uses), or, with
 ``DUET_DEV_MODE=1``, is the developer (an admin) without credentials. A token acts as its
-account, with the account's role as it is now: a removed account's tokens stop working.
+account, with the account's role as it is now: a removed or disabled account's tokens
+(and password) stop working at once (``AccountsFile.account`` answers None for either).
 Missing or wrong credentials: 401 with ``WWW-Authenticate``; a role that may not: 403.
 """
 
@@ -127,7 +128,8 @@ def current_caller(
         account = accounts.account(token.username) if token is not None else None
         if token is None or account is None:
             raise Unauthorized(
-                "This API token is not valid (revoked, mistyped, or its account is gone)."
+                "This API token is not valid (revoked, mistyped, or its account is gone"
+                " or disabled)."
             )
         return Caller(account.username, account.name, account.roles, "token", token.id)
     if scheme.lower() == "basic":

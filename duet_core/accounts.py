@@ -8,6 +8,12 @@ One ``AccountsFile`` per process holds the credentials. Every session's authenti
 on that same dict, so a user added or a password reset counts at once in every session. The
 file holds only bcrypt hashes and is written to a temp file then ``os.replace``; an edit made
 by hand is picked up by ``reload_if_changed`` (a password typed in plain is hashed then).
+
+A disabled account (``disabled: true`` in its entry) stays in the file but is kept out of
+``credentials``: the login form does not know it (as if removed: a session signed in as it is
+signed out on its next run), ``account`` and ``verify`` answer None, so its API tokens and
+password stop working; ``accounts()`` lists it, with ``disabled`` set, and ``enable_user``
+lets it in again.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class Account:
     name: str
     email: str
     roles: tuple[str, ...]
+    disabled: bool = False
 
 
 # --- passwords ---------------------------------------------------------------------------
@@ -190,6 +197,7 @@ class AccountsFile:
         self.path = Path(path)
         self.lock = threading.RLock()
         self.credentials: dict[str, Any] = {"usernames": {}}
+        self.disabled: dict[str, dict[str, Any]] = {}  # disabled accounts, not in credentials
         self.cookie: dict[str, Any] = {}
         self._stat: tuple[int, int] | None = None
         with self.lock:
@@ -236,14 +244,21 @@ class AccountsFile:
         cookie.setdefault("expiry_days", COOKIE_EXPIRY_DAYS)
         self.cookie = cookie
         # replaced in place: every session's authenticator holds this very dict
-        self.credentials["usernames"] = usernames
+        self.credentials["usernames"] = {
+            n: u for n, u in usernames.items() if not u.get("disabled")
+        }
+        self.disabled = {n: u for n, u in usernames.items() if u.get("disabled")}
         if rewrite:
             self._save()
         self._stat = self._file_stat()
 
     def _save(self) -> None:
         # a copy first: the library may add its bookkeeping to a user from a session thread
-        users = {name: dict(user) for name, user in list(self.credentials["usernames"].items())}
+        active = list(self.credentials["usernames"].items())
+        users = {
+            name: dict(user)
+            for name, user in sorted([*active, *self.disabled.items()], key=lambda kv: kv[0])
+        }
         data = {"cookie": dict(self.cookie), "credentials": {"usernames": users}}
         try:
             write_yaml_atomically(self.path, data)
@@ -261,11 +276,17 @@ class AccountsFile:
     # --- accounts ------------------------------------------------------------------------
 
     def accounts(self) -> list[Account]:
+        """Every account, the disabled ones too (``Account.disabled``), by username."""
         with self.lock:
-            return [_account(n, u) for n, u in sorted(self.credentials["usernames"].items())]
+            users = [*self.credentials["usernames"].items(), *self.disabled.items()]
+            return [_account(n, u) for n, u in sorted(users, key=lambda kv: kv[0])]
 
     def account(self, username: str) -> Account | None:
+        """The account that may sign in as ``username``: None when there is none, or it is
+        disabled (the login page and the API ask here). Reads the file again first when it
+        changed: another process (or the other reader in this one) may have disabled it."""
         with self.lock:
+            self.reload_if_changed()
             user = self.credentials["usernames"].get((username or "").lower())
             return None if user is None else _account(username.lower(), user)
 
@@ -300,7 +321,7 @@ class AccountsFile:
         name = (name or "").strip()[:100]
         with self.lock:
             self.reload_if_changed()
-            if username in self.credentials["usernames"]:
+            if username in self.credentials["usernames"] or username in self.disabled:
                 raise ConfigError(f"There is already a user '{username}'.")
             first, _, last = name.partition(" ")
             self.credentials["usernames"][username] = {
@@ -328,35 +349,87 @@ class AccountsFile:
         with self.lock:
             self.reload_if_changed()
             key = (username or "").strip().lower()
-            admins = [n for n, u in self.credentials["usernames"].items() if ADMIN in _roles_of(u)]
-            if ADMIN not in roles and admins == [key]:
+            if ADMIN not in roles and self._active_admins() == [key]:
                 raise ConfigError(f"'{key}' is the last administrator: make another one first.")
             self._change(username, roles=list(roles))
-            return self.account(key)  # type: ignore[return-value]
+            user = self.credentials["usernames"].get(key) or self.disabled[key]
+            return _account(key, user)
 
-    def remove_user(self, username: str) -> None:
-        """Remove an account; the last administrator stays. ConfigError when unknown."""
+    def _active_admins(self) -> list[str]:
+        return [n for n, u in self.credentials["usernames"].items() if ADMIN in _roles_of(u)]
+
+    def _check_may_lock_out(self, key: str, by: str | None, what: str) -> None:
+        """ConfigError when ``key`` is unknown, is ``by`` (no one removes or disables their
+        own account), or is the last administrator who may sign in."""
+        if key not in self.credentials["usernames"] and key not in self.disabled:
+            raise ConfigError(f"There is no user '{key}'.")
+        if by is not None and key == by.strip().lower():
+            raise ConfigError(f"You cannot {what} your own account; another administrator can.")
+        if self._active_admins() == [key]:
+            raise ConfigError(f"'{key}' is the last administrator: make another one first.")
+
+    def remove_user(self, username: str, by: str | None = None) -> None:
+        """Remove an account (enabled or disabled); the last administrator stays, and ``by``
+        (the administrator asking) cannot remove themselves. ConfigError when unknown."""
+        key = (username or "").strip().lower()
+        with self.lock:
+            self.reload_if_changed()
+            self._check_may_lock_out(key, by, "remove")
+            users = self.credentials["usernames"]
+            place = users if key in users else self.disabled
+            removed = place.pop(key)
+            try:
+                self._save()
+            except ConfigError:
+                place[key] = removed  # memory stays as the file is
+                raise
+
+    def disable_user(self, username: str, by: str | None = None) -> Account:
+        """Disable an account: it can no longer sign in, and its API tokens and password stop
+        working, until ``enable_user``. Same limits as ``remove_user``; disabling a disabled
+        account changes nothing."""
+        key = (username or "").strip().lower()
+        with self.lock:
+            self.reload_if_changed()
+            self._check_may_lock_out(key, by, "disable")
+            users = self.credentials["usernames"]
+            if key in users:
+                user = users.pop(key)
+                user["disabled"] = True
+                self.disabled[key] = user
+                try:
+                    self._save()
+                except ConfigError:
+                    user.pop("disabled", None)
+                    users[key] = self.disabled.pop(key)  # memory stays as the file is
+                    raise
+            return _account(key, self.disabled[key])
+
+    def enable_user(self, username: str) -> Account:
+        """Let a disabled account sign in again (an enabled one: no change)."""
         key = (username or "").strip().lower()
         with self.lock:
             self.reload_if_changed()
             users = self.credentials["usernames"]
-            if key not in users:
+            if key not in users and key not in self.disabled:
                 raise ConfigError(f"There is no user '{key}'.")
-            admins = [n for n, u in users.items() if ADMIN in _roles_of(u)]
-            if admins == [key]:
-                raise ConfigError(f"'{key}' is the last administrator: make another one first.")
-            removed = users.pop(key)
-            try:
-                self._save()
-            except ConfigError:
-                users[key] = removed  # memory stays as the file is
-                raise
+            if key in self.disabled:
+                user = self.disabled.pop(key)
+                user.pop("disabled", None)
+                users[key] = user
+                try:
+                    self._save()
+                except ConfigError:
+                    user["disabled"] = True
+                    self.disabled[key] = users.pop(key)  # memory stays as the file is
+                    raise
+            return _account(key, users[key])
 
     def _change(self, username: str, **fields: Any) -> None:
         username = (username or "").strip().lower()
         with self.lock:
             self.reload_if_changed()
-            user = self.credentials["usernames"].get(username)
+            user = self.credentials["usernames"].get(username) or self.disabled.get(username)
             if user is None:
                 raise ConfigError(f"There is no user '{username}'.")
             before = dict(user)
@@ -380,4 +453,5 @@ def _account(username: str, user: dict[str, Any]) -> Account:
         name=name or username,
         email=str(user.get("email") or ""),
         roles=_roles_of(user),
+        disabled=bool(user.get("disabled")),
     )

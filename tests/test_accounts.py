@@ -125,3 +125,64 @@ def test_a_failed_write_leaves_memory_as_the_file_is(accounts, monkeypatch):
     with pytest.raises(ConfigError, match="Cannot write the auth file"):
         accounts.set_roles("admin", [ADMIN, FACILITATOR])
     assert accounts.account("admin").roles == (ADMIN,)
+
+
+def test_a_disabled_account_cannot_sign_in_until_enabled(accounts):
+    accounts.add_user("dora", "dora-pass-12", roles=[USER])
+    disabled = accounts.disable_user("Dora", by="admin")
+    assert disabled.disabled and disabled.username == "dora"
+    # neither the login form (credentials) nor the API (account, verify) knows it now
+    assert "dora" not in accounts.credentials["usernames"]
+    assert accounts.account("dora") is None
+    assert accounts.verify("dora", "dora-pass-12") is None
+    # it is still listed, and kept in the file with the flag
+    listed = {a.username: a for a in accounts.accounts()}
+    assert listed["dora"].disabled and not listed["admin"].disabled
+    on_disk = yaml.safe_load(accounts.path.read_text())["credentials"]["usernames"]["dora"]
+    assert on_disk["disabled"] is True
+    # a fresh reader of the file sees the same
+    again = AccountsFile(accounts.path)
+    assert again.account("dora") is None and [a.disabled for a in again.accounts()] == [
+        False,
+        True,
+    ]
+    with pytest.raises(ConfigError, match="There is already a user 'dora'"):
+        accounts.add_user("dora", "other-pass-12")
+    assert accounts.set_roles("dora", [FACILITATOR]).roles == (FACILITATOR,)  # still editable
+    enabled = accounts.enable_user("dora")
+    assert not enabled.disabled and enabled.roles == (FACILITATOR,)
+    assert accounts.verify("dora", "dora-pass-12") is not None
+    assert (
+        "disabled"
+        not in yaml.safe_load(accounts.path.read_text())["credentials"]["usernames"]["dora"]
+    )
+
+
+def test_no_one_disables_or_removes_themselves_or_the_last_admin(accounts):
+    accounts.add_user("second", "second-pass-1", roles=[ADMIN])
+    for change in (accounts.disable_user, accounts.remove_user):
+        with pytest.raises(ConfigError, match=r"cannot .* your own account"):
+            change("admin", by="Admin")
+        with pytest.raises(ConfigError, match="There is no user 'ghost'"):
+            change("ghost", by="admin")
+    accounts.disable_user("second", by="admin")
+    # a disabled admin does not count: admin is the last one who can sign in
+    with pytest.raises(ConfigError, match="'admin' is the last administrator"):
+        accounts.disable_user("admin")
+    with pytest.raises(ConfigError, match="'admin' is the last administrator"):
+        accounts.set_roles("admin", [USER])
+    accounts.remove_user("second", by="admin")  # a disabled account can be removed
+    assert [a.username for a in accounts.accounts()] == ["admin"]
+    assert "second" not in accounts.path.read_text()
+
+
+def test_a_failed_disable_leaves_memory_as_the_file_is(accounts, monkeypatch):
+    accounts.add_user("dora", "dora-pass-12")
+
+    def fail(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(acc, "write_yaml_atomically", fail)
+    with pytest.raises(ConfigError, match="Cannot write the auth file"):
+        accounts.disable_user("dora")
+    assert accounts.account("dora") is not None and not accounts.disabled

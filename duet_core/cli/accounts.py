@@ -1,14 +1,18 @@
-"""``python -m duet_core accounts add|list|role|remove``: the accounts file from a terminal.
+"""``python -m duet_core accounts add|list|role|disable|enable|remove``: the accounts file
+from a terminal.
 
     accounts add USER --role user|facilitator|admin [--name NAME] [--password-stdin]
     accounts list
     accounts role USER ROLE
-    accounts remove USER
+    accounts disable USER      (cannot sign in nor use its API tokens until enabled)
+    accounts enable USER
+    accounts remove USER       (its API tokens are revoked)
 
 The file is ``DUET_AUTH_FILE`` (default ``.streamlit/auth.yaml``), the one the login page and
 the HTTP API read; passwords are stored as bcrypt hashes. ``add`` reads the password from
 standard input with ``--password-stdin`` (one line), else asks for it twice on the terminal.
-The last administrator cannot lose the role or be removed. Bad input exits 2 with one line.
+The last administrator cannot lose the role, be disabled or be removed. Bad input exits 2
+with one line.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, TextIO
 from duet_core.accounts import ROLES, AccountsFile
 from duet_core.errors import ConfigError
 from duet_core.settings import Settings
+from duet_core.store import Store
+from duet_core.store.tokens import ApiTokens
 
 
 def add_parser(sub: Any) -> None:
@@ -37,7 +43,11 @@ def add_parser(sub: Any) -> None:
     role = commands.add_parser("role", help="give an account another role")
     role.add_argument("user")
     role.add_argument("role", choices=ROLES)
-    remove = commands.add_parser("remove", help="remove an account")
+    disable = commands.add_parser("disable", help="stop an account signing in (reversible)")
+    disable.add_argument("user")
+    enable = commands.add_parser("enable", help="let a disabled account sign in again")
+    enable.add_argument("user")
+    remove = commands.add_parser("remove", help="remove an account and revoke its API tokens")
     remove.add_argument("user")
 
 
@@ -61,10 +71,18 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     elif command == "role":
         account = accounts.set_roles(args.user, [args.role])
         out.write(f"{account.username} is now {args.role}\n")
+    elif command == "disable":
+        out.write(f"{accounts.disable_user(args.user).username} disabled\n")
+    elif command == "enable":
+        out.write(f"{accounts.enable_user(args.user).username} enabled\n")
     elif command == "remove":
-        accounts.remove_user(args.user)
-        out.write(f"{args.user.strip().lower()} removed\n")
+        user = args.user.strip().lower()
+        accounts.remove_user(user)
+        with Store(settings.database_url) as store:
+            revoked = ApiTokens(store).revoke_all(user)
+        out.write(f"{user} removed ({revoked} API token(s) revoked)\n")
     else:
         for a in accounts.accounts():
-            out.write(f"{a.username:24}  {', '.join(a.roles):14}  {a.name}\n")
+            state = "  (disabled)" if a.disabled else ""
+            out.write(f"{a.username:24}  {', '.join(a.roles):14}  {a.name}{state}\n")
     return 0

@@ -73,6 +73,8 @@ class PromptSummary:
 
 def check_name(name: str) -> str:
     name = (name or "").strip()
+    if not name:
+        raise ConfigError("Give the template a name.")
     if not re.fullmatch(TEMPLATE_NAME, name):
         raise ConfigError(f"Template name {name!r} is not allowed: use {_NAME_RULE} characters.")
     return name

@@ -165,3 +165,14 @@ class ApiTokens:
                 .values(revoked_at=now)
             )
         return self.get(token_id) or token
+
+    def revoke_all(self, username: str) -> int:
+        """Revoke every active token of ``username`` (its account is removed: a new account
+        of that name must not inherit them); how many were revoked."""
+        with self._store._write() as conn:
+            result = conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.username == username, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return int(result.rowcount or 0)

@@ -136,7 +136,9 @@ def _template_picker(i: int, keep: Mapping[str, Any]) -> dict[str, Any]:
     if chosen and chosen not in names:
         names.insert(0, chosen)  # a setup names a template this database lacks: say so below
     if not names:
-        st.info("No saved templates yet: make one on the Prompts page.", icon="📝")
+        st.info(
+            "No saved templates yet: make one on the Prompts page.", icon=":material/description:"
+        )
         return {"prompt_name": None}
     name = st.selectbox(
         "Template",

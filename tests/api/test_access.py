@@ -9,6 +9,7 @@ import pytest
 from duet_core.cli.main import main
 from duet_core.providers.scripted import Hold
 from duet_core.store.connect import DatabaseUnavailable
+from duet_core.store.tokens import ApiTokens
 from tests.api.conftest import (
     PASSWORD,
     Api,
@@ -163,6 +164,7 @@ def test_dev_mode_needs_no_credentials(api: Api):
 def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkeypatch, capsys):
     auth = tmp_path / "auth.yaml"
     monkeypatch.setenv("DUET_AUTH_FILE", str(auth))
+    monkeypatch.setenv("DUET_DATABASE_URL", api.services.settings.database_url)  # its tokens
     api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file too
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
     assert main(["accounts", "add", "Carol", "--role", "user", "--password-stdin"]) == 0
@@ -175,7 +177,47 @@ def test_accounts_from_the_command_line_reach_the_api(api: Api, tmp_path, monkey
     out = io.StringIO()
     assert main(["accounts", "list"], out=out) == 0
     assert "carol" in out.getvalue() and "facilitator" in out.getvalue()
+    assert main(["accounts", "disable", "carol"]) == 0
+    assert carol.get("/runs").status_code == 401  # disabled: refused at once
+    out = io.StringIO()
+    assert main(["accounts", "list"], out=out) == 0
+    assert "(disabled)" in next(line for line in out.getvalue().splitlines() if "carol" in line)
+    assert main(["accounts", "enable", "carol"]) == 0
+    assert carol.get("/runs").status_code == 200
+    _, secret = ApiTokens(api.store).create("carol", "cli")
     assert main(["accounts", "remove", "carol"]) == 0
     assert carol.get("/runs").status_code == 401
+    assert ApiTokens(api.store).find(secret) is None  # its tokens revoked with it
     assert main(["accounts", "remove", "admin"]) == 2  # the last administrator stays
     assert "last administrator" in capsys.readouterr().err
+
+
+def test_a_disabled_accounts_token_and_password_get_401(api: Api, tmp_path):
+    """Disabled on the Admin page (another reader of the same file, as the pages hold their
+    own): the API refuses its token and password at once, and takes them again when enabled.
+    Removed: its tokens are revoked, so an account made again under that name does not get
+    them."""
+    from duet_core.accounts import AccountsFile
+
+    auth = tmp_path / "auth.yaml"
+    api.services.settings.__dict__["auth_file"] = auth  # the served API reads this file
+    admin_page = AccountsFile(auth, on_create=lambda *_: None)
+    admin_page.add_user("dora", PASSWORD)
+    dora = api.client("dora")
+    dora_basic = api.basic("dora")
+    assert dora.get("/runs").status_code == 200
+    assert dora_basic.get("/runs").status_code == 200
+
+    admin_page.disable_user("dora", by="admin")
+    r = dora.get("/runs")
+    assert r.status_code == 401 and "not valid" in r.json()["detail"]
+    assert dora_basic.get("/runs").status_code == 401
+
+    admin_page.enable_user("dora")
+    assert dora.get("/runs").status_code == 200
+
+    admin_page.remove_user("dora", by="admin")
+    assert ApiTokens(api.store).revoke_all("dora") == 1
+    admin_page.add_user("dora", PASSWORD)  # a new account, same name: the old token is dead
+    assert dora.get("/runs").status_code == 401
+    assert dora_basic.get("/runs").status_code == 200

@@ -84,7 +84,6 @@ def main() -> None:
             )
             page = browser.new_page(viewport={"width": 1440, "height": 1250})
             page.goto(f"{server.url}/prompts")
-            ui.select_option(page, "prompts_pick", "debater")
             expect(page.get_by_text("Editing from v3")).to_be_visible()
             page.get_by_role("tab", name="Diff").click()
             expect(page.get_by_test_id("stCode")).to_contain_text("Cite one fact")

@@ -1,5 +1,6 @@
 """The prompt library in a real browser: a template saved on the Prompts page is used by a bot
-on the conversation page, and its name and version show in the turn's caption."""
+on the conversation page, and its name and version show in the turn's caption; a click on a
+template's row opens it; "Try it" shows a model's reply (the fake LLM server)."""
 
 from __future__ import annotations
 
@@ -9,48 +10,55 @@ from playwright.sync_api import Page, expect
 from duet_core.store import Store
 from tests.browser import ui
 from tests.browser.conftest import AppServer
+from tests.browser.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.browser
 
 PERSONA = "You are {{ my_name }}, a {{ style }} librarian."
 
 
-def edit_content(page: Page, editor: str, row: int, text: str) -> None:
-    """Type ``text`` into the content cell of ``row`` in the st.data_editor with key
-    ``editor`` (a canvas grid: double-click the cell to edit it, Enter to commit)."""
-    grid = page.locator(ui.key(editor)).get_by_test_id("stDataFrameResizable")
-    expect(grid).to_be_visible()
-    box = grid.bounding_box()
+ROW = 35  # px: the table's header and each row
+
+
+def open_prompts(page: Page, url: str) -> None:
+    page.goto(f"{url}/prompts")
+    expect(page.get_by_role("heading", name="Prompts")).to_be_visible()
+    ui.wait_idle(page)
+
+
+def click_template(page: Page, row: int) -> None:
+    """A click on the name of the template in ``row`` (0: the first) of the templates table."""
+    table = page.locator(ui.key("prompts_table"))
+    expect(table.locator("canvas").first).to_be_visible()
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
     assert box is not None
-    header = row_height = 35
-    # the content column is the wide right one: 70% across is inside it
-    page.mouse.dblclick(box["x"] + box["width"] * 0.7, box["y"] + header + row_height * (row + 0.5))
-    cell = page.locator("textarea.gdg-input")  # the grid's overlay editor for that cell
-    expect(cell).to_be_visible()
-    cell.fill(text)
-    cell.press("Enter")
-    expect(cell).to_have_count(0)
+    page.mouse.click(box["x"] + 90, box["y"] + ROW + ROW * row + ROW / 2)
+
+
+def message_box(page: Page, i: int):
+    return page.locator(ui.key(f"prompts_content_{i}")).locator("textarea")
+
+
+def fill(page: Page, widget_key: str, text: str) -> None:
+    box = page.locator(ui.key(widget_key)).locator("input")
+    box.fill(text)
+    box.press("Enter")
+    ui.wait_idle(page)
 
 
 def save_template(page: Page, url: str, name: str, note: str) -> None:
-    page.goto(f"{url}/prompts")
-    expect(page.get_by_role("heading", name="📝 Prompts")).to_be_visible()
-    name_box = page.locator(ui.key("prompts_new_name")).locator("input")
-    name_box.fill(name)
-    name_box.press("Enter")
+    open_prompts(page, url)
+    new = page.locator(ui.key("prompts_new")).get_by_role("button")
+    if new.is_enabled():  # other templates are saved already: start a new one
+        new.click()
+        ui.wait_idle(page)
+    expect(page.locator(ui.key("prompts_new_name")).locator("input")).to_have_value("")
+    fill(page, "prompts_new_name", name)
+    message_box(page, 0).fill(PERSONA)
+    message_box(page, 0).blur()  # a text area sends its text when it loses focus
     ui.wait_idle(page)
-    editor = page.locator('[class*="st-key-prompts_editor_"]').first
-    editor_key = next(
-        c.removeprefix("st-key-")
-        for c in (editor.get_attribute("class") or "").split()
-        if c.startswith("st-key-prompts_editor_")
-    )
-    edit_content(page, editor_key, 0, PERSONA)
-    ui.wait_idle(page)
-    note_box = page.locator(ui.key("prompts_note")).locator("input")
-    note_box.fill(note)
-    note_box.press("Enter")
-    ui.wait_idle(page)
+    fill(page, "prompts_note", note)
     page.locator(ui.key("prompts_save")).get_by_role("button").click()
     expect(page.get_by_text(f"{name} v1 saved")).to_be_visible()
 
@@ -81,3 +89,51 @@ def test_a_saved_template_is_used_by_a_bot_and_shown_on_its_turn(
     expect(ui.header(page)).to_contain_text("completed", timeout=60_000)
     caption = page.get_by_test_id("stChatMessage").first.get_by_test_id("stCaptionContainer")
     expect(caption.last).to_contain_text("template librarian v1")
+
+
+def test_a_click_on_a_template_row_opens_it(page: Page, app_server: AppServer) -> None:
+    with Store(app_server.env["DUET_DATABASE_URL"]) as store:
+        store.prompts.save("aaa-first", [{"role": "system", "content": "I am the first."}])
+        store.prompts.save("aab-second", [{"role": "system", "content": "I am the second."}])
+    open_prompts(page, app_server.url)
+    expect(message_box(page, 0)).to_have_value("I am the first.")  # the first opens
+    click_template(page, 1)
+    expect(page.get_by_role("heading", name="aab-second")).to_be_visible()
+    expect(message_box(page, 0)).to_have_value("I am the second.")
+    ui.wait_idle(page)
+    click_template(page, 0)
+    expect(message_box(page, 0)).to_have_value("I am the first.")
+
+
+def test_try_it_shows_a_reply_from_a_model(
+    page: Page, app_server: AppServer, fake_llm: FakeLLM
+) -> None:
+    with Store(app_server.env["DUET_DATABASE_URL"]) as store:
+        store.prompts.save(
+            "aaa-asker",
+            [
+                {"role": "system", "content": "You are {{ my_name }}."},
+                {"role": "human", "content": "Tea or coffee?"},
+            ],
+        )
+        runs_before = store.list_runs().total
+    open_prompts(page, app_server.url)
+    expect(page.get_by_role("heading", name="aaa-asker")).to_be_visible()
+    page.get_by_role("tab", name="Try it").click()
+    fill(page, "prompts_try_my_name", "Ada")
+    ui.select_option(page, "prompts_try_provider", "OpenAI")
+    expect(page.locator(ui.key("prompts_try_model")).locator("input")).to_have_value("gpt-4.1-mini")
+    ui.wait_idle(page)
+    asked = len(fake_llm.bodies("/chat/completions"))
+    page.locator(ui.key("prompts_try_send")).get_by_role("button").click()
+    reply = page.get_by_test_id("stChatMessage").last
+    expect(reply).to_contain_text("from gpt-4.1-mini:", timeout=30_000)
+    expect(reply).to_contain_text("still going and the person", timeout=30_000)  # all of it
+    expect(page.get_by_text("tokens · first token")).to_be_visible()  # the reply's figures
+    body = fake_llm.bodies("/chat/completions")[asked]
+    assert body["messages"] == [
+        {"role": "system", "content": "You are Ada."},
+        {"role": "user", "content": "Tea or coffee?"},
+    ]
+    with Store(app_server.env["DUET_DATABASE_URL"]) as store:
+        assert store.list_runs().total == runs_before  # nothing saved

@@ -95,7 +95,8 @@ def test_bad_templates_are_refused_with_a_message(store, messages, needle):
 
 @pytest.mark.parametrize("name", ["", "has space", "-dash", "a@b", "x" * 101])
 def test_bad_names_are_refused(store, name):
-    with pytest.raises(ConfigError, match="Template name"):
+    message = "Give the template a name" if not name else "Template name"
+    with pytest.raises(ConfigError, match=message):
         store.prompts.save(name, V1)
 
 
@@ -128,3 +129,12 @@ def test_concurrent_first_saves_make_one_template(open_store):
     assert errors == []
     assert sorted(v.version for v, _ in results) == [1, 2]
     assert [v.version for v in stores[0].prompts.history("raced")] == [2, 1]
+
+
+def test_an_empty_template_name_asks_for_one():
+    from duet_core.store.prompts import check_name
+
+    for blank in ("", "   "):
+        with pytest.raises(ConfigError, match=r"^Give the template a name\.$"):
+            check_name(blank)
+    assert check_name(" debater ") == "debater"

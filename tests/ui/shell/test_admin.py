@@ -1,4 +1,5 @@
-"""The Admin page: only for admins; adding users and resetting passwords."""
+"""The Admin page: only for admins; adding users, resetting passwords, roles (shown as they
+are), disabling and removing accounts (each confirmed), API tokens for another account."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_add_user_is_validated(env, logged_in, username, password, repeat, messa
 
 def test_reset_password(env, logged_in, login):
     at = logged_in("admin", "admin")
-    at.selectbox(key="reset_username").select("alice")
+    at.selectbox(key="admin_account").select("alice").run()
     at.text_input(key="reset_password").input("alice-new-pass")
     at.text_input(key="reset_password_repeat").input("alice-new-pass")
     at.button(key="reset_password_submit").click().run()
@@ -139,7 +140,7 @@ def test_a_role_change_counts_at_once_in_the_users_open_session(env, logged_in, 
     assert alice.session_state["roles"] == ["user"]
 
     at = logged_in("admin", "admin")
-    at.selectbox(key="role_username").select("alice")
+    at.selectbox(key="admin_account").select("alice").run()
     at.selectbox(key="role_role").select("facilitator")
     at.button(key="role_submit").click().run()
     assert [s.value for s in at.success] == ["alice is now facilitator."]
@@ -150,7 +151,7 @@ def test_a_role_change_counts_at_once_in_the_users_open_session(env, logged_in, 
 
 def test_the_last_admin_cannot_be_demoted(env, logged_in):
     at = logged_in("admin", "admin")
-    at.selectbox(key="role_username").select("admin")
+    at.selectbox(key="admin_account").select("admin").run()
     at.selectbox(key="role_role").select("user")
     at.button(key="role_submit").click().run()
     assert not at.exception
@@ -160,3 +161,110 @@ def test_the_last_admin_cannot_be_demoted(env, logged_in):
     assert yaml.safe_load(env.auth_file.read_text())["credentials"]["usernames"]["admin"][
         "roles"
     ] == ["admin"]
+    assert at.selectbox(key="role_role").value == "admin"  # shown as it still is
+
+
+def role_shown(at: AppTest, username: str) -> str:
+    at.selectbox(key="admin_account").select(username).run()
+    assert not at.exception
+    return at.selectbox(key="role_role").value
+
+
+def test_change_a_role_shows_the_accounts_current_role(env, logged_in):
+    at = logged_in("admin", "admin")
+    add_user(at, "fay", "fay-pass-123", role="facilitator")
+    assert role_shown(at, "admin") == "admin"
+    assert role_shown(at, "fay") == "facilitator"
+    assert role_shown(at, "alice") == "user"
+    assert role_shown(at, "admin") == "admin"  # not what was shown last
+    # a pick left unsaved is not carried to the next account
+    at.selectbox(key="role_role").select("user")
+    assert role_shown(at, "fay") == "facilitator"
+
+
+def test_disable_after_a_confirmation_then_enable(env, logged_in, login, accounts):
+    alice = login(fresh_session(), "alice", accounts["alice"])  # signed in elsewhere
+    at = logged_in("admin", "admin")
+    at.selectbox(key="admin_account").select("alice").run()
+    at.button(key="admin_disable").click().run()
+    assert "Disable alice?" in at.warning[0].value
+    assert "disabled" not in env.auth_file.read_text()  # nothing yet
+    at.button(key="admin_confirm_yes").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["alice is disabled."]
+    assert yaml.safe_load(env.auth_file.read_text())["credentials"]["usernames"]["alice"][
+        "disabled"
+    ]
+    frame = at.dataframe[0].value
+    assert dict(zip(frame["username"], frame["status"], strict=True))["alice"] == "disabled"
+
+    alice.run()  # her open session ends on its next run
+    assert alice.session_state["authentication_status"] is not True
+    again = login(fresh_session(), "alice", accounts["alice"])
+    assert again.session_state["authentication_status"] is not True
+
+    at.button(key="admin_enable").click().run()
+    at.button(key="admin_confirm_yes").click().run()
+    assert [s.value for s in at.success] == ["alice is enabled: they can sign in again."]
+    back = login(fresh_session(), "alice", accounts["alice"])
+    assert back.session_state["authentication_status"] is True
+
+
+def test_remove_after_a_confirmation_revokes_the_tokens(env, logged_in, store):
+    from duet_core.store.tokens import ApiTokens
+
+    _, secret = ApiTokens(store).create("bob", "bob's")
+    at = logged_in("admin", "admin")
+    at.selectbox(key="admin_account").select("bob").run()
+    at.button(key="admin_remove").click().run()
+    assert "Remove bob for good?" in at.warning[0].value
+    at.button(key="admin_confirm_no").click().run()  # cancelled: nothing happens
+    assert not at.warning and "bob" in env.auth_file.read_text()
+    at.button(key="admin_remove").click().run()
+    at.button(key="admin_confirm_yes").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["bob is removed."]
+    assert "bob" not in yaml.safe_load(env.auth_file.read_text())["credentials"]["usernames"]
+    assert "bob" not in list(at.dataframe[0].value["username"])
+    assert at.selectbox(key="admin_account").value != "bob"
+    assert ApiTokens(store).find(secret) is None
+
+
+def test_an_admin_cannot_disable_or_remove_themselves(env, logged_in):
+    at = logged_in("admin", "admin")
+    at.selectbox(key="admin_account").select("admin").run()
+    assert any("This is your account" in c.value for c in at.caption)
+    keys = {b.key for b in at.button}
+    assert "admin_disable" not in keys and "admin_remove" not in keys
+
+
+def test_an_admin_makes_and_revokes_a_token_for_another_account(env, logged_in, store):
+    from duet_core.store.tokens import ApiTokens
+
+    at = logged_in("admin", "admin")
+    at.selectbox(key="admin_account").select("bob").run()
+    at.text_input(key="admin_token_name").input("for bob")
+    at.button(key="admin_make_token_submit").click().run()
+    assert not at.exception
+    secret = at.code[0].value
+    found = ApiTokens(store).find(secret)
+    assert found is not None and (found.username, found.name) == ("bob", "for bob")
+    at.run()
+    assert not at.code  # shown once
+    at.selectbox(key="admin_revoke_id").select(found.id)
+    at.button(key="admin_revoke_token_submit").click().run()
+    assert not at.exception
+    assert ApiTokens(store).find(secret) is None
+
+
+def test_the_role_shown_is_the_accounts_highest():
+    from duet_core.accounts import Account
+    from duet_ui.shell.admin import current_role
+
+    def account(*roles: str) -> Account:
+        return Account("x", "X", "", roles)
+
+    assert current_role(account("user")) == "user"
+    assert current_role(account("facilitator")) == "facilitator"
+    assert current_role(account("user", "admin")) == "admin"  # a hand-edited file
+    assert current_role(account()) == "user"
