@@ -24,7 +24,7 @@ viewer = require_lab_access()
 svc = services()
 keys = pasted_keys()
 
-st.title("🧪 Prompt Lab")
+st.title(":material/science: Prompt Lab")
 st.caption(
     "Replay any saved turn with other settings, or let the next bot write one more turn. "
     "Nothing is saved while you experiment; **Save as branch** keeps a variant as a new run."
@@ -80,10 +80,12 @@ if go:
             run_logger(source.run.id, viewer.username),  # logs name the source run and person
         )
     except DuetError as e:
-        st.error(e.message, icon="⚠️")
+        st.error(e.message, icon=":material/error:")
     else:
         labels = [lab_view.variant_label(v, r.bot) for v, r in enumerate(requests)]
-        lab_results.start(lab_results.Shown(experiment, source, asked, labels))
+        lab_results.start(
+            lab_results.Shown(experiment, source, asked, labels, original=target.original)
+        )
         st.rerun()  # draw the page as it is while the variants stream (Stop enabled)
 
 if shown is not None:

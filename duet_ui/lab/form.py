@@ -102,7 +102,7 @@ def variant_form(
     provider = state[key(v, "provider")]
     ok, hint = provider_available(provider, settings, keys)
     if not ok:
-        st.warning(hint, icon="🔑")
+        st.warning(hint, icon=":material/key:")
     models = list(catalog.known_models(provider))
     if state.get(key(v, "model")) not in models:
         models.insert(0, str(state.get(key(v, "model")) or catalog.DEFAULT_MODELS[provider]))
@@ -116,7 +116,7 @@ def variant_form(
         edits = _edits(v, base)
         return VariantForm(edits, edits.apply(base))
     except ConfigError as e:
-        st.error(e.message, icon="⚠️")
+        st.error(e.message, icon=":material/error:")
         return VariantForm(Edits(), None, e.message)
 
 
