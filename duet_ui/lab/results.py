@@ -77,7 +77,7 @@ def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
         state = experiment.variants[v]
         with column, st.container(border=True, key=f"lab_variant_{v}"):
             slots = _card(shown, v)
-            _draw_variant(v, state, *slots)
+            draw_variant(v, state, *slots)
             if shown.original is not None and state.turn is not None:
                 show_diff(shown.original.content, state.turn.content, key=f"lab_diff_{v}")
             _actions(shown, v, state, viewer, svc)
@@ -111,7 +111,7 @@ def _variants_panel(shown: Shown) -> None:
                 mark = (len(state.thinking), len(state.text), state.finished)
                 if drawn[v] != mark:
                     drawn[v] = mark
-                    _draw_variant(v, state, thinking_slot, text_slot, figures_slot)
+                    draw_variant(v, state, thinking_slot, text_slot, figures_slot)
 
         stream_panel.pump(
             source=experiment, apply=lambda events: None, draw=draw, done=lambda: experiment.done
@@ -122,7 +122,7 @@ def _variants_panel(shown: Shown) -> None:
     panel()
 
 
-def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures_slot) -> None:
+def draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures_slot) -> None:
     thinking = "".join(state.thinking)
     if thinking:
         with (
