@@ -272,12 +272,8 @@ class VoteRow(Base):
     __tablename__ = "votes"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "v..." (models.new_id)
-    run_a: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("runs.id", ondelete="CASCADE")
-    )
-    run_b: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("runs.id", ondelete="CASCADE")
-    )
+    run_a: Mapped[str | None] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    run_b: Mapped[str | None] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
     bot_index: Mapped[int] = mapped_column(Integer)
     winner: Mapped[str] = mapped_column(String(4))  # "a" | "b" | "tie"
     model_a: Mapped[str] = mapped_column(String(200))
