@@ -99,4 +99,4 @@ if go:
         st.rerun()  # draw the page as it is while the variants stream (Stop enabled)
 
 if shown is not None:
-    lab_results.show(shown, viewer, svc)
+    lab_results.show(shown, viewer, svc, keys)

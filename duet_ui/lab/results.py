@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
@@ -21,6 +22,7 @@ from duet_core.lab.requests import Experiment, VariantState, save_branch
 from duet_core.lab.sources import LabSource
 from duet_core.models import Turn
 from duet_ui.history.scroll import scroll_here
+from duet_ui.lab import evaluate
 from duet_ui.lab.diff import show_diff
 from duet_ui.shared import stream_panel
 from duet_ui.shared.transcript import escape_markdown, render_error, render_markdown, turn_caption
@@ -42,6 +44,8 @@ class Shown:
     original: Turn | None = None  # the turn regenerated (None for continue): the diffs' base
     branches: dict[int, str] = field(default_factory=dict)
     token: str = field(default_factory=lambda: secrets.token_hex(6))  # scrolled to once
+    scores: dict[int, Any] = field(default_factory=dict)  # variant -> judge Outcome | None
+    blind: evaluate.Blind | None = None  # a blind vote between two variants
 
 
 def current(asked: tuple) -> Shown | None:
@@ -64,9 +68,10 @@ def stop_current() -> None:
         shown.experiment.stop()
 
 
-def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
+def show(shown: Shown, viewer: Viewer, svc: Services, keys: dict[str, str]) -> None:
     """The variants side by side, each in its card (streaming until each finishes), then
-    with its diff and actions; scrolled into view the first time they are drawn."""
+    with its diff, judge's score and actions, and under them the judge and the blind vote;
+    scrolled into view the first time they are drawn. ``keys``: pasted API keys."""
     experiment = shown.experiment
     scroll_here(f"lab:{shown.token}", key="lab_results_scroll")
     done = experiment.done  # read once: the variants' threads may finish while this run draws
@@ -80,7 +85,10 @@ def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
             draw_variant(v, state, *slots)
             if shown.original is not None and state.turn is not None:
                 show_diff(shown.original.content, state.turn.content, key=f"lab_diff_{v}")
+            evaluate.draw_score(shown.scores.get(v), key=f"lab_score_{v}")
             _actions(shown, v, state, viewer, svc)
+    evaluate.judge_panel(shown, svc, viewer, keys)
+    evaluate.vote_panel(shown, svc, viewer)
 
 
 def _card(shown: Shown, v: int) -> tuple:
