@@ -81,7 +81,7 @@ def unique(sources: Sequence[LabSource]) -> list[LabSource]:
     seen: set[tuple[str, str]] = set()
     out = []
     for s in sources:
-        ident = (s.kind, s.run.id if s.saved else s.label)
+        ident = (s.kind, s.run.id, "" if s.saved else s.label)
         if ident not in seen:
             seen.add(ident)
             out.append(s)
@@ -173,6 +173,20 @@ class ManyExperiment:
     @property
     def done(self) -> bool:
         return self.experiment.done
+
+    @property
+    def variants(self) -> list[VariantState]:
+        """The running requests' states (one per cell that was asked)."""
+        return self.experiment.variants
+
+    @property
+    def notify(self) -> Callable[[], None] | None:
+        """Called after each event (see ``Experiment.notify``): the HTTP API's wake-up."""
+        return self.experiment.notify
+
+    @notify.setter
+    def notify(self, wake: Callable[[], None] | None) -> None:
+        self.experiment.notify = wake
 
     def variant(self, cell: int) -> VariantState | None:
         """What cell ``cell`` has produced (None for a cell with a problem)."""
