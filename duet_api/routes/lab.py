@@ -28,6 +28,7 @@ from duet_core.exports.transcript import transcript_dict
 from duet_core.lab import many, sources
 from duet_core.lab import requests as lab
 from duet_core.lab.edits import edits_from_mapping
+from duet_core.lab.summary import summary_rows
 from duet_core.logs import run_logger
 from duet_core.services import Services
 
@@ -174,6 +175,6 @@ def many_conversations(body: ManyRequest, services: ServicesDep, caller: LabCall
     )
 
     def summary(done: Any) -> list[dict[str, Any]]:
-        return [{"type": "summary", "rows": many.summary_rows(grid)}]
+        return [{"type": "summary", "rows": summary_rows(grid)}]
 
     return experiment_response(grid, services.settings.sse_keepalive, summary)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from duet_core.lab import many
 from duet_core.lab import requests as lab
 from duet_core.lab import sources as lab_sources
 from duet_core.lab.edits import parse_sets
+from duet_core.lab.summary import summary_rows
 from duet_core.logs import run_logger
 from duet_core.models import Turn
 from duet_core.providers import Providers
@@ -197,7 +198,7 @@ def _many(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             on_event,
             run_logger(sources[0].run.id, user),
         )
-        rows = many.summary_rows(result)
+        rows = summary_rows(result)
         if args.json:
             _emit(out, {"type": "summary", "rows": rows})
         else:

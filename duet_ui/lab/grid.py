@@ -16,8 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from duet_core.errors import DuetError
-from duet_core.lab.many import Cell, ManyExperiment, summary_rows
+from duet_core.lab.many import Cell, ManyExperiment
 from duet_core.lab.requests import save_branch
+from duet_core.lab.summary import summary_rows
 from duet_ui.history.scroll import scroll_here
 from duet_ui.lab.diff import show_diff
 from duet_ui.lab.results import draw_variant

@@ -21,10 +21,10 @@ from duet_core.lab.many import (
     experiment_sources,
     plan,
     run_many,
-    summary_rows,
     unique,
 )
 from duet_core.lab.sources import LabSource, load_fixture, load_run
+from duet_core.lab.summary import summary_rows
 from duet_core.models import BotConfig, Turn
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_core.store import Store
