@@ -1,9 +1,11 @@
 """Prompt Lab: replay a saved turn with other settings (up to four variants side by side), or
-write one more turn; nothing is saved unless a variant is saved as a branch."""
+write one more turn; or try one set of settings on many conversations at once (``lab/many``).
+Nothing is saved unless a variant is saved as a branch."""
 
 import streamlit as st
 
 from duet_core.errors import DuetError
+from duet_core.lab.many import MAX_SOURCES
 from duet_core.lab.requests import (
     MAX_VARIANTS,
     Experiment,
@@ -13,6 +15,7 @@ from duet_core.lab.requests import (
 )
 from duet_core.logs import run_logger
 from duet_ui.lab import form as lab_form
+from duet_ui.lab import many as lab_many
 from duet_ui.lab import results as lab_results
 from duet_ui.lab import source as lab_source
 from duet_ui.lab import view as lab_view
@@ -24,11 +27,18 @@ viewer = require_lab_access()
 svc = services()
 keys = pasted_keys()
 
-st.title("🧪 Prompt Lab")
+st.title(":material/science: Prompt Lab")
 st.caption(
     "Replay any saved turn with other settings, or let the next bot write one more turn. "
     "Nothing is saved while you experiment; **Save as branch** keeps a variant as a new run."
 )
+SCOPES = {"one": "One conversation", "many": f"Many conversations (up to {MAX_SOURCES})"}
+scope = st.radio(
+    "Try it on", list(SCOPES), format_func=SCOPES.__getitem__, horizontal=True, key="lab_scope"
+)
+if scope == "many":
+    lab_many.page(viewer, svc, keys)
+    st.stop()
 source = lab_source.pick_source(viewer, svc)
 if source is None:
     st.stop()
@@ -80,11 +90,13 @@ if go:
             run_logger(source.run.id, viewer.username),  # logs name the source run and person
         )
     except DuetError as e:
-        st.error(e.message, icon="⚠️")
+        st.error(e.message, icon=":material/error:")
     else:
         labels = [lab_view.variant_label(v, r.bot) for v, r in enumerate(requests)]
-        lab_results.start(lab_results.Shown(experiment, source, asked, labels))
+        lab_results.start(
+            lab_results.Shown(experiment, source, asked, labels, original=target.original)
+        )
         st.rerun()  # draw the page as it is while the variants stream (Stop enabled)
 
 if shown is not None:
-    lab_results.show(shown, viewer, svc)
+    lab_results.show(shown, viewer, svc, keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -240,6 +240,16 @@ class ContinueRequest(Strict):
     variants: Variants = 1
     save_branch: bool = False
     user_message: Annotated[str, Field(min_length=1, max_length=MAX_INTERJECTION)] | None = None
+
+
+class ManyRequest(Strict):
+    """Several sources (and an experiment's runs), the same ``set`` on each."""
+
+    sources: Annotated[list[LabSourceIn], Field(max_length=100)] = []
+    experiment: Annotated[str, Field(max_length=64)] | None = None
+    action: Literal["regenerate", "continue"] = "regenerate"
+    turn: Annotated[int, Field(ge=0)] | None = None
+    set: dict[str, Any] = {}
 
 
 # One Server-Sent Event: ``data`` is one JSON object whose ``type`` names it

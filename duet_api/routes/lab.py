@@ -1,5 +1,6 @@
 """The Prompt Lab for programs (facilitators and admins): fixtures, regenerate a turn,
-continue a conversation, save a variant as a branch. The same core as the Lab page and
+continue a conversation, save a variant as a branch, or try one set of settings on many
+conversations (``/promptlab/many``). The same core as the Lab page and
 ``python -m duet_core lab``; nothing is written unless ``save_branch`` is asked for."""
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from duet_api.schemas import (
     SSE_RESPONSE,
     ContinueRequest,
     FixtureOut,
+    ManyRequest,
     RegenerateRequest,
     Transcript,
     errors,
 )
 from duet_core.errors import ConfigError, NotFound
 from duet_core.exports.transcript import transcript_dict
+from duet_core.lab import many, sources
 from duet_core.lab import requests as lab
-from duet_core.lab import sources
 from duet_core.lab.edits import edits_from_mapping
+from duet_core.lab.summary import summary_rows
 from duet_core.logs import run_logger
 from duet_core.services import Services
 
@@ -140,3 +143,38 @@ def continue_(body: ContinueRequest, services: ServicesDep, caller: LabCaller) -
     edits = edits_from_mapping(body.set)
     request = lab.continue_request(source.run, edits, services.store.prompts)
     return _stream([request] * body.variants, source, body.save_branch, services, caller)
+
+
+@router.post(
+    "/many",
+    response_class=Response,
+    responses={**SSE_RESPONSE, **errors(*AUTH_ERRORS, 404, 422)},
+)
+def many_conversations(body: ManyRequest, services: ServicesDep, caller: LabCaller) -> Response:
+    """Regenerate turn ``turn`` of each source (or continue each) with the settings in
+    ``set``, up to 10 at once, streamed: each event's ``variant`` is the source's place in
+    the list (then the experiment's runs); a last ``{"type": "summary", "rows"}`` gives each
+    source's figures and the "All" row. Writes nothing."""
+    found = [_source(s, services, caller) for s in body.sources]
+    if body.experiment:
+        found += many.experiment_sources(
+            services.store, body.experiment, caller.username, caller.is_admin
+        )
+    cells = many.plan(
+        many.unique(found),
+        body.action,
+        body.turn,
+        edits_from_mapping(body.set),
+        services.store.prompts,
+    )
+    grid = many.ManyExperiment(
+        cells,
+        services.providers.with_keys(None),
+        services.prices,
+        run_logger(cells[0].source.run.id, caller.username),
+    )
+
+    def summary(done: Any) -> list[dict[str, Any]]:
+        return [{"type": "summary", "rows": summary_rows(grid)}]
+
+    return experiment_response(grid, services.settings.sse_keepalive, summary)  # type: ignore[arg-type]

@@ -3,10 +3,16 @@
     lab regenerate SOURCE --turn INDEX [--set FIELD=VALUE ...] [--variants K] [--json]
                    [--save-branch] [--db URL]
     lab continue SOURCE [--set FIELD=VALUE ...] [--json] [--save-branch] [--db URL]
+    lab regenerate SOURCE SOURCE ... [--experiment ID] --turn INDEX [--set ...] [--json]
 
 SOURCE is a run id or a transcript JSON file. ``--json`` prints one JSON object per line as
 things happen (``thinking``, ``text``, ``done``, ``error``, and ``branch`` last with
 ``--save-branch``). Exit 0 when every variant finished, 1 when one failed, 2 for bad input.
+
+Several sources (or ``--experiment ID``: its runs) try the same settings on each, up to 10
+(``duet_core.lab.many``): each event's ``variant`` is the source's place and carries its
+``source``; a last ``{"type": "summary", "rows": [...]}`` line (without ``--json``: a table)
+gives each source's figures and the "All" row. No ``--variants`` or ``--save-branch`` then.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from typing import Any, TextIO
 
 from duet_core import catalog
 from duet_core.errors import AccessDenied, ConfigError
+from duet_core.lab import many
 from duet_core.lab import requests as lab
 from duet_core.lab import sources as lab_sources
 from duet_core.lab.edits import parse_sets
+from duet_core.lab.summary import summary_rows
 from duet_core.logs import run_logger
 from duet_core.models import Turn
 from duet_core.providers import Providers
@@ -33,14 +41,19 @@ def add_parser(sub: Any) -> None:
     lab_parser = sub.add_parser("lab", help="regenerate or continue a saved turn (Prompt Lab)")
     commands = lab_parser.add_subparsers(dest="lab_command", required=True)
     regen = commands.add_parser("regenerate", help="write turn INDEX again with other settings")
-    regen.add_argument("source", help="a run id or a transcript JSON file")
+    regen.add_argument(
+        "source", nargs="*", help="a run id or a transcript JSON file (several: up to 10)"
+    )
     regen.add_argument("--turn", type=int, required=True, help="the turn's index (from 0)")
     regen.add_argument(
         "--variants", type=int, default=1, help=f"how many at once (1-{lab.MAX_VARIANTS})"
     )
     cont = commands.add_parser("continue", help="the next bot writes one more turn")
-    cont.add_argument("source", help="a run id or a transcript JSON file")
+    cont.add_argument(
+        "source", nargs="*", help="a run id or a transcript JSON file (several: up to 10)"
+    )
     for p in (regen, cont):
+        p.add_argument("--experiment", metavar="ID", help="every run of this experiment too")
         p.add_argument(
             "--set",
             action="append",
@@ -87,7 +100,26 @@ class _LazyLibrary:
         return self._db.get().prompts.get(name, version)
 
 
+def _source(name: str, db: _Database, user: str, settings: Settings) -> lab_sources.LabSource:
+    try:
+        looks_like_file = name.lower().endswith(".json") or Path(name).is_file()
+        return lab_sources.resolve(
+            name,
+            None if looks_like_file else db.get(),
+            user,
+            is_admin=True,  # the command line reads the database directly anyway
+            directory=lab_sources.fixtures_dir(settings),
+        )
+    except AccessDenied as e:
+        raise ConfigError(e.message) from None
+
+
 def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    if not args.source and not args.experiment:
+        raise ConfigError("Give a SOURCE (a run id or a transcript JSON file) or --experiment ID")
+    if len(args.source) > 1 or args.experiment:
+        return _many(args, settings, out)
+    args.source = args.source[0]
     variants = getattr(args, "variants", 1)
     if not 1 <= variants <= lab.MAX_VARIANTS:
         raise ConfigError(f"--variants takes 1 to {lab.MAX_VARIANTS}")
@@ -95,17 +127,7 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     user = getpass.getuser() or "cli"
     db = _Database(args.db or settings.database_url)
     try:
-        try:
-            looks_like_file = args.source.lower().endswith(".json") or Path(args.source).is_file()
-            source = lab_sources.resolve(
-                args.source,
-                None if looks_like_file else db.get(),
-                user,
-                is_admin=True,  # the command line reads the database directly anyway
-                directory=lab_sources.fixtures_dir(settings),
-            )
-        except AccessDenied as e:
-            raise ConfigError(e.message) from None
+        source = _source(args.source, db, user, settings)
         if args.lab_command == "regenerate":
             request = lab.regenerate_request(source.run, args.turn, edits, _LazyLibrary(db))
         else:
@@ -129,6 +151,67 @@ def cmd_lab(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         return 1 if failed else 0
     finally:
         db.close()
+
+
+def _many(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Several sources (and an experiment's runs), the same edits on each."""
+    if getattr(args, "variants", 1) != 1:
+        raise ConfigError("--variants takes one SOURCE; with several, each gets one result")
+    if args.save_branch:
+        raise ConfigError("--save-branch takes one SOURCE; save a result from the page")
+    edits = parse_sets(args.set)
+    user = getpass.getuser() or "cli"
+    db = _Database(args.db or settings.database_url)
+    try:
+        sources = [_source(name, db, user, settings) for name in args.source]
+        if args.experiment:
+            sources += many.experiment_sources(db.get(), args.experiment, user, is_admin=True)
+        sources = many.unique(sources)
+        many.check_count(len(sources))
+        index = args.turn if args.lab_command == "regenerate" else None
+        cells = many.plan(sources, args.lab_command, index, edits, _LazyLibrary(db))
+        for i, cell in enumerate(cells):
+            if cell.problem is None:
+                continue
+            if args.json:
+                line = {"type": "error", "variant": i, "message": cell.problem}
+                _emit(out, {**line, "source": cell.source.label})
+            else:
+                out.write(f"--- {cell.source.label} ---\nNot asked: {cell.problem}\n")
+        labels = [c.source.label for c in cells]
+
+        def on_event(event: lab.LabEvent) -> None:
+            if args.json:
+                _emit(out, {**event.as_json(), "source": labels[event.variant]})
+            elif event.type in ("done", "error"):
+                out.write(f"--- {labels[event.variant]} ---\n")
+                if event.turn is not None:
+                    out.write(f"{event.turn.content}\n[{describe(event.turn)}]\n")
+                if event.type == "error":
+                    out.write(f"Error: {event.message}\n")
+                out.flush()
+
+        result = many.run_many(
+            cells,
+            Providers(settings).with_keys(None),
+            catalog.load_prices(settings.prices_file),
+            on_event,
+            run_logger(sources[0].run.id, user),
+        )
+        rows = summary_rows(result)
+        if args.json:
+            _emit(out, {"type": "summary", "rows": rows})
+        else:
+            for row in rows:
+                out.write(" · ".join(f"{k} {v}" for k, v in row.items() if v is not None) + "\n")
+        return 0 if rows[-1]["status"] == f"{len(cells)} done" else 1
+    finally:
+        db.close()
+
+
+def _emit(out: TextIO, obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    out.flush()
 
 
 class _Printer:

@@ -100,7 +100,8 @@ class VariantState:
 
 
 class Experiment:
-    """Up to four variants streaming at once, each on its own thread. Writes nothing.
+    """Up to four variants (``most``) streaming at once, each on its own thread. Writes
+    nothing.
 
     Events arrive on ``events`` (a ``queue.Queue`` of ``LabEvent``) in the order they happen;
     each variant ends with exactly one ``done`` or ``error`` event. ``stop()`` closes every
@@ -113,11 +114,14 @@ class Experiment:
         provider_for: ProviderFor,
         prices: PriceTable | None = None,
         logger: logging.Logger | logging.LoggerAdapter | None = None,
+        *,
+        most: int = MAX_VARIANTS,
     ):
         """``logger``: where each provider call is logged (e.g. a ``run_logger`` naming the
-        source run and the person); the module's logger by default."""
-        if not 1 <= len(requests) <= MAX_VARIANTS:
-            raise ConfigError(f"Run 1 to {MAX_VARIANTS} variants at once.")
+        source run and the person); the module's logger by default. ``most``: how many
+        requests it takes (the Lab on many conversations runs one per conversation)."""
+        if not 1 <= len(requests) <= most:
+            raise ConfigError(f"Run 1 to {most} variants at once.")
         self.variants = [VariantState(r) for r in requests]
         self.events: queue.Queue[LabEvent] = queue.Queue()
         self._provider_for = provider_for

@@ -54,10 +54,11 @@ class TurnRating:
 @dataclass(frozen=True, slots=True)
 class Vote:
     """Which of two runs' bot ``bot_index`` did better, with that bot's model and persona in
-    each run as they were when the vote was cast."""
+    each run as they were when the vote was cast. Between two Prompt Lab variants the runs
+    are None and ``lab`` says what was compared (``duet_core.lab.votes``)."""
 
-    run_a: str
-    run_b: str
+    run_a: str | None
+    run_b: str | None
     bot_index: int
     winner: Winner
     model_a: str
@@ -67,6 +68,7 @@ class Vote:
     voter: str
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=lambda: new_id("v"))
+    lab: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class Vote:
             "persona_b": self.persona_b,
             "voter": self.voter,
             "created_at": self.created_at.isoformat(),
+            **({"lab": self.lab} if self.lab is not None else {}),
         }
 
 
@@ -297,13 +300,14 @@ class Evaluations:
         topic: str | None = None,
         voter: str | None = None,
     ) -> list[Vote]:
-        """Votes, oldest first; with ``experiment_id`` (or ``topic``) only those whose two
-        runs both belong to that experiment (have that topic)."""
+        """Votes, oldest first (the Lab's, without runs, too); with ``experiment_id`` (or
+        ``topic``) only those whose two runs both belong to that experiment (have that
+        topic)."""
         a, b = runs.alias("a"), runs.alias("b")
         stmt = (
             select(votes)
-            .join(a, a.c.id == votes.c.run_a)
-            .join(b, b.c.id == votes.c.run_b)
+            .join(a, a.c.id == votes.c.run_a, isouter=True)
+            .join(b, b.c.id == votes.c.run_b, isouter=True)
             .order_by(votes.c.created_at, votes.c.id)
         )
         if experiment_id is not None:

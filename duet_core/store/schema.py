@@ -266,13 +266,14 @@ class TurnRatingRow(Base):
 class VoteRow(Base):
     """A person's blind pairwise vote between two runs, about one bot: which run's bot did
     better (``a``, ``b`` or ``tie``). The bot's model and persona in each run are kept as they
-    were when the vote was cast, so the leaderboard reads votes alone."""
+    were when the vote was cast, so the leaderboard reads votes alone. A vote between two
+    Prompt Lab variants (not saved runs) has no runs; ``lab`` keeps what was compared."""
 
     __tablename__ = "votes"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)  # "v..." (models.new_id)
-    run_a: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
-    run_b: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    run_a: Mapped[str | None] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    run_b: Mapped[str | None] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
     bot_index: Mapped[int] = mapped_column(Integer)
     winner: Mapped[str] = mapped_column(String(4))  # "a" | "b" | "tie"
     model_a: Mapped[str] = mapped_column(String(200))
@@ -281,6 +282,7 @@ class VoteRow(Base):
     persona_b: Mapped[str] = mapped_column(String(300))
     voter: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lab: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         Index("ix_votes_run_a", "run_a"),

@@ -25,7 +25,7 @@ DEFAULT_EFFORT = "default"
 MODES = {"system": "System prompt", "template": "Saved template", "inline": "Inline persona"}
 
 
-def key(v: int, field: str) -> str:
+def key(v: int | str, field: str) -> str:
     return f"lab_v{v}_{field}"
 
 
@@ -68,20 +68,20 @@ def _values(bot: BotConfig) -> dict[str, Any]:
     }
 
 
-def reset(v: int, bot: BotConfig) -> None:
+def reset(v: int | str, bot: BotConfig) -> None:
     """Show ``bot``'s settings in variant ``v``'s widgets (before they draw)."""
     for field, value in _values(bot).items():
         st.session_state[key(v, field)] = value
 
 
-def _on_provider(v: int) -> None:
+def _on_provider(v: int | str) -> None:
     provider = st.session_state[key(v, "provider")]
     st.session_state[key(v, "model")] = catalog.DEFAULT_MODELS[provider]
     st.session_state[key(v, "effort")] = DEFAULT_EFFORT
 
 
 def variant_form(
-    v: int,
+    v: int | str,
     base: BotConfig,
     settings: Settings,
     keys: dict[str, str],
@@ -102,7 +102,7 @@ def variant_form(
     provider = state[key(v, "provider")]
     ok, hint = provider_available(provider, settings, keys)
     if not ok:
-        st.warning(hint, icon="🔑")
+        st.warning(hint, icon=":material/key:")
     models = list(catalog.known_models(provider))
     if state.get(key(v, "model")) not in models:
         models.insert(0, str(state.get(key(v, "model")) or catalog.DEFAULT_MODELS[provider]))
@@ -116,11 +116,11 @@ def variant_form(
         edits = _edits(v, base)
         return VariantForm(edits, edits.apply(base))
     except ConfigError as e:
-        st.error(e.message, icon="⚠️")
+        st.error(e.message, icon=":material/error:")
         return VariantForm(Edits(), None, e.message)
 
 
-def _persona(v: int, base: BotConfig, templates: list[str]) -> None:
+def _persona(v: int | str, base: BotConfig, templates: list[str]) -> None:
     modes = [m for m in MODES if m != "inline" or base.persona is not None]
     st.radio("Persona", modes, format_func=MODES.__getitem__, key=key(v, "mode"), horizontal=True)
     mode = st.session_state[key(v, "mode")]
@@ -147,7 +147,7 @@ def _persona(v: int, base: BotConfig, templates: list[str]) -> None:
         st.text_area("Persona messages (JSON)", key=key(v, "persona"), height=120)
 
 
-def _knobs(v: int, provider: str, model: str) -> None:
+def _knobs(v: int | str, provider: str, model: str) -> None:
     k = catalog.knobs(provider, model)
     if k.temperature:
         st.slider("Temperature", 0.0, 2.0, step=0.05, key=key(v, "temperature"))
@@ -184,7 +184,7 @@ def _json(text: str, what: str, kind: type) -> Any:
     return value
 
 
-def _edits(v: int, base: BotConfig) -> Edits:
+def _edits(v: int | str, base: BotConfig) -> Edits:
     """The fields whose widget values differ from ``base`` (normalised as the form shows them)."""
     state = st.session_state
     now = {f: state.get(key(v, f)) for f in _values(base)}

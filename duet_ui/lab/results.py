@@ -1,19 +1,29 @@
-"""Prompt Lab variants streaming side by side, then "Save as branch" under each.
+"""Prompt Lab variants streaming side by side, each in its card; once they end, each card
+also holds its diff against the original turn and its own "Save as branch".
 
 The variants run on worker threads (``duet_core.lab.requests.Experiment``) that never touch
 Streamlit; a blocking fragment (``duet_ui.shared.stream_panel.pump``) waits on the
-experiment's event queue and redraws each column's thinking, text and figures as they arrive.
+experiment's event queue and redraws each card's thinking, text and figures as they arrive.
+When all have ended the page is drawn again without the fragment, so the cards can hold
+buttons (widgets do not belong in a blocking fragment). The results are scrolled into view
+once per experiment (they sit below the forms, far from the Regenerate button on a phone).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
 from duet_core.errors import DuetError
 from duet_core.lab.requests import Experiment, VariantState, save_branch
 from duet_core.lab.sources import LabSource
+from duet_core.models import Turn
+from duet_ui.history.scroll import scroll_here
+from duet_ui.lab import evaluate
+from duet_ui.lab.diff import show_diff
 from duet_ui.shared import stream_panel
 from duet_ui.shared.transcript import escape_markdown, render_error, render_markdown, turn_caption
 from duet_ui.shell.errors import guarded
@@ -31,7 +41,11 @@ class Shown:
     source: LabSource
     asked: tuple  # (source, action, turn): results belong to this question only
     labels: list[str]
+    original: Turn | None = None  # the turn regenerated (None for continue): the diffs' base
     branches: dict[int, str] = field(default_factory=dict)
+    token: str = field(default_factory=lambda: secrets.token_hex(6))  # scrolled to once
+    scores: dict[int, Any] = field(default_factory=dict)  # variant -> judge Outcome | None
+    blind: evaluate.Blind | None = None  # a blind vote between two variants
 
 
 def current(asked: tuple) -> Shown | None:
@@ -54,36 +68,49 @@ def stop_current() -> None:
         shown.experiment.stop()
 
 
-def show(shown: Shown, viewer: Viewer, svc: Services) -> None:
-    """The variants side by side (streaming until each finishes), then their actions."""
+def show(shown: Shown, viewer: Viewer, svc: Services, keys: dict[str, str]) -> None:
+    """The variants side by side, each in its card (streaming until each finishes), then
+    with its diff, judge's score and actions, and under them the judge and the blind vote;
+    scrolled into view the first time they are drawn. ``keys``: pasted API keys."""
     experiment = shown.experiment
+    scroll_here(f"lab:{shown.token}", key="lab_results_scroll")
     done = experiment.done  # read once: the variants' threads may finish while this run draws
-    _variants_panel(shown, streaming=not done)
     if not done:
-        return  # the fragment streams on its own and reruns the page when all are done
+        _variants_panel(shown)  # the fragment streams and reruns the page when all are done
+        return
     for v, column in enumerate(st.columns(len(experiment.variants))):
         state = experiment.variants[v]
-        with column:
+        with column, st.container(border=True, key=f"lab_variant_{v}"):
+            slots = _card(shown, v)
+            draw_variant(v, state, *slots)
+            if shown.original is not None and state.turn is not None:
+                show_diff(shown.original.content, state.turn.content, key=f"lab_diff_{v}")
+            evaluate.draw_score(shown.scores.get(v), key=f"lab_score_{v}")
             _actions(shown, v, state, viewer, svc)
+    evaluate.judge_panel(shown, svc, viewer, keys)
+    evaluate.vote_panel(shown, svc, viewer)
 
 
-def _variants_panel(shown: Shown, streaming: bool) -> None:
-    """A fragment: drawn once by the full run; while variants stream it runs on its own
-    (``run_every``) and blocks on the experiment's queue, then reruns the page once (the
-    Save buttons appear). ``streaming``: the page was drawn while they streamed; the fragment
-    runs then even if they all finished since, so the page is always drawn again, done."""
+def _card(shown: Shown, v: int) -> tuple:
+    """A card's heading and its thinking, text and figures slots (keyed, once per run)."""
+    st.markdown(f"**{escape_markdown(shown.labels[v])}**")
+    boxes = [st.container(key=f"lab_{p}_{v}") for p in ("thinking", "text", "figures")]
+    return tuple(box.empty() for box in boxes)
+
+
+def _variants_panel(shown: Shown) -> None:
+    """A fragment: drawn once by the full run, then run on its own (``run_every``), blocking
+    on the experiment's queue until every variant ends; then it reruns the page once (the
+    cards are drawn finished, with their diff and Save button)."""
     experiment = shown.experiment
 
-    @st.fragment(run_every=stream_panel.KICK if streaming else None)
+    @st.fragment(run_every=stream_panel.KICK)
     @guarded
     def panel() -> None:
         slots = []
         for v, column in enumerate(st.columns(len(experiment.variants))):
             with column, st.container(border=True, key=f"lab_variant_{v}"):
-                st.markdown(f"**{escape_markdown(shown.labels[v])}**")
-                # keyed boxes made once per run (a key is unique in a run); slots are redrawn
-                boxes = [st.container(key=f"lab_{p}_{v}") for p in ("thinking", "text", "figures")]
-                slots.append(tuple(box.empty() for box in boxes))
+                slots.append(_card(shown, v))
         drawn: list[tuple | None] = [None] * len(slots)
 
         def draw() -> None:
@@ -92,18 +119,18 @@ def _variants_panel(shown: Shown, streaming: bool) -> None:
                 mark = (len(state.thinking), len(state.text), state.finished)
                 if drawn[v] != mark:
                     drawn[v] = mark
-                    _draw_variant(v, state, thinking_slot, text_slot, figures_slot)
+                    draw_variant(v, state, thinking_slot, text_slot, figures_slot)
 
         stream_panel.pump(
             source=experiment, apply=lambda events: None, draw=draw, done=lambda: experiment.done
         )
         if experiment.done and stream_panel.in_fragment_run():
-            st.rerun()  # the whole page once: the Save buttons under each variant
+            st.rerun()  # the whole page once: each card with its diff and Save button
 
     panel()
 
 
-def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures_slot) -> None:
+def draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures_slot) -> None:
     thinking = "".join(state.thinking)
     if thinking:
         with (
@@ -125,7 +152,7 @@ def _draw_variant(v: int, state: VariantState, thinking_slot, text_slot, figures
             if state.turn is not None:
                 st.caption(escape_markdown(turn_caption(state.turn)))
             if state.error:
-                render_error(state.error, icon="⚠️")
+                render_error(state.error, icon=":material/error:")
 
 
 def _actions(shown: Shown, v: int, state: VariantState, viewer: Viewer, svc: Services) -> None:
@@ -152,7 +179,7 @@ def _actions(shown: Shown, v: int, state: VariantState, viewer: Viewer, svc: Ser
         try:
             saved = save_branch(svc.store, shown.source, state.turn, owner=viewer.username)
         except DuetError as e:
-            st.error(e.message, icon="⚠️")
+            st.error(e.message, icon=":material/error:")
             return
         shown.branches[v] = saved.id
         st.switch_page("app_pages/conversation.py", query_params={"run": saved.id})

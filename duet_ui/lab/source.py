@@ -31,7 +31,7 @@ def _keep(asked: tuple, load) -> LabSource | None:
     try:
         source = load()
     except DuetError as e:
-        st.error(e.message, icon="⚠️")
+        st.error(e.message, icon=":material/error:")
         st.session_state.pop(LOADED_KEY, None)
         return None
     st.session_state[LOADED_KEY] = (asked, source)

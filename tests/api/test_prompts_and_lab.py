@@ -217,3 +217,36 @@ def test_lab_bad_input(api: Api):
     alices = api.client("alice").post("/run", json=run_config(turns=1)).json()["id"]
     r = c.post("/promptlab/continue", json={"source": alices})  # fran may not see it
     assert r.status_code == 404
+
+
+def test_many_conversations_stream_with_a_summary_and_write_nothing(api: Api):
+    run_id = recorded_run(api)
+    api.fake.push(openai_stream(text=["Again."]))
+    api.scripted.enqueue("Fixture again.")
+    before = tables(api)
+    body = {
+        "sources": [run_id, "cars-in-cities-demo"],
+        "action": "regenerate",
+        "turn": 1,
+        "set": {"max_tokens": 99},
+    }
+    events = lab_events(api.client("fran"), "/promptlab/many", body)
+    assert tables(api) == before
+    done = {e["variant"]: e["turn"] for e in events if e["type"] == "done"}
+    assert sorted(done) == [0, 1] and {t["index"] for t in done.values()} == {1}
+    assert done[0]["content"] == "Again."
+    assert api.fake.requests[-1].body["max_completion_tokens"] == 99
+    summary = events[-1]
+    assert summary["type"] == "summary"
+    assert [r["source"] for r in summary["rows"]][-1] == "All (2)"
+    assert summary["rows"][-1]["status"] == "2 done"
+
+    c = api.client("fran")
+    r = c.post("/promptlab/many", json={"sources": [run_id], "turn": 9})
+    assert r.status_code == 422 and "None of the conversations can be asked" in r.text
+    copies = [c.get("/promptlab/fixtures/cars-in-cities-demo").json() for _ in range(11)]
+    for i, doc in enumerate(copies):  # eleven different transcripts
+        doc["run"]["id"] = f"copy{i}"
+    r = c.post("/promptlab/many", json={"sources": copies, "turn": 1})
+    assert r.status_code == 422
+    assert "11 conversations picked: the Lab runs up to 10 at once. Pick 1 fewer." in r.text

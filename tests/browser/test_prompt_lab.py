@@ -95,6 +95,10 @@ def test_facilitator_regenerates_saves_a_branch_and_continues_it(page: Page, lab
         expect(page.locator(ui.key(f"lab_figures_{v}"))).to_contain_text("TTFT", timeout=30_000)
         expect(page.locator(ui.key(f"lab_text_{v}"))).not_to_contain_text("▌")
     variant_text = page.locator(ui.key("lab_text_0")).inner_text()
+    for v in (0, 1):  # each variant's actions and diff inside its own card
+        card = page.locator(ui.key(f"lab_variant_{v}"))
+        expect(card.locator(ui.key(f"lab_save_{v}")).get_by_role("button")).to_be_visible()
+        expect(card.locator(ui.key(f"lab_diff_{v}"))).to_contain_text("Diff against the original")
 
     page.locator(ui.key("lab_save_0")).get_by_role("button").click()
     page.wait_for_function(
@@ -153,3 +157,67 @@ def test_uploading_a_transcript(page: Page, lab_server, tmp_path) -> None:
     first = read_transcript(fixture.read_bytes()).turns[0]
     expect(ui.combobox(page, "lab_turn")).to_have_value(turn_label(first))
     expect(page.get_by_text("Not a transcript")).to_have_count(0)
+
+
+def pick_many(page: Page, widget_key: str, option: str) -> None:
+    """Add ``option`` (exact label) to the multiselect with key ``widget_key``."""
+    box = page.locator(ui.key(widget_key)).get_by_role("combobox")
+    ui.wait_idle(page)
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+    expect(page.locator(ui.key(widget_key))).to_contain_text(option)
+    ui.wait_idle(page)
+
+
+def test_on_a_phone_the_variants_come_into_view_with_their_actions_inside(
+    page: Page, lab_server
+) -> None:
+    server, parent = lab_server
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url)
+    log_in(page, *FACILITATOR)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.goto(f"{server.url}/prompt_lab?run={parent.id}")
+    ui.select_option(page, "lab_turn", turn_label(parent.turns[1]))
+    expect(page.get_by_text("The original turn 2")).to_be_visible()
+    ui.wait_idle(page)
+    go = page.locator(ui.key("lab_go")).get_by_role("button")
+    go.click()
+    first = page.locator(ui.key("lab_variant_0"))
+    # the page brings the results up to the top of the window (the test does not scroll):
+    # left where the button was, they would start at the bottom edge, under the thumb
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.st-key-lab_variant_0');"
+        " if (el === null) return false; const top = el.getBoundingClientRect().top;"
+        " return top >= 0 && top < window.innerHeight / 3; }"
+    )
+    for v in (0, 1):
+        card = page.locator(ui.key(f"lab_variant_{v}"))
+        expect(card.locator(ui.key(f"lab_figures_{v}"))).to_contain_text("TTFT", timeout=30_000)
+        expect(card.locator(ui.key(f"lab_save_{v}")).get_by_role("button")).to_be_visible()
+    expect(first).to_be_in_viewport()  # still where the eye is once they end
+
+
+def test_many_conversations_make_a_grid_with_a_summary_row(page: Page, lab_server) -> None:
+    server, parent = lab_server
+    page.goto(server.url)
+    log_in(page, *FACILITATOR)
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    page.goto(f"{server.url}/prompt_lab")
+    page.locator(ui.key("lab_scope")).get_by_text("Many conversations").click()
+    pick_many(page, "lab_many_fixtures", "cars-in-cities-demo.json")
+    pick_many(page, "lab_many_runs", f"Tea or coffee? · {parent.id}")
+    go = page.locator(ui.key("lab_many_go")).get_by_role("button")
+    expect(go).to_contain_text("Regenerate 2")
+    go.click()
+    summary = page.locator(ui.key("lab_many_summary"))
+    expect(summary).to_contain_text("All (2)", timeout=60_000)
+    expect(summary).to_contain_text("2 done")
+    fixture = read_transcript((ROOT / "examples/fixtures/cars-in-cities-demo.json").read_bytes())
+    originals = [parent.turns[1].content, fixture.turns[1].content]  # runs, then fixtures
+    for i, original in enumerate(originals):  # the original beside each result
+        row = page.locator(ui.key(f"lab_many_{i}"))
+        expect(row.locator(ui.key(f"lab_many_original_{i}"))).to_contain_text(original[:40])
+        expect(row.locator(ui.key(f"lab_many_figures_{i}"))).to_contain_text("TTFT")
+        expect(row.locator(ui.key(f"lab_many_save_{i}")).get_by_role("button")).to_be_visible()

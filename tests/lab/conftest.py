@@ -12,6 +12,13 @@ from duet_core.run.engine import LiveRun
 from duet_core.settings import Settings
 from tests.providers.provider_fakes import API_KEY, DEADLINE, FakeServer
 
+# the store's fixtures, on both databases: db_url, open_store (SQLite and PostgreSQL)
+from tests.store.conftest import (  # noqa: F401
+    db_url,
+    open_store,
+    pg_server,
+)
+
 
 @pytest.fixture(autouse=True)
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -108,3 +108,45 @@ def test_a_run_id_needs_an_existing_database(env, tmp_path):
     r = duet(env, "lab", "regenerate", "abc123", "--turn", "1", "--db", f"sqlite:///{missing}")
     assert r.returncode == 2 and "No database at" in r.stderr
     assert not missing.exists()
+
+
+def test_several_sources_with_one_edit_and_a_summary(env, tmp_path):
+    other = "examples/fixtures/sourdough-interview-ollama.json"  # turn 2 is the moderator's
+    done = duet(
+        env, "lab", "regenerate", DEMO, other, "--turn", "2", "--set", "temperature=1.25", "--json"
+    )
+    assert done.returncode == 1, done.stderr  # one source could not be asked
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0] == {
+        "type": "error",
+        "variant": 1,
+        "message": "Turn 2 was written by a person (Moderator); pick a bot's turn.",
+        "source": "sourdough-interview-ollama.json",
+    }
+    (finished,) = [e for e in lines if e["type"] == "done"]
+    assert finished["source"] == "cars-in-cities-demo.json"
+    assert finished["turn"]["index"] == 2 and finished["turn"]["temperature"] == 1.25
+    summary = lines[-1]
+    assert summary["type"] == "summary"
+    assert [r["source"] for r in summary["rows"]] == [
+        "cars-in-cities-demo.json",
+        "sourdough-interview-ollama.json",
+        "All (2)",
+    ]
+    assert summary["rows"][-1]["status"] == "1 done, 1 not"
+    assert not (tmp_path / "lab.db").exists()  # no database opened, nothing written
+
+
+def test_more_than_ten_sources_or_a_branch_of_many_exit_2(env, tmp_path):
+    copies = []
+    for i in range(11):
+        copy = tmp_path / f"copy{i}.json"
+        copy.write_bytes((ROOT / DEMO).read_bytes())
+        copies.append(str(copy))
+    too_many = duet(env, "lab", "continue", *copies)
+    assert too_many.returncode == 2
+    assert too_many.stderr.strip().endswith(
+        "11 conversations picked: the Lab runs up to 10 at once. Pick 1 fewer."
+    )
+    branch = duet(env, "lab", "continue", *copies[:2], "--save-branch")
+    assert branch.returncode == 2 and "--save-branch takes one SOURCE" in branch.stderr
