@@ -309,6 +309,12 @@ class AccountsFile:
             user = self.credentials["usernames"].get((username or "").lower())
             return None if user is None else _account(username.lower(), user)
 
+    def identity_names(self) -> dict[str, str]:
+        """{subject key: name} of the people of an identity provider (for owner columns)."""
+        with self.lock:
+            self.reload_if_changed()
+            return {k: str(v.get("name") or k) for k, v in self.identities.items()}
+
     def remember_identity(self, identity: Identity) -> None:
         """Record (or bring up to date) a person signed in through an OpenID Provider, so
         their API tokens act as them with the roles of this sign-in. Written only on change."""

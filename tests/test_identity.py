@@ -144,6 +144,7 @@ def test_accounts_file_remembers_an_identity_for_its_api_tokens(tmp_path):
     assert other.account(person.key) == found
     assert person.key not in other.credentials["usernames"]
     assert [a.username for a in other.accounts()] == ["admin"]
+    assert other.identity_names() == {person.key: "Jane Doe"}  # History's owner column
     written = yaml.safe_load(path.read_text())
     assert written["identities"][person.key]["subject"] == "248289761001"
 
