@@ -131,7 +131,7 @@ def _login(
     auth: stauth.Authenticate,
     accounts: AccountsFile,
     cookie_days: float,
-    providers: list[str] = (),  # type: ignore[assignment]
+    providers: Sequence[str] = (),
 ) -> None:
     """Log in from the "remember me" cookie or through the form (and the identity
     providers' buttons, when configured). Returns only when logged in by the cookie during
@@ -172,7 +172,7 @@ def _login(
     st.stop()
 
 
-def _oidc_only_login(providers: list[str]) -> None:
+def _oidc_only_login(providers: Sequence[str]) -> None:
     """Local accounts are off: the providers' buttons only."""
     with login_page():
         oidc.sign_in_buttons(providers, primary=True)

@@ -10,7 +10,7 @@ the settings' mapping (``duet_core.identity``); a refused person sees why and a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
@@ -46,7 +46,7 @@ def providers() -> list[str]:
     return names
 
 
-def signed_in(names: list[str]) -> bool:
+def signed_in(names: Sequence[str]) -> bool:
     return bool(names) and st.user.get("is_logged_in") is True
 
 
@@ -54,7 +54,9 @@ def provider_label(name: str) -> str:
     return "Sign in with single sign-on" if name == DEFAULT else f"Sign in with {name.title()}"
 
 
-def sign_in_buttons(names: list[str], primary: bool, label: Callable[[str], str] = provider_label):
+def sign_in_buttons(
+    names: Sequence[str], primary: bool, label: Callable[[str], str] = provider_label
+) -> None:
     """One button per provider; a press sends the browser to the provider's login page."""
     for name in names:
         if st.button(
@@ -85,7 +87,7 @@ def _log_out_button() -> None:
 
 
 def oidc_viewer(
-    settings: Settings, accounts: AccountsFile, names: list[str], login_page: Callable
+    settings: Settings, accounts: AccountsFile, names: Sequence[str], login_page: Callable
 ) -> Viewer:
     """The person signed in through the provider, with the roles their groups give; or the
     reason they may not go on (expired, refused), drawn by ``login_page`` and the script
