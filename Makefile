@@ -37,7 +37,14 @@ $(LOCAL_STAMP): $(STAMP) requirements-local.txt Makefile
 
 local: $(LOCAL_STAMP)
 
-test: $(STAMP)
+# The OpenID Provider the browser tests sign in through (tests/browser/oidc: oidc-provider, npm).
+OIDC_STAMP := tests/browser/oidc/node_modules/.installed
+
+$(OIDC_STAMP): tests/browser/oidc/package.json tests/browser/oidc/package-lock.json
+	cd tests/browser/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+test: $(STAMP) $(OIDC_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -2,14 +2,23 @@
 
 import streamlit as st
 
+from duet_core.identity import is_identity_key
 from duet_core.store.tokens import ApiTokens
+from duet_ui.shared.transcript import escape_markdown
 from duet_ui.shell.services import current_viewer, services
 from duet_ui.shell.tokens import token_panel
 
 viewer = current_viewer()
 svc = services()
 st.title(":material/account_circle: Account")
-st.write(f"Signed in as **{viewer.username}** ({', '.join(viewer.roles)}).")
+if is_identity_key(viewer.username):  # signed in through the organisation's identity provider
+    st.write(f"**{escape_markdown(viewer.name)}** ({', '.join(viewer.roles)}).")
+    st.caption(
+        "Signed in through your organisation's identity provider: your role comes from your"
+        f" groups there. Your runs and tokens belong to `{viewer.username}`."
+    )
+else:
+    st.write(f"Signed in as **{viewer.username}** ({', '.join(viewer.roles)}).")
 
 st.subheader("API tokens")
 st.caption(

@@ -15,6 +15,7 @@ from duet_ui.history.export import export_panel
 from duet_ui.history.run import deleted_notice, show_run, spreadsheet_toggle
 from duet_ui.history.scroll import scroll_here
 from duet_ui.lab.branches import nest_branches, show_family
+from duet_ui.shell.login import accounts_for
 from duet_ui.shell.services import current_viewer, services
 
 viewer = current_viewer()
@@ -99,7 +100,9 @@ if not listing.items and page > 1:  # the page emptied (runs deleted): show the 
     query = hd.run_query(viewer, filters, page, tz)
     listing = hd.cached_listing(st.session_state, store, query)
 
-frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin)
+show_names = viewer.is_admin and not svc.settings.dev_mode  # dev mode has no accounts file
+owner_names = accounts_for(svc.settings).identity_names() if show_names else None
+frame = hd.runs_frame(listing.items, tz, with_owner=viewer.is_admin, owner_names=owner_names)
 frame = with_score_columns(store, frame)  # the judges' and people's mean scores
 frame = nest_branches(store, frame, None if viewer.is_admin else viewer.username)  # ↳ branches
 ids = list(frame["run"])

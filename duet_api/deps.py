@@ -133,6 +133,11 @@ def current_caller(
             )
         return Caller(account.username, account.name, account.roles, "token", token.id)
     if scheme.lower() == "basic":
+        if not services.settings.local_accounts:
+            raise Unauthorized(
+                "Password sign-in is off here (DUET_LOCAL_ACCOUNTS=0): send an API token"
+                " made on the Account page."
+            )
         username, password = _basic_credentials(param)
         account = accounts.verify(username, password)
         if account is None:

@@ -14,6 +14,10 @@ A disabled account (``disabled: true`` in its entry) stays in the file but is ke
 signed out on its next run), ``account`` and ``verify`` answer None, so its API tokens and
 password stop working; ``accounts()`` lists it, with ``disabled`` set, and ``enable_user``
 lets it in again.
+
+People who sign in through an OpenID Provider (``duet_core/identity.py``) have no password
+here: the file's ``identities`` section (never handed to the library) keeps, under each one's
+subject key, their name and the roles of their last sign-in, so their API tokens work as them.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 import yaml
 
 from duet_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from duet_core.identity import Identity
 
 ADMIN = "admin"  # everything: every user's runs, user management, the Prompt Lab
 FACILITATOR = "facilitator"  # own runs and the Prompt Lab
@@ -199,6 +206,9 @@ class AccountsFile:
         self.credentials: dict[str, Any] = {"usernames": {}}
         self.disabled: dict[str, dict[str, Any]] = {}  # disabled accounts, not in credentials
         self.cookie: dict[str, Any] = {}
+        self.identities: dict[str, dict[str, Any]] = {}
+        # this process made the file: the first admin's hash, while it is unchanged
+        self._first_hash: str | None = None
         self._stat: tuple[int, int] | None = None
         with self.lock:
             if not self.path.exists():
@@ -210,7 +220,20 @@ class AccountsFile:
                         " Set DUET_AUTH_FILE to a writable path."
                     ) from None
                 on_create(self.path, password)
-            self._load()
+                self._load()
+                self._first_hash = self._admin_hash()
+            else:
+                self._load()
+
+    def _admin_hash(self) -> str | None:
+        return (self.credentials["usernames"].get("admin") or {}).get("password")
+
+    @property
+    def first_start(self) -> bool:
+        """This process created the file and its admin still has the password printed on
+        the server's terminal (the login page says where to find it)."""
+        with self.lock:
+            return self._first_hash is not None and self._admin_hash() == self._first_hash
 
     def _file_stat(self) -> tuple[int, int] | None:
         try:
@@ -243,6 +266,10 @@ class AccountsFile:
         cookie.setdefault("name", COOKIE_NAME)
         cookie.setdefault("expiry_days", COOKIE_EXPIRY_DAYS)
         self.cookie = cookie
+        identities = data.get("identities") or {}
+        if not isinstance(identities, dict):
+            raise ConfigError(f"The auth file {self.path}: identities is not a mapping.")
+        self.identities = {str(k): dict(v or {}) for k, v in identities.items()}
         # replaced in place: every session's authenticator holds this very dict
         self.credentials["usernames"] = {
             n: u for n, u in usernames.items() if not u.get("disabled")
@@ -259,7 +286,9 @@ class AccountsFile:
             name: dict(user)
             for name, user in sorted([*active, *self.disabled.items()], key=lambda kv: kv[0])
         }
-        data = {"cookie": dict(self.cookie), "credentials": {"usernames": users}}
+        data: dict[str, Any] = {"cookie": dict(self.cookie), "credentials": {"usernames": users}}
+        if self.identities:
+            data["identities"] = {k: dict(v) for k, v in self.identities.items()}
         try:
             write_yaml_atomically(self.path, data)
         except OSError as e:
@@ -282,13 +311,69 @@ class AccountsFile:
             return [_account(n, u) for n, u in sorted(users, key=lambda kv: kv[0])]
 
     def account(self, username: str) -> Account | None:
-        """The account that may sign in as ``username``: None when there is none, or it is
-        disabled (the login page and the API ask here). Reads the file again first when it
+        """The account that may sign in as ``username``: a local one (None when there is none,
+        or it is disabled), or a person of an OpenID Provider by their subject key (as of their
+        last sign-in). The login page and the API ask here. Reads the file again first when it
         changed: another process (or the other reader in this one) may have disabled it."""
         with self.lock:
             self.reload_if_changed()
+            found = self.identities.get(username or "")
+            if found is not None:
+                return Account(
+                    username=username,
+                    name=str(found.get("name") or username),
+                    email=str(found.get("email") or ""),
+                    roles=_roles_of(found),
+                )
             user = self.credentials["usernames"].get((username or "").lower())
             return None if user is None else _account(username.lower(), user)
+
+    def identity_names(self) -> dict[str, str]:
+        """{subject key: name} of the people of an identity provider (for owner columns)."""
+        with self.lock:
+            self.reload_if_changed()
+            return {k: str(v.get("name") or k) for k, v in self.identities.items()}
+
+    def remember_identity(self, identity: Identity) -> None:
+        """Record (or bring up to date) a person signed in through an OpenID Provider, so
+        their API tokens act as them with the roles of this sign-in. Written only on change."""
+        record = {
+            "name": identity.name,
+            "email": identity.email,
+            "roles": list(identity.roles),
+            "issuer": identity.issuer,
+            "subject": identity.subject,
+        }
+        with self.lock:
+            self.reload_if_changed()
+            before = self.identities.get(identity.key)
+            if before == record:
+                return
+            self.identities[identity.key] = record
+            try:
+                self._save()
+            except ConfigError:
+                self._restore_identity(identity.key, before)
+                raise
+
+    def forget_identity(self, key: str) -> None:
+        """Drop a person's record (refused at their last sign-in): their tokens stop working."""
+        with self.lock:
+            self.reload_if_changed()
+            before = self.identities.pop(key, None)
+            if before is None:
+                return
+            try:
+                self._save()
+            except ConfigError:
+                self._restore_identity(key, before)
+                raise
+
+    def _restore_identity(self, key: str, record: dict[str, Any] | None) -> None:
+        if record is None:  # memory stays as the file is
+            self.identities.pop(key, None)
+        else:
+            self.identities[key] = record
 
     def verify(self, username: str, password: str) -> Account | None:
         """The account whose password this is; None for a wrong password or an unknown user

@@ -15,11 +15,12 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -29,6 +30,7 @@ from duet_core.errors import ConfigError
 
 SECRETS_FILE = Path(".streamlit/secrets.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+Groups = Annotated[tuple[str, ...], NoDecode]  # "a, b" in the environment; a list in TOML
 
 
 def _env(name: str, *more: str) -> Any:
@@ -81,6 +83,19 @@ class Settings(BaseSettings):
         None, validation_alias=_env("DUET_OFFLINE_PROVIDER")
     )
 
+    # sign-in: the password form of the accounts file (on by default) and, when
+    # .streamlit/secrets.toml has an [auth] section, an OpenID Provider (duet_core/identity.py)
+    local_accounts: bool = Field(True, validation_alias=_env("DUET_LOCAL_ACCOUNTS"))
+    oidc_role_claim: str = Field(
+        "groups", min_length=1, validation_alias=_env("DUET_OIDC_ROLE_CLAIM")
+    )
+    oidc_admin_groups: Groups = Field((), validation_alias=_env("DUET_OIDC_ADMIN_GROUPS"))
+    oidc_facilitator_groups: Groups = Field(
+        (), validation_alias=_env("DUET_OIDC_FACILITATOR_GROUPS")
+    )
+    # someone in no mapped group: refused (True) or a plain user (False)
+    oidc_refuse_unmapped: bool = Field(False, validation_alias=_env("DUET_OIDC_REFUSE_UNMAPPED"))
+
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
@@ -97,6 +112,15 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, v: Any) -> Any:
         return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("oidc_admin_groups", "oidc_facilitator_groups", mode="before")
+    @classmethod
+    def _groups(cls, v: Any) -> Any:
+        if isinstance(v, str):  # the environment: comma-separated
+            v = v.split(",")
+        if isinstance(v, list | tuple):
+            return tuple(g.strip() for g in v if isinstance(g, str) and g.strip())
+        return v
 
     @field_validator("offline_provider", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ table of runs, who may open which run, and the downloads. No Streamlit calls her
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from time import monotonic
@@ -164,11 +164,16 @@ FRAME_COLUMNS = (
 
 
 def runs_frame(
-    items: Sequence[RunSummary], tz: tzinfo | None = None, with_owner: bool = False
+    items: Sequence[RunSummary],
+    tz: tzinfo | None = None,
+    with_owner: bool = False,
+    owner_names: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per run, in the order given; the run ids are the column ``run`` (the last,
-    after ``owner`` for an admin)."""
+    after ``owner`` for an admin). ``owner_names``: the names to show for owners whose key
+    says nothing to a reader (people of an identity provider)."""
     tz = tz or ZoneInfo("UTC")
+    names = owner_names or {}
     rows = [
         {
             "topic": short(s.topic),
@@ -180,7 +185,7 @@ def runs_frame(
             "bot 1": _bot(s, 0),
             "bot 2": _bot(s, 1),
             "duration (s)": None if s.duration_s is None else round(s.duration_s, 1),
-            **({"owner": s.owner} if with_owner else {}),
+            **({"owner": names.get(s.owner, s.owner)} if with_owner else {}),
             "run": s.id,
         }
         for s in items

@@ -1,6 +1,11 @@
-"""The login gate app.py runs before any page: streamlit-authenticator 0.4.2 used as its
-README shows (one ``Authenticate`` per browser session, kept in ``st.session_state``, built on
-the process's shared credentials from ``duet_core.accounts``; ``login()``, ``logout()``).
+"""The login gate app.py runs before any page. Two ways in, either or both by configuration:
+- local accounts (``DUET_LOCAL_ACCOUNTS``, on by default): streamlit-authenticator 0.4.2, one
+  ``Authenticate`` per browser session, kept in ``st.session_state``, built on the process's
+  shared credentials from ``duet_core.accounts``. Its ``login(location="unrendered")`` reads
+  the "remember me" cookie; the form is ours (a narrow column, Login the primary button, the
+  first start's hint), checked by its ``authentication_controller`` and remembered by its
+  ``cookie_controller``, as its own form does; ``logout()``.
+- an OpenID Provider configured in ``.streamlit/secrets.toml`` ``[auth]`` (``oidc.py``).
 
 Two things the library does not do for us, each kept small and tested:
 - ``_wait_for_cookie``: after a password login the page shows only once the browser holds
@@ -12,7 +17,8 @@ Two things the library does not do for us, each kept small and tested:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -21,7 +27,8 @@ from duet_core.accounts import AccountsFile
 from duet_core.errors import ConfigError
 from duet_core.settings import Settings
 from duet_ui.shared.transcript import escape_markdown
-from duet_ui.shell.services import DEV_VIEWER, Viewer, current_viewer
+from duet_ui.shell import oidc
+from duet_ui.shell.services import DEV_VIEWER, OIDC_VIEWER_KEY, Viewer, current_viewer
 
 # The library pauses this long before each login() while logged out (0.7 s by default). It
 # reads the cookie from the request, so the pause buys nothing, and a rerun arriving during it
@@ -31,6 +38,16 @@ DEV_BANNER = "Development mode: no login, no rate limits. Local use only."
 SESSION_KEY = "_duet_authenticator"
 AUTH_STATE_KEYS = ("authentication_status", "name", "username", "email", "roles", "logout")
 SIGNING_IN = "Signing in…"
+LOGIN_WIDTH = 420  # px: the login page's column
+FIRST_START_HINT = (
+    "First start: the password of the **admin** account was printed in the terminal where the"
+    " server was started (the line `Duet: created … with user admin, password …`). Log in with"
+    " it, then change it on the Admin page."
+)
+NO_SIGN_IN = (
+    "No way to sign in is set up: set DUET_LOCAL_ACCOUNTS=1, or configure an identity"
+    " provider in .streamlit/secrets.toml [auth]."
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -97,30 +114,68 @@ def _forget_stale_cookie() -> None:
     st.session_state["logout"] = True
 
 
-def _login(auth: stauth.Authenticate, cookie_days: float) -> None:
-    """Log in from the "remember me" cookie or through the form. Returns only when logged in
-    by the cookie during this run; otherwise draws the form (or the wait) and stops."""
-    by_form: list[dict] = []
-    box = st.empty()
+@contextmanager
+def login_page() -> Iterator[None]:
+    """The login page's narrow column, centred, with the app's name on top."""
+    with st.container(horizontal_alignment="center"), st.container(width=LOGIN_WIDTH):
+        st.title("🎭 Duet")
+        yield
+
+
+def _first_start_hint(accounts: AccountsFile) -> None:
+    if accounts.first_start:
+        st.info(FIRST_START_HINT, icon=":material/terminal:")
+
+
+def _login(
+    auth: stauth.Authenticate,
+    accounts: AccountsFile,
+    cookie_days: float,
+    providers: Sequence[str] = (),
+) -> None:
+    """Log in from the "remember me" cookie or through the form (and the identity
+    providers' buttons, when configured). Returns only when logged in by the cookie during
+    this run; otherwise draws the login page (or the wait) and stops."""
     while True:
-        try:
-            with box.container():
-                st.title("🎭 Duet")
-                auth.login(location="main", key="login", callback=by_form.append)
+        try:  # the cookie only: the library draws nothing with "unrendered"
+            auth.login(location="unrendered", key="login")
             break
         except stauth.LoginError as e:
             if st.session_state.get("logout"):  # not the cookie's doing
                 st.error(f"Login failed: {e}")
                 st.stop()
-            _forget_stale_cookie()  # then draw the form
-    status = st.session_state.get("authentication_status")
-    if status is True and not by_form:
-        box.empty()  # the cookie logged in: straight to the page
-        return
-    if status is True:
-        _wait_for_cookie(cookie_days)
-    elif status is False:
-        st.error("Wrong username or password.")
+            _forget_stale_cookie()  # a remembered user who is gone: show the form
+    if st.session_state.get("authentication_status") is True:
+        return  # the cookie logged in: straight to the page
+    box = st.empty()
+    with box.container(), login_page():
+        if providers:
+            oidc.sign_in_buttons(providers, primary=False)
+            st.caption("or with a Duet account")
+        _first_start_hint(accounts)
+        with st.form("login"):
+            st.subheader("Log in")
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            pressed = st.form_submit_button("Login", type="primary", width="stretch")
+        if pressed:
+            try:
+                ok = auth.authentication_controller.login(username, password)
+            except stauth.LoginError as e:
+                st.error(f"Login failed: {e}")
+                st.stop()
+            if ok:
+                auth.cookie_controller.set_cookie()
+                _wait_for_cookie(cookie_days)
+            else:
+                st.error("Wrong username or password.")
+    st.stop()
+
+
+def _oidc_only_login(providers: Sequence[str]) -> None:
+    """Local accounts are off: the providers' buttons only."""
+    with login_page():
+        oidc.sign_in_buttons(providers, primary=True)
     st.stop()
 
 
@@ -177,13 +232,23 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
         st.error(str(e))
         _hold_pages(pages)
         st.stop()
+    providers = oidc.providers()
+    if oidc.signed_in(providers):  # through the identity provider
+        return oidc.oidc_viewer(settings, accounts, providers, _held_login_page(pages))
+    st.session_state.pop(OIDC_VIEWER_KEY, None)
+    if not settings.local_accounts:
+        _hold_pages(pages)
+        if not providers:
+            st.error(NO_SIGN_IN)
+            st.stop()
+        _oidc_only_login(providers)
     cookie_days = float(accounts.cookie["expiry_days"])
     if not _logged_in():
         # the app's URLs first: the browser then knows the page in its address bar before
         # anything else is drawn (a rerun asked for by the cookie component would lose it)
         _hold_pages(pages)
         auth = _authenticator_without_cookie_reader(accounts)
-        _login(auth, cookie_days)
+        _login(auth, accounts, cookie_days, providers)
         # logged in by the cookie during this run: app.py declares the real pages next
     auth = session_authenticator(accounts)
     if _refresh_roles(accounts):
@@ -196,5 +261,17 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
     if not _logged_in():  # just logged out: forget the session, show the form again
         _forget_session_data()
         _hold_pages(pages)
-        _login(auth, cookie_days)
+        _login(auth, accounts, cookie_days, providers)
     return current_viewer()
+
+
+def _held_login_page(pages: Sequence[st.Page]):
+    """``login_page`` for a signed-in person who may not go on: the app's pages held first."""
+
+    @contextmanager
+    def page() -> Iterator[None]:
+        _hold_pages(pages)
+        with login_page():
+            yield
+
+    return page

@@ -63,6 +63,7 @@ class Viewer:
 
 
 DEV_VIEWER = Viewer("dev", "Developer", (ADMIN,))
+OIDC_VIEWER_KEY = "_duet_oidc_viewer"  # set by the login gate for a person of an OpenID Provider
 
 
 def current_viewer() -> Viewer:
@@ -70,6 +71,9 @@ def current_viewer() -> Viewer:
     if services().settings.dev_mode:
         return DEV_VIEWER
     state = st.session_state
+    signed_in = state.get(OIDC_VIEWER_KEY)
+    if signed_in is not None:
+        return signed_in
     if state.get("authentication_status") is not True:
         st.stop()  # app.py's gate shows the login form; no page content before login
     return Viewer(

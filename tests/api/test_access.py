@@ -221,3 +221,40 @@ def test_a_disabled_accounts_token_and_password_get_401(api: Api, tmp_path):
     admin_page.add_user("dora", PASSWORD)  # a new account, same name: the old token is dead
     assert dora.get("/runs").status_code == 401
     assert dora_basic.get("/runs").status_code == 200
+
+
+def test_a_token_of_someone_signed_in_through_an_identity_provider_acts_as_them(
+    api: Api, auth_file
+):
+    """Their record in the accounts file (written by the login gate at each sign-in) gives
+    the token its owner and roles; a later refusal (record gone) stops it."""
+    from duet_core.accounts import AccountsFile
+    from duet_core.identity import RoleMapping, identity_from_claims
+
+    mapping = RoleMapping(facilitator_groups=("lab",))
+    person = identity_from_claims(
+        {"iss": "https://idp.example.org", "sub": "u-17", "name": "Jane Doe", "groups": ["lab"]},
+        mapping,
+    )
+    assert person is not None
+    accounts = AccountsFile(auth_file)
+    accounts.remember_identity(person)
+    try:
+        jane = api.client(person.key)
+        run_id = start(api, person.key)
+        assert api.store.get_run(run_id).owner == person.key
+        assert [r["id"] for r in jane.get("/runs").json()["items"]] == [run_id]
+        assert api.client("alice").get(f"/run/{run_id}").status_code == 404
+        accounts.forget_identity(person.key)
+        r = jane.get("/runs")
+        assert r.status_code == 401 and "account is gone" in r.json()["detail"]
+    finally:
+        accounts.forget_identity(person.key)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"local_accounts": False}])
+def test_without_local_accounts_basic_is_refused_and_tokens_work(api: Api):
+    r = api.basic("alice").get("/runs")
+    assert r.status_code == 401
+    assert "DUET_LOCAL_ACCOUNTS=0" in r.json()["detail"]
+    assert api.client("alice").get("/runs").status_code == 200

@@ -153,6 +153,37 @@ def test_runs_frame_columns():
     assert shown[-3:] == ["branches", "owner", "run"] and shown[0] == "topic"
 
 
+def test_runs_frame_shows_an_identity_providers_person_by_name():
+    """Runs of someone signed in through an identity provider belong to their subject key
+    (duet_core/identity.py); the owner column shows their name."""
+    from duet_core.store.query import BotSummary, RunSummary
+
+    bot = BotSummary(name="A", provider="demo", model="demo")
+    runs = [
+        RunSummary(
+            id=f"r{i}",
+            owner=owner,
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            finished_at=None,
+            topic="t",
+            status=RunStatus.RUNNING,
+            stop_reason=None,
+            error=None,
+            bots=(bot, bot),
+            max_turns=4,
+            turn_count=0,
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=None,
+            duration_s=None,
+        )
+        for i, owner in enumerate(["oidc:0123456789abcdef0123", "alice"])
+    ]
+    names = {"oidc:0123456789abcdef0123": "Jane Doe"}
+    frame = hd.runs_frame(runs, with_owner=True, owner_names=names)
+    assert list(frame["owner"]) == ["Jane Doe", "alice"]
+
+
 def test_compare_charts_give_each_bot_one_colour_in_every_chart():
     """Bot 1 blue, bot 2 orange (the transcript's), a shade per run, the same in each chart
     whichever series it has data for; the runs also differ by dash."""

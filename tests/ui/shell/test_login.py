@@ -12,7 +12,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from duet_core.services import forget_services
-from duet_ui.shell.login import DEV_BANNER
+from duet_ui.shell.login import DEV_BANNER, FIRST_START_HINT
 
 APP = str(Path(__file__).resolve().parents[3] / "app.py")
 CREATED = re.compile(r"Duet: created (\S+) with user admin, password (\S+) — change it")
@@ -24,6 +24,9 @@ def test_first_start_creates_auth_file_with_hash_and_random_cookie_key(env, app,
     assert not app.exception
     printed = CREATED.search(capsys.readouterr().err)
     assert printed and printed.group(1) == str(env.auth_file)
+    # the login page says where that password is (it is not on the page)
+    assert [i.value for i in app.info] == [FIRST_START_HINT]
+    assert "printed in the terminal" in FIRST_START_HINT
     password = printed.group(2)
 
     config = yaml.safe_load(env.auth_file.read_text())
@@ -58,6 +61,8 @@ def test_two_fresh_starts_get_different_cookie_keys(env, app, tmp_path, monkeypa
 def test_nothing_of_the_app_before_login(accounts, app):
     app.run()
     assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert not app.info  # an accounts file made before: no first-start hint
+    assert [b.label for b in app.button] == ["Login"]  # no [auth]: no single sign-on button
     assert [w.label for w in app.text_input] == ["Username", "Password"]
     assert not app.sidebar.button
     assert not app.dataframe
