@@ -20,12 +20,15 @@ from duet_core.run.engine import LiveRun
 from duet_ui.conversation import session
 from duet_ui.shared.bot_form import DEFAULT_BOTS
 from duet_ui.shell.services import Services
+from tests.ui.conversation import test_conversation_apptest as page_tests
 from tests.ui.conversation.test_conversation_apptest import (
     APP,
     TIMEOUT,
     no_traceback,
     services_with,
 )
+
+env, svc = page_tests.env, page_tests.svc  # the page tests' fixtures: environment, services
 
 
 class Runner:
