@@ -24,8 +24,8 @@ try:
 except DuetError as e:
     view = None
     st.error(e.message)
-page_run = view.begin_page_run() if view is not None else 0
-live_sync.sync_widgets(view, settings)  # before any widget draws
+page_run, asked = view.begin_page_run() if view is not None else (0, False)
+live_sync.sync_widgets(view, settings, asked)  # before any widget draws
 
 keys = bot_form.pasted_keys()
 with st.sidebar:

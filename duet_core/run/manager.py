@@ -7,8 +7,8 @@ expired was left by a dead process, reads as interrupted, and may be continued b
 that loses a lease (another process took the run over after it froze) stops that run.
 
 ``DUET_MAX_ACTIVE_RUNS`` counts the runs this process runs. ``DUET_RUNS_PER_MINUTE`` counts the
-runs each user created in the last minute in the database, so it holds across the pages, the
-HTTP API, the command line and every replica sharing the database.
+runs each user created or continued in the last minute in the database, so it holds across the
+pages, the HTTP API, the command line and every replica sharing the database.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -70,16 +69,13 @@ class RunManager:
         settings: Settings,
         provider_factory: ProviderFactory | None = None,
         prices: catalog.PriceTable | None = None,
-        clock: Callable[[], float] = time.monotonic,
         lease_seconds: float | None = None,
     ):
         self.store = store
         self.settings = settings
         self._factory = provider_factory or Providers(settings)  # the app's: duet_core.services
-        self._clock = clock
         self._lock = threading.Lock()
         self._runs: dict[str, LiveRun] = {}
-        self._starts: dict[str, deque[float]] = defaultdict(deque)
         self._prices = catalog.load_prices(settings.prices_file) if prices is None else prices
         self.lease_owner = process_name()
         self.lease_seconds = float(
@@ -90,11 +86,11 @@ class RunManager:
 
     # --- limits --------------------------------------------------------------------------
 
-    def _check_limits(self, owner: str, rate_limited: bool, continuing: bool = False) -> None:
+    def _check_limits(self, owner: str, rate_limited: bool) -> None:
         """``DUET_MAX_ACTIVE_RUNS`` for this process; ``DUET_RUNS_PER_MINUTE`` for ``owner``,
-        counting the runs they created in the last minute through any process sharing the
-        database (the pages, the API, the command line, other replicas) plus the runs this
-        process continued for them. Caller holds the lock."""
+        counting the runs they created or continued in the last minute through any process
+        sharing the database (the pages, the API, the command line, other replicas). Caller
+        holds the lock."""
         active = [r for r in self._runs.values() if r.status.live]
         if len(active) >= self.settings.max_active_runs:
             raise ServerBusy(
@@ -103,24 +99,16 @@ class RunManager:
             )
         if not rate_limited:
             return
-        now, continued = self._clock(), self._starts[owner]
-        while continued and now - continued[0] >= 60:
-            continued.popleft()
-        wall = utcnow()
-        created, oldest = self.store.runs_created_since(owner, wall - timedelta(seconds=60))
-        started = created + len(continued)
+        now = utcnow()
+        started, oldest = self.store.runs_started_since(owner, now - timedelta(seconds=60))
         if started >= self.settings.runs_per_minute:
-            waits = [60 - (now - continued[0])] if continued else []
-            if oldest is not None:
-                waits.append(60 - (wall - oldest).total_seconds())
-            wait = max(1.0, min(waits, default=60.0))
+            wait = 60 - (now - oldest).total_seconds() if oldest is not None else 60.0
+            wait = max(1.0, wait)
             raise TooManyRunsStarted(
                 f"You started {started} runs in the last minute (the limit is "
                 f"{self.settings.runs_per_minute}); try again in {wait:.0f} s.",
                 retry_after=wait,
             )
-        if continuing:
-            continued.append(now)
 
     def _cap(self, config: RunConfig) -> RunConfig:
         if config.max_turns > self.settings.max_turns:
@@ -196,9 +184,13 @@ class RunManager:
             max_turns = max(run.config.max_turns, done + (extra_turns or 0))
             if max_turns <= done:
                 max_turns = done + 1
-            self._check_limits(user, rate_limited, continuing=True)
+            self._check_limits(user, rate_limited)
             taken = self.store.take_over(
-                run_id, self.lease_owner, self.lease_seconds, completed_too=bool(extra_turns)
+                run_id,
+                self.lease_owner,
+                self.lease_seconds,
+                completed_too=bool(extra_turns),
+                continued_by=user,  # counted by the runs-per-minute limit, in the database
             )
             if not taken:
                 raise ConfigError("This run is still going: another process has continued it.")

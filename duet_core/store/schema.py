@@ -293,3 +293,24 @@ class VoteRow(Base):
 evaluations = EvaluationRow.__table__
 turn_ratings = TurnRatingRow.__table__
 votes = VoteRow.__table__
+
+
+class RunContinueRow(Base):
+    """A person continued a run (the page's Continue, the HTTP API, the command line): the
+    runs-per-minute limit counts these with the runs they created, in every process sharing
+    the database (migration 0009, ``0009_run_continues``)."""
+
+    __tablename__ = "run_continues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(200))  # who continued it (the count is theirs)
+    continued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_run_continues_username_continued_at", "username", "continued_at"),
+        Index("ix_run_continues_run_id", "run_id"),
+    )
+
+
+run_continues = RunContinueRow.__table__

@@ -36,7 +36,7 @@ from duet_core.store.connect import DatabaseUnavailable
 from duet_core.store.evaluations import EVALUATION_ORDER, Evaluations, evaluation_from_row
 from duet_core.store.prompts import PromptLibrary
 from duet_core.store.query import RunPage, RunQuery
-from duet_core.store.schema import evaluations, runs, turns
+from duet_core.store.schema import evaluations, run_continues, runs, turns
 
 SUMMARY_COLUMNS = [c for c in runs.c if c.key != "config"]
 
@@ -252,15 +252,29 @@ class Store:
             return leases.renew(conn, lease_owner, ids, seconds)
 
     def take_over(
-        self, run_id: str, lease_owner: str, seconds: float, completed_too: bool = False
+        self,
+        run_id: str,
+        lease_owner: str,
+        seconds: float,
+        completed_too: bool = False,
+        continued_by: str | None = None,
     ) -> bool:
         """Make the run ``running`` under ``lease_owner``'s lease, in one conditional UPDATE:
         only when it was cut short (stopped, interrupted, error; or completed, with
         ``completed_too``: Continue with more turns), or it is live and its lease expired. Of
         two processes that try at once, exactly one gets True; and a run the winner has since
-        finished is not taken over again by the loser."""
+        finished is not taken over again by the loser. ``continued_by``: a person continues
+        the run; in the same transaction, it counts as one of their starts
+        (``runs_started_since``)."""
         with self._write() as conn:
-            return leases.take_over(conn, run_id, lease_owner, seconds, completed_too)
+            taken = leases.take_over(conn, run_id, lease_owner, seconds, completed_too)
+            if taken and continued_by is not None:
+                conn.execute(
+                    insert(run_continues).values(
+                        run_id=run_id, username=continued_by, continued_at=utcnow()
+                    )
+                )
+            return taken
 
     # --- reading -------------------------------------------------------------------------
 
@@ -298,18 +312,27 @@ class Store:
             ).all()
         return RunPage(items=[rows.run_summary(r) for r in found], total=total)
 
-    def runs_created_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many runs ``owner`` created at or after ``since`` (by any process sharing this
-        database), and when the oldest of them was created: the runs-per-minute limit."""
+    def runs_started_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many runs ``owner`` created or continued at or after ``since`` (through any
+        process sharing this database), and when the oldest of those starts was: the
+        runs-per-minute limit."""
         with self._read() as conn:
-            count, oldest = conn.execute(
+            created, first_created = conn.execute(
                 select(func.count(), func.min(runs.c.created_at)).where(
                     runs.c.owner == owner, runs.c.created_at >= since
                 )
             ).one()
-        if oldest is not None and oldest.tzinfo is None:  # an aggregate skips the column type
-            oldest = oldest.replace(tzinfo=UTC)
-        return int(count), oldest
+            continued, first_continued = conn.execute(
+                select(func.count(), func.min(run_continues.c.continued_at)).where(
+                    run_continues.c.username == owner, run_continues.c.continued_at >= since
+                )
+            ).one()
+        firsts = [
+            t if t.tzinfo else t.replace(tzinfo=UTC)
+            for t in (first_created, first_continued)
+            if t is not None
+        ]  # an aggregate skips the column type
+        return int(created) + int(continued), min(firsts, default=None)
 
     def runs_for_export(self, query: RunQuery | None = None) -> Iterator[Run]:
         """Every run matching the query's filters (``limit``/``offset`` ignored), whole,

@@ -53,6 +53,7 @@ def live_panel(view: LiveView, show_all: bool, drawn_live: bool) -> None:
     def panel() -> None:
         current: LiveView | None = st.session_state.get(VIEW_KEY)
         if current is not None:
+            current.note_runner()  # a page run this fragment asks for is the page's own
             if st.session_state.pop(JUST_STARTED_KEY, False) and current.is_live:
                 # the script run of the Start click: stream from the moment it ends, not when the
                 # browser's run_every timer fires (a new page or a reload keep the timer:

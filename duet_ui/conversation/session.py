@@ -6,15 +6,27 @@ rebuilds the view from the snapshot that starts every subscription. ``LiveView``
 ``duet_core.run.state``), the live run and the subscription. Events may be applied from two
 script threads for a moment (a full rerun starts while the previous run's fragment is still
 leaving), so applying them takes a lock.
+
+Which full runs of the page a person caused: a person's action in the browser (a slider
+moved, a button) starts a new script runner (``runner.fastReruns``, Streamlit's default, stops
+the old one), while ``st.rerun()`` (the live panel redrawing the page) runs the script again in
+the same runner. Such a run brings no edit of the person's, yet it can bring widget values:
+the live panel's ``run_every`` timer sends the browser's widget values every 0.1 s, and a tick
+sent before the browser drew the settings the page last showed carries the older ones back
+(Streamlit keeps a queued tick's values for the rerun asked for next). ``LiveView`` remembers
+the runners it has run in, so the page knows which runs it asked for itself.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit import config as st_config
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from duet_core.errors import AccessDenied, DuetError
 from duet_core.models import BotConfig, Run
@@ -37,8 +49,10 @@ class LiveView:
     filled: bool = False  # the widgets show this run's setup
     synced_bots: list[BotConfig | None] = field(default_factory=lambda: [None, None])
     synced_values: list[dict | None] = field(default_factory=lambda: [None, None])
+    drawn_values: list[dict | None] = field(default_factory=lambda: [None, None])  # last drawn
     noted: tuple[bool, bool] = (False, False)  # a "changes apply from ..." note is shown
     page_runs: int = 0  # full script runs of the page that have begun (see ``newest``)
+    _runners: weakref.WeakSet = field(default_factory=weakref.WeakSet)  # see the module doc
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -93,11 +107,24 @@ class LiveView:
         if self.sub is sub:
             self.sub = None
 
-    def begin_page_run(self) -> int:
-        """Number this full script run of the page (call once, at its top)."""
+    def begin_page_run(self) -> tuple[int, bool]:
+        """Number this full script run of the page (call once, at its top), and say whether
+        the page asked for it itself (``st.rerun()``): such a run brings no edit of the
+        person's, only widget values the browser may have sent before it drew the last run."""
+        runner = script_runner()
         with self._lock:
             self.page_runs += 1
-            return self.page_runs
+            asked = runner is not None and runner in self._runners
+            if runner is not None:
+                self._runners.add(runner)
+            return self.page_runs, asked
+
+    def note_runner(self) -> None:
+        """A run of the live panel's fragment: a full run it asks for is the page's own."""
+        runner = script_runner()
+        if runner is not None:
+            with self._lock:
+                self._runners.add(runner)
 
     def newest(self, page_run: int, action) -> bool:
         """Do ``action()`` only if ``page_run`` is still the newest run of the page; False
@@ -115,6 +142,15 @@ class LiveView:
 
     def close(self) -> None:
         self.detach(self.sub)
+
+
+def script_runner() -> object | None:
+    """The script runner of this run (its request queue stands for it), or None when there
+    is none or a person's rerun may join a running one (``runner.fastReruns`` off)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not st_config.get_option("runner.fastReruns"):
+        return None
+    return ctx.script_requests
 
 
 def current_view(viewer: Viewer, services: Services) -> LiveView | None:
@@ -183,6 +219,7 @@ def start(
     view.filled = True
     for i, bot in enumerate(live.bots()):
         view.synced_bots[i], view.synced_values[i] = bot, forms[i].values
+        view.drawn_values[i] = forms[i].values
     return view
 
 

@@ -1,9 +1,16 @@
 """Keeping the sidebar and a live run's settings in step, both ways.
 
-Before the widgets draw, ``sync_widgets`` shows a newly attached run's setup, or settings that
-another viewer of the same run changed. After bot ``i``'s widgets draw, ``push_bot_change``
-sends an edit to the live run (it applies from that bot's next turn), and ``pending_note``
-says so until the bot has spoken with it.
+The run's own fold of its events (``LiveRun.bots``) owns a live run's settings. Before the
+widgets draw, ``sync_widgets`` shows a newly attached run's setup, or settings changed from
+elsewhere (another viewer, a PATCH over HTTP). After bot ``i``'s widgets draw,
+``push_bot_change`` sends a person's edit to the live run (it applies from that bot's next
+turn), and ``pending_note`` says so until the bot has spoken with it.
+
+Only a run the person caused can carry an edit. In a run the page asked for itself
+(``LiveView.begin_page_run``), a widget value other than the one the page drew last came from
+a timer tick the browser sent before it drew that run: the widget gets the drawn value back
+(nothing is pushed). Pushing it would undo a change made elsewhere with the browser's older
+value (a PATCH setting 1.3 came back as 0.7).
 """
 
 from __future__ import annotations
@@ -16,11 +23,15 @@ from duet_ui.conversation.session import LiveView
 from duet_ui.shared import bot_form
 
 
-def sync_widgets(view: LiveView | None, settings: Settings) -> None:
-    """Before the widgets draw: show a newly attached run's setup, or settings changed by
-    another viewer of the same run."""
+def sync_widgets(view: LiveView | None, settings: Settings, asked: bool = False) -> None:
+    """Before the widgets draw: show a newly attached run's setup, or settings changed from
+    elsewhere. ``asked``: the page asked for this run (see the module doc)."""
     if view is None:
         return
+    if asked and view.filled:
+        for i, drawn in enumerate(view.drawn_values):
+            if drawn is not None:
+                bot_form.show_values(i, drawn)
     if not view.filled:
         setup_file.fill(view.run.config, settings, bots=False)
         bots = view.live.bots() if view.live is not None else view.state.bots_next()
@@ -45,7 +56,14 @@ def push_bot_change(
     """After bot ``i``'s widgets draw: send its edited settings to the live run (they apply
     from its next turn). ``page_run`` (``LiveView.begin_page_run``): an older run of the page
     that is still being stopped sends nothing. Returns an error message to show, if any."""
-    if view is None or not view.is_live:
+    if view is None:
+        return None
+
+    def drawn() -> None:
+        view.drawn_values[i] = form.values
+
+    view.newest(page_run, drawn)
+    if not view.is_live:
         return None
     if form.config is None or form.values == view.synced_values[i]:
         return None

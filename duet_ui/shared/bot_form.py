@@ -113,6 +113,15 @@ def fill(i: int, bot: BotConfig) -> None:
         st.session_state[key(i, field)] = value
 
 
+def show_values(i: int, values: Mapping[str, Any]) -> None:
+    """Give bot ``i``'s widgets ``values`` back (as returned by ``bot_form``), writing only the
+    ones that differ (a write sends the value to the browser). Call before they render."""
+    for field, value in values.items():
+        name = key(i, field)
+        if value is not None and st.session_state.get(name) != value:
+            st.session_state[name] = value
+
+
 def _on_provider_change(i: int) -> None:
     provider = st.session_state[key(i, "provider")]
     # the model the browser shows until it draws the default pushed here (see _undo_echo)

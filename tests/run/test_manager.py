@@ -11,30 +11,17 @@ from duet_core.errors import AccessDenied, ConfigError, RunLimitError, TooManyRu
 from duet_core.models import Run, RunStatus, Turn
 from duet_core.providers.scripted import Hold, ScriptedProvider
 from duet_core.run.manager import RunManager
-from duet_core.store.schema import runs
+from duet_core.store.schema import run_continues, runs
 from tests.run.conftest import make_config, wait_status
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-def manager_for(store, settings, provider, clock=None, **overrides) -> RunManager:
+def manager_for(store, settings, provider, **overrides) -> RunManager:
     settings = settings.model_copy(update=overrides)
-    return RunManager(store, settings, lambda bot, keys: provider, clock=clock or Clock())
+    return RunManager(store, settings, lambda bot, keys: provider)
 
 
-def test_rate_limit_per_user_per_minute(store, settings, provider, clock):
-    m = manager_for(store, settings, provider, clock, runs_per_minute=2)
+def test_rate_limit_per_user_per_minute(store, settings, provider):
+    m = manager_for(store, settings, provider, runs_per_minute=2)
     for _ in range(2):
         wait_status(m.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
     with pytest.raises(RunLimitError, match="2 runs in the last minute"):
@@ -42,24 +29,28 @@ def test_rate_limit_per_user_per_minute(store, settings, provider, clock):
     # another user has their own allowance; dev mode / CLI skip the limit
     wait_status(m.start(make_config(max_turns=1), "bob"), RunStatus.COMPLETED)
     wait_status(m.start(make_config(max_turns=1), "alice", rate_limited=False), RunStatus.COMPLETED)
-    clock.now += 61
     age_runs(store, 61)  # the limit counts the runs created in the last minute, in the database
     wait_status(m.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
 
 
 def age_runs(store, seconds: float) -> None:
-    """Every saved run, as if created ``seconds`` earlier."""
+    """Every saved run, as if created (and continued) ``seconds`` earlier."""
     with store.engine.begin() as conn:
         for run_id, created in conn.execute(select(runs.c.id, runs.c.created_at)).all():
             when = created - timedelta(seconds=seconds)
             conn.execute(update(runs).where(runs.c.id == run_id).values(created_at=when))
+        for row_id, at in conn.execute(select(run_continues.c.id, run_continues.c.continued_at)):
+            when = at - timedelta(seconds=seconds)
+            conn.execute(
+                update(run_continues).where(run_continues.c.id == row_id).values(continued_at=when)
+            )
 
 
-def test_rate_limit_counts_runs_started_by_other_processes(store, settings, provider, clock):
+def test_rate_limit_counts_runs_started_by_other_processes(store, settings, provider):
     """Runs the user created through another process (another replica, the command line)
     count too: the limit is read from the database."""
-    m = manager_for(store, settings, provider, clock, runs_per_minute=2)
-    other = manager_for(store, settings, provider, Clock(), runs_per_minute=2)
+    m = manager_for(store, settings, provider, runs_per_minute=2)
+    other = manager_for(store, settings, provider, runs_per_minute=2)
     wait_status(other.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
     wait_status(m.start(make_config(max_turns=1), "alice"), RunStatus.COMPLETED)
     with pytest.raises(TooManyRunsStarted, match="2 runs in the last minute") as refused:
