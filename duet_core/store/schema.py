@@ -298,7 +298,7 @@ votes = VoteRow.__table__
 class RunContinueRow(Base):
     """A person continued a run (the page's Continue, the HTTP API, the command line): the
     runs-per-minute limit counts these with the runs they created, in every process sharing
-    the database (migration 0009, ``0009_run_continues``)."""
+    the database (migration 0010, ``0010_run_continues``)."""
 
     __tablename__ = "run_continues"
 

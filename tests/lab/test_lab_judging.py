@@ -167,7 +167,7 @@ def test_0009_upgrades_a_database_that_has_votes(db_url):
     with Store(db_url) as store:  # upgrades to head
         with store.engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-            assert version == head_revision() == "0009"
+            assert version == head_revision()  # 0009 and every later migration applied
             skip = {"include_name": lambda name, kind, _: not search.is_search_object(name)}
             assert (
                 compare_metadata(MigrationContext.configure(conn, opts=skip), Base.metadata) == []
