@@ -9,7 +9,6 @@ called from any thread.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -34,10 +33,10 @@ from duet_core.run.events import (
 from duet_core.run.persona import pin_version, turn_request
 from duet_core.run.state import RunState
 from duet_core.run.turn_stream import ProviderFor, stream_turn
+from duet_core.run.viewers import Viewers
 from duet_core.vocabulary import FinishReason, StopReason
 
 MAX_INTERJECTION = 20_000
-SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
 
 
 class RunStore(Protocol):
@@ -82,8 +81,7 @@ class LiveRun:
         self._pause_requested = False
         self._interjections: list[tuple[str, str]] = []
         self._stream: base.ChunkStream | None = None
-        self._subscribers: list[Subscription] = []
-        self._last_sweep = time.monotonic()
+        self._viewers = Viewers()
         self._thread = threading.Thread(target=self._main, name=f"duet-run-{run.id}", daemon=True)
         self.log = run_logger(run.id, run.owner)
 
@@ -121,19 +119,17 @@ class LiveRun:
         with self._lock:
             sub.offer(self.snapshot())
             if self.status.live:
-                self._subscribers.append(sub)
+                self._viewers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
-            if sub in self._subscribers:
-                self._subscribers.remove(sub)
-            sub.dropped = True
+            self._viewers.remove(sub)
 
     @property
     def subscriber_count(self) -> int:
         with self._lock:
-            return len(self._subscribers)
+            return len(self._viewers)
 
     # --- controls ------------------------------------------------------------------------
 
@@ -203,19 +199,7 @@ class LiveRun:
         """Apply ``event`` to the run's state, then offer it to every viewer. Caller holds
         the lock."""
         self._state.apply(event)
-        self._publish(event)
-
-    def _publish(self, event: Event) -> None:
-        """Offer ``event`` to every viewer. Caller holds the lock."""
-        dropped = [s for s in self._subscribers if not s.offer(event)]
-        now = time.monotonic()
-        if now - self._last_sweep > SWEEP_EVERY:
-            self._last_sweep = now
-            dropped += [s for s in self._subscribers if s.abandoned(now)]
-        for sub in dropped:
-            sub.dropped = True
-            if sub in self._subscribers:
-                self._subscribers.remove(sub)
+        self._viewers.publish(event)
 
     def _set_status(
         self, status: RunStatus, stop_reason: str | None = None, error: str | None = None
@@ -232,7 +216,7 @@ class LiveRun:
             if error:
                 self._emit(RunError(error))
             if not status.live:
-                self._subscribers.clear()  # each has its final event; keep no references
+                self._viewers.clear()
         self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
 
     # --- the thread ----------------------------------------------------------------------
