@@ -18,7 +18,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from duet_core.batch.experiment import REPEAT, Experiment, experiment_from_data
+from duet_core.batch.experiment import (
+    REPEAT,
+    Experiment,
+    ExperimentTooLarge,
+    experiment_from_data,
+)
 from duet_core.errors import NotFound
 from duet_core.run.manager import RunManager
 from duet_core.store import Store
@@ -34,11 +39,18 @@ def submit(
     owner: str,
     concurrency: int | None = None,
     budget_usd: float | None = None,
+    max_runs: int | None = None,
 ) -> ExperimentRecord:
     """Queue every run of ``experiment`` (checked already, or plain data as ``POST /api/batch``
-    sends: checked here, files refused). Workers start them; ``batch run`` works here."""
+    sends: checked here, files refused). Workers start them; ``batch run`` works here.
+    ``max_runs``: the server's ceiling per person (``ExperimentTooLarge`` above it)."""
     if not isinstance(experiment, Experiment):
-        experiment = experiment_from_data(experiment)
+        experiment = experiment_from_data(experiment, max_runs=max_runs)
+    elif max_runs is not None and experiment.runs > max_runs:
+        raise ExperimentTooLarge(
+            f"The experiment has {experiment.runs:,} runs; this server lets one person submit "
+            f"at most {max_runs:,} per experiment (DUET_MAX_EXPERIMENT_RUNS)."
+        )
     return ExperimentQueue(store).create(experiment, owner, concurrency, budget_usd)
 
 

@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 MAX_RUNS = 100_000  # one experiment; a bigger sweep is several experiments
+
+
+class ExperimentTooLarge(ConfigError):
+    """More runs than the server lets one person submit at once (DUET_MAX_EXPERIMENT_RUNS)."""
+
+
 MAX_TOPICS_BYTES = 50_000_000
 REPEAT = "repeat"  # the cell key that numbers a cell's runs (0, 1, ...)
 TOPIC = "topic"
@@ -165,13 +171,17 @@ def load_experiment(path: str | Path) -> Experiment:
     return experiment_from_data(data, base_dir=path.parent)
 
 
-def experiment_from_data(data: Any, base_dir: Path | None = None) -> Experiment:
+def experiment_from_data(
+    data: Any, base_dir: Path | None = None, max_runs: int | None = None
+) -> Experiment:
     """Check and expand an experiment given as plain data. Without ``base_dir`` (the HTTP API)
-    ``base`` and ``topics_file`` are refused: the run and topics must be given inline."""
+    ``base`` and ``topics_file`` are refused: the run and topics must be given inline.
+    ``max_runs``: the server's ceiling per person (``DUET_MAX_EXPERIMENT_RUNS``), checked
+    before any cell is built (``ExperimentTooLarge``)."""
     if not isinstance(data, dict):
         raise ConfigError("An experiment is a mapping with name, run (or base), vary ...")
     spec = validated(ExperimentSpec, data, strict=True)
-    return expand(_resolved(spec, base_dir))
+    return expand(_resolved(spec, base_dir), max_runs)
 
 
 def _resolved(spec: ExperimentSpec, base_dir: Path | None) -> ExperimentSpec:
@@ -210,7 +220,7 @@ def _describe_cell(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
 
 
-def expand(spec: ExperimentSpec) -> Experiment:
+def expand(spec: ExperimentSpec, max_runs: int | None = None) -> Experiment:
     """The grid of a resolved spec: topics x each varied path's values x repeats, each cell's
     run config validated (strictly, as a run file is). ConfigError names the first problem."""
     base = copy.deepcopy(spec.run or {})
@@ -234,6 +244,12 @@ def expand(spec: ExperimentSpec) -> Experiment:
         raise ConfigError(
             f"The grid has {total:,} runs ({' x '.join(map(str, sizes))}); at most {MAX_RUNS:,} "
             "per experiment: split it into several."
+        )
+    if max_runs is not None and total > max_runs:
+        raise ExperimentTooLarge(
+            f"The grid has {total:,} runs ({' x '.join(map(str, sizes))}); this server lets "
+            f"one person submit at most {max_runs:,} runs per experiment "
+            "(DUET_MAX_EXPERIMENT_RUNS): make the grid smaller or split it."
         )
     if topics:
         base[TOPIC] = topics[0]  # each cell's config is checked with the first topic
