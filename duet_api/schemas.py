@@ -321,6 +321,7 @@ class BatchStatus(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     eta_seconds: float | None
+    judge_cost_usd: float = Field(0.0, description="of cost_usd, what judging its runs cost")
 
 
 class BatchResume(Strict):

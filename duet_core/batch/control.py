@@ -29,7 +29,7 @@ from duet_core.run.manager import RunManager
 from duet_core.store import Store
 from duet_core.store.experiments import ExperimentQueue, ExperimentRecord, Progress
 from duet_core.store.leases import effective_status
-from duet_core.store.schema import runs, turns
+from duet_core.store.schema import evaluations, runs, turns
 from duet_core.vocabulary import ExperimentStatus, RunStatus
 
 
@@ -127,6 +127,8 @@ class CellResult:
     statuses: dict[str, int] = field(default_factory=dict)
     stop_reasons: dict[str, int] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    judge_score: float | None = None  # mean of every judge score of its runs, if judged
+    judged: int = 0  # how many scores that mean is of
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +142,7 @@ class CellResult:
             "statuses": self.statuses,
             "stop_reasons": self.stop_reasons,
             "run_ids": self.run_ids,
+            "judge_score": None if self.judge_score is None else round(self.judge_score, 2),
         }
 
 
@@ -147,7 +150,7 @@ def cell_results(
     store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
 ) -> list[CellResult]:
     """The results table: one row per cell in grid order (runs, turns, tokens, cost, mean
-    turn latency, how the runs ended, their ids)."""
+    turn latency, how the runs ended, their ids, the mean judge score where judged)."""
     get(store, experiment_id, user, is_admin)
     latency = (
         select(turns.c.run_id, func.sum(turns.c.latency_ms), func.count(turns.c.latency_ms))
@@ -166,8 +169,15 @@ def cell_results(
         runs.c.cost_usd,
         runs.c.lease_expires_at,
     ]
+    scores = (
+        select(evaluations.c.run_id, func.sum(evaluations.c.score), func.count())
+        .join(runs, runs.c.id == evaluations.c.run_id)
+        .where(runs.c.experiment_id == experiment_id)
+        .group_by(evaluations.c.run_id)
+    )
     with store._read() as conn:
         lat = {r[0]: (r[1] or 0.0, r[2] or 0) for r in conn.execute(latency).all()}
+        judged = {r[0]: (float(r[1] or 0), int(r[2])) for r in conn.execute(scores).all()}
         found = conn.execute(
             select(*columns)
             .where(runs.c.experiment_id == experiment_id)
@@ -192,6 +202,11 @@ def cell_results(
         total, n = sums.get(key, (0.0, 0))
         more = lat.get(r.id, (0.0, 0))
         sums[key] = (total + more[0], n + more[1])
+        points, count = judged.get(r.id, (0.0, 0))
+        if count:
+            mean = cell.judge_score or 0.0
+            cell.judge_score = (mean * cell.judged + points) / (cell.judged + count)
+            cell.judged += count
     for key, cell in cells.items():
         total, n = sums[key]
         cell.latency_ms = total / n if n else None

@@ -17,7 +17,7 @@ from duet_core.errors import NotFound
 from duet_core.models import utcnow
 from duet_core.store import selection
 from duet_core.store.leases import LIVE_STATUSES
-from duet_core.store.schema import experiments, runs, turns
+from duet_core.store.schema import evaluations, experiments, runs, turns
 from duet_core.vocabulary import ExperimentStatus, RunStatus
 
 if TYPE_CHECKING:
@@ -45,9 +45,10 @@ class ExperimentRecord:
 @dataclass(frozen=True)
 class Progress:
     """Where an experiment stands. ``queued`` counts runs waiting for a worker (and runs of a
-    process that died, waiting to be taken up again); ``running`` the runs a live process is
-    running; ``done`` the completed ones, ``failed`` those that ended in an error, ``stopped``
-    those a person stopped or cancelled. ``eta_seconds``: at the pace so far."""
+        process that died, waiting to be taken up again); ``running`` the runs a live process is
+        running; ``done`` the completed ones, ``failed`` those that ended in an error, ``stopped``
+        those a person stopped or cancelled. ``cost_usd`` counts the runs and their judges (what
+    its budget counts). ``eta_seconds``: at the pace so far."""
 
     id: str
     name: str
@@ -58,12 +59,13 @@ class Progress:
     done: int
     failed: int
     stopped: int
-    cost_usd: float
+    cost_usd: float  # the runs' and their judges'
     budget_usd: float | None
     unpriced_turns: int
     started_at: datetime | None
     finished_at: datetime | None
     eta_seconds: float | None
+    judge_cost_usd: float = 0.0  # of cost_usd, what judging its runs cost
 
     @property
     def finished(self) -> int:
@@ -87,6 +89,7 @@ class Progress:
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+            "judge_cost_usd": round(self.judge_cost_usd, 6),
         }
 
 
@@ -115,6 +118,17 @@ def running_now(now: datetime) -> ColumnElement[bool]:
     """A live run whose process holds its lease."""
     lease = runs.c.lease_expires_at
     return and_(_live(), or_(lease.is_(None), lease >= now))
+
+
+def judged_cost(experiment_id: Any) -> Any:
+    """What judging the experiment's runs has cost so far (a scalar subquery; known costs):
+    counted in its budget beside its runs' own cost."""
+    return (
+        select(func.coalesce(func.sum(evaluations.c.cost_usd), 0.0))
+        .join(runs, runs.c.id == evaluations.c.run_id)
+        .where(runs.c.experiment_id == experiment_id)
+        .scalar_subquery()
+    )
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
@@ -190,6 +204,7 @@ class ExperimentReads:
                 (claimable(now), "queued"),
                 else_=runs.c.status,
             ).label("stand")
+            judges = float(conn.execute(select(judged_cost(experiment_id))).scalar_one() or 0.0)
             counts = conn.execute(
                 select(
                     stand,
@@ -224,7 +239,8 @@ class ExperimentReads:
             done=done,
             failed=failed,
             stopped=stopped,
-            cost_usd=cost,
+            cost_usd=cost + judges,
+            judge_cost_usd=judges,
             budget_usd=exp.budget_usd,
             unpriced_turns=unpriced,
             started_at=exp.started_at,

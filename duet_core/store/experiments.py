@@ -36,6 +36,7 @@ from duet_core.store.experiment_reads import (
     ExperimentRecord,
     Progress,
     claimable,
+    judged_cost,
     record_of,
     running_now,
 )
@@ -117,8 +118,9 @@ class ExperimentQueue(ExperimentReads):
         """Take up to ``limit`` claimable runs (of one experiment, or of any active one, oldest
         experiment first) for ``lease_owner``: they become ``running`` under its lease. Each
         experiment's concurrency counts its runs running in every process; an experiment whose
-        budget is spent stops starting runs (status ``budget``), one with nothing left to run
-        is ``completed``. Returns the claimed run ids, in grid order."""
+        budget is spent (its runs' cost plus its judges') stops starting runs (status
+        ``budget``), one with nothing left to run is ``completed``. Returns the claimed run
+        ids, in grid order."""
         claimed: list[str] = []
         with self.store._write() as conn:
             now = utcnow()
@@ -153,6 +155,7 @@ class ExperimentQueue(ExperimentReads):
                 func.coalesce(func.sum(runs.c.cost_usd), 0.0),
             ).where(mine)
         ).one()
+        spent = float(spent) + float(conn.execute(select(judged_cost(exp.id))).scalar_one() or 0)
         ended = None
         if exp.budget_usd is not None and spent >= exp.budget_usd and waiting:
             ended = ExperimentStatus.BUDGET
