@@ -211,3 +211,59 @@ def cell_results(
         total, n = sums[key]
         cell.latency_ms = total / n if n else None
     return list(cells.values())
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of an experiment, as its results list shows it."""
+
+    id: str
+    index: int
+    cell: dict[str, Any]  # its cell's values, with its repeat
+    status: str
+    stop_reason: str | None
+    turns: int
+    tokens: int
+    cost_usd: float | None
+
+
+def run_results(
+    store: Store,
+    experiment_id: str,
+    user: str | None = None,
+    is_admin: bool = False,
+    limit: int = 1_000,
+) -> list[RunResult]:
+    """Its runs in grid order (the first ``limit``), each with where it stands."""
+    get(store, experiment_id, user, is_admin)
+    with store._read() as conn:
+        found = conn.execute(
+            select(
+                runs.c.id,
+                runs.c.experiment_index,
+                runs.c.experiment_cell,
+                runs.c.status,
+                runs.c.stop_reason,
+                runs.c.turn_count,
+                runs.c.input_tokens,
+                runs.c.output_tokens,
+                runs.c.cost_usd,
+                runs.c.lease_expires_at,
+            )
+            .where(runs.c.experiment_id == experiment_id)
+            .order_by(runs.c.experiment_index)
+            .limit(limit)
+        ).all()
+    return [
+        RunResult(
+            id=r.id,
+            index=r.experiment_index,
+            cell=dict(r.experiment_cell or {}),
+            status=effective_status(RunStatus(r.status), r.lease_expires_at).value,
+            stop_reason=r.stop_reason,
+            turns=r.turn_count or 0,
+            tokens=(r.input_tokens or 0) + (r.output_tokens or 0),
+            cost_usd=r.cost_usd,
+        )
+        for r in found
+    ]
