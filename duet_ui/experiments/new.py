@@ -128,7 +128,7 @@ def new_experiment(svc, viewer) -> None:
     if experiment is None:
         return
     est = estimate(experiment, svc.prices, svc.settings.max_turns)
-    st.info(f"**{experiment.runs:,} runs.** {est.describe()}.", icon=":material/calculate:")
+    st.info(f"{est.describe()}.", icon=":material/calculate:")
     if st.button("Start experiment", key="exp_start", type="primary", icon=":material/science:"):
         try:
             record = control.submit(

@@ -18,6 +18,7 @@ from duet_core.vocabulary import ExperimentStatus
 EVERY = 1.0  # seconds between progress reads
 PAGE_EVERY = 5.0  # seconds at least between whole-page redraws for new results
 SEEN_KEY = "_experiment_seen"  # (experiment id, runs finished, when the page was drawn)
+ENDED_KEY = "_experiment_ended"  # the experiment whose end the page has drawn
 CAN_PAUSE = (ExperimentStatus.ACTIVE,)
 CAN_RESUME = (ExperimentStatus.PAUSED, ExperimentStatus.BUDGET)
 ENDED = (ExperimentStatus.COMPLETED, ExperimentStatus.CANCELLED)
@@ -97,16 +98,24 @@ def _redraw_page_when_results_change(p: Progress) -> None:
     now = time.monotonic()
     if seen is None or seen[0] != p.id:
         st.session_state[SEEN_KEY] = (p.id, p.finished, now)
+        st.session_state[ENDED_KEY] = p.id if p.status in ENDED else None
         return
     _, finished, drawn = seen
     ended = p.status in ENDED and not p.running
-    if p.finished != finished and (ended or p.queued == 0 or now - drawn >= PAGE_EVERY):
+    if ended and not st.session_state.get(ENDED_KEY):
+        st.session_state[ENDED_KEY] = p.id  # once: the page draws its final results
+        st.rerun(scope="app")
+    if p.finished != finished and (p.queued == 0 or now - drawn >= PAGE_EVERY):
         st.session_state[SEEN_KEY] = (p.id, p.finished, now)
         st.rerun(scope="app")
 
 
-@st.fragment(run_every=EVERY)
-def progress_panel(svc, viewer, experiment_id: str) -> None:
+def progress_panel(svc, viewer, experiment_id: str, live: bool) -> None:
+    """Read every ``EVERY`` seconds while ``live`` (the experiment has not ended)."""
+    (_live_panel if live else _still_panel)(svc, viewer, experiment_id)
+
+
+def _panel(svc, viewer, experiment_id: str) -> None:
     try:
         p = control.progress(svc.store, experiment_id, viewer.username, viewer.is_admin)
     except DuetError as e:
@@ -127,3 +136,7 @@ def progress_panel(svc, viewer, experiment_id: str) -> None:
         st.error(error, icon=":material/error:")
     _controls(svc, viewer, p)
     _redraw_page_when_results_change(p)
+
+
+_live_panel = st.fragment(run_every=EVERY)(_panel)
+_still_panel = st.fragment(_panel)

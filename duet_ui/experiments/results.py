@@ -42,7 +42,9 @@ def cells_frame(cells: list[control.CellResult]) -> pd.DataFrame:
             **{"judge score": c.judge_score},
         )
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["judge score"] = pd.to_numeric(frame["judge score"])  # None: not judged (blank)
+    return frame
 
 
 def runs_frame(found: list[control.RunResult]) -> pd.DataFrame:
