@@ -89,3 +89,21 @@ def test_a_bad_experiment_file_is_one_message(logged_in, text, words):
     no_traceback(at)
     assert [e.value for e in at.error] and words in at.error[0].value
     assert not [b for b in at.button if b.key == "exp_start"]  # nothing to start
+
+
+def test_history_filters_by_experiment(logged_in, seed, monkeypatch):
+    for module in (app_worker, new_module, progress_module):  # the runs stay queued
+        monkeypatch.setattr(module, "ensure_worker", lambda svc: None)
+    svc = services()
+    data = {"name": "two", "run": {"topic": "Sweep topic", "bots": DEMO_BOTS}, "repeats": 2}
+    record = control.submit(svc.store, experiment_from_data(data), "alice")
+    seed("alice", topic="A run of its own")
+    at = logged_in("alice", "history")
+    assert len(at.dataframe[0].value) == 3
+    at.query_params["experiment"] = record.id
+    at.run()
+    no_traceback(at)
+    runs_of_it = {r.id for r in control.run_results(svc.store, record.id)}
+    assert len(runs_of_it) == 2 and set(at.dataframe[0].value["run"]) == runs_of_it
+    at.button(key="all_experiments").click().run()
+    assert len(at.dataframe[0].value) == 3
