@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from duet_core.errors import ConfigError
+from duet_core.exports.transcript import transcript_dict
 from duet_core.models import Run, RunConfig, RunStatus, validated
 from duet_core.providers.scripted import Hold
 from duet_core.run.engine import LiveRun, start_run
@@ -50,6 +51,8 @@ def test_the_bots_repeating_themselves_end_the_run_with_reason_loop(provider, st
     assert saved.stop_reason == StopReason.LOOP.value
     assert [t.content for t in saved.turns][-1] == "cars POLLUTE!"
     assert len(saved.turns) == 4  # it ended on the repeat, not at max_turns
+    exported = transcript_dict(saved)  # the JSON export says why, as for any stop reason
+    assert exported["run"]["stop_reason"] == "loop"
 
 
 def test_loop_detection_off_runs_to_the_turn_limit(provider, store):
