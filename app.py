@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("app_pages/prompts.py", title="Prompts", icon="📝"),
     st.Page("app_pages/prompt_lab.py", title="Prompt Lab", icon="🧪"),
+    st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
     st.Page("app_pages/admin.py", title="Admin", icon="🔑"),
     st.Page("app_pages/account.py", title="Account", icon="👤"),
 ]

@@ -79,12 +79,23 @@ with c3.popover(
     )
     model = st.text_input("Model", placeholder="any", key="history_model").strip()
     dates = tuple(st.date_input("Dates", value=(), key="history_dates"))
+experiment = st.query_params.get("experiment")  # a link from the Experiments page
+if experiment:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(f"Runs of experiment `{experiment}`")
+        st.button(
+            "All runs",
+            key="all_experiments",
+            icon=":material/filter_alt_off:",
+            on_click=lambda: st.query_params.pop("experiment", None),
+        )
 filters = hd.Filters(
     statuses=tuple(statuses),
     provider=provider,
     model=model,
     dates=dates,
     search=search.strip(),
+    experiment=experiment or None,
 )
 if st.session_state.get("_history_filters") != filters:  # new filters: back to page 1
     st.session_state["_history_filters"] = filters

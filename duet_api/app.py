@@ -12,7 +12,7 @@ from starlette.routing import Mount
 from duet_api import errors
 from duet_api.deps import ServicesGetter
 from duet_api.limits import BodyLimits
-from duet_api.routes import evals, health, lab, prompts, runs, stream, tokens
+from duet_api.routes import batch, evals, health, lab, prompts, runs, stream, tokens
 
 DESCRIPTION = """Duet's runs, prompt library and Prompt Lab over HTTP.
 
@@ -36,7 +36,7 @@ def create_api(services: ServicesGetter) -> FastAPI:
     api.state.services = services
     api.add_middleware(BodyLimits)
     errors.install(api)
-    for module in (health, runs, stream, prompts, lab, tokens, evals):
+    for module in (health, runs, stream, prompts, lab, tokens, evals, batch):
         api.include_router(module.router)
     return api
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from duet_core.lab.variants import MAX_VARIANTS
 from duet_core.models import MAX_VERSION, TEMPLATE_NAME, BotConfig, PromptMessage
 from duet_core.run.engine import MAX_INTERJECTION
-from duet_core.vocabulary import RunStatus
+from duet_core.vocabulary import ExperimentStatus, RunStatus
 
 
 class Strict(BaseModel):
@@ -291,3 +291,66 @@ class TokenOut(BaseModel):
 
 class TokenCreated(TokenOut):
     token: str = Field(description="the token itself: shown this once, kept only as a hash")
+
+
+# --- experiments -------------------------------------------------------------------------
+
+
+class EstimateOut(BaseModel):
+    """At most how much the experiment uses (every reply at its max_tokens)."""
+
+    runs: int
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    unpriced: list[str]
+
+
+class BatchCreated(BaseModel):
+    id: str
+    runs: int
+    estimate: EstimateOut
+
+
+class BatchStatus(BaseModel):
+    """Where an experiment stands (``batch status --json``)."""
+
+    id: str
+    name: str
+    runs: int
+    queued: int
+    running: int
+    done: int
+    failed: int
+    stopped: int
+    cost_usd: float
+    status: ExperimentStatus
+    budget_usd: float | None
+    unpriced_turns: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    eta_seconds: float | None
+    judge_cost_usd: float = Field(0.0, description="of cost_usd, what judging its runs cost")
+
+
+class BatchResume(Strict):
+    budget_usd: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="a new budget (after the old one stopped the experiment)"
+    )
+
+
+class CellOut(BaseModel):
+    """One cell of the grid: its values and its runs' totals."""
+
+    cell: dict[str, Any]
+    runs: int
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float | None
+    statuses: dict[str, int]
+    stop_reasons: dict[str, int]
+    run_ids: list[str]
+    judge_score: float | None = Field(None, description="mean judge score (1-10), if judged")

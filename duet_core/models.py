@@ -184,6 +184,9 @@ class BotConfig(BaseModel):
         return [(f, a[f], b[f]) for f in b if a[f] != b[f]]
 
 
+MAX_RUN_SECONDS = 7 * 24 * 3600  # a run's max_seconds: at most a week
+
+
 class RunConfig(BaseModel):
     """Everything needed to start a run: the same schema the UI saves and loads."""
 
@@ -196,6 +199,13 @@ class RunConfig(BaseModel):
     stop_phrases: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     max_total_tokens: Annotated[int, Field(ge=1)] | None = None
     max_cost_usd: Annotated[float, Field(gt=0)] | None = None
+    # seconds of running (pauses not counted) before the run ends, even mid-turn
+    max_seconds: Annotated[float, Field(gt=0, le=MAX_RUN_SECONDS)] | None = None
+    # loop detection: a bot reply near-identical to one of the last ``loop_window`` replies
+    # (word-trigram Jaccard similarity >= ``loop_similarity``; equal text always) ends the run
+    # with reason ``loop``; 0 turns it off
+    loop_window: Annotated[int, Field(ge=0, le=50)] = 0
+    loop_similarity: Annotated[float, Field(ge=0.5, le=1.0)] = 0.9
 
     @field_validator("topic")
     @classmethod

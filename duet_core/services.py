@@ -31,6 +31,9 @@ class Services:
 
     def close(self) -> None:
         """Stop this process's runs and let the database go."""
+        from duet_core.batch.app_worker import stop_worker  # (the worker imports the manager)
+
+        stop_worker(self)
         self.manager.stop_all()
         self.manager.close()
         self.store.close()

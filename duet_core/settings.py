@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_turns: int = Field(50, ge=1, validation_alias=_env("DUET_MAX_TURNS"))
     runs_per_minute: int = Field(10, ge=1, validation_alias=_env("DUET_RUNS_PER_MINUTE"))
     max_active_runs: int = Field(8, ge=1, validation_alias=_env("DUET_MAX_ACTIVE_RUNS"))
+    # runs one experiment may have when a person submits it (the page, POST /api/batch)
+    max_experiment_runs: int = Field(
+        1_000, ge=1, le=100_000, validation_alias=_env("DUET_MAX_EXPERIMENT_RUNS")
+    )
     log_level: LogLevel = Field("INFO", validation_alias=_env("DUET_LOG_LEVEL"))
     prices_file: FilePath | None = Field(None, validation_alias=_env("DUET_PRICES_FILE"))
     # 0: as fast as possible

@@ -69,6 +69,8 @@ class StopReason(StrEnum):
     MAX_TURNS = "max_turns"  # engine: the bots wrote the configured number of turns
     TOKEN_BUDGET = "token_budget"  # engine: max_total_tokens used up
     COST_BUDGET = "cost_budget"  # engine: max_cost_usd used up
+    TIME_BUDGET = "time_budget"  # engine: max_seconds of running used up
+    LOOP = "loop"  # engine: a reply repeated one of the last few (loop_window, loop_similarity)
     STOP_PHRASE = "stop_phrase"  # engine: a reply contained one of the stop phrases
     USER = "user"  # engine: a person pressed Stop (or Ctrl-C on the command line)
     ERROR = "error"  # engine: a provider or internal error; Run.error says which
@@ -86,6 +88,8 @@ STOP_REASON_TEXT: dict[StopReason, str] = {
     StopReason.MAX_TURNS: "the turn limit was reached",
     StopReason.TOKEN_BUDGET: "the token budget was used up",
     StopReason.COST_BUDGET: "the cost budget was used up",
+    StopReason.TIME_BUDGET: "the time limit was reached",
+    StopReason.LOOP: "the bots were repeating themselves",
     StopReason.STOP_PHRASE: "a reply contained a stop phrase",
     StopReason.USER: "stopped by a person",
     StopReason.ERROR: "an error ended the run",

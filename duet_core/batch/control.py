@@ -18,13 +18,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from duet_core.batch.experiment import REPEAT, Experiment, experiment_from_data
+from duet_core.batch.experiment import (
+    REPEAT,
+    Experiment,
+    ExperimentTooLarge,
+    experiment_from_data,
+)
 from duet_core.errors import NotFound
 from duet_core.run.manager import RunManager
 from duet_core.store import Store
 from duet_core.store.experiments import ExperimentQueue, ExperimentRecord, Progress
 from duet_core.store.leases import effective_status
-from duet_core.store.schema import runs, turns
+from duet_core.store.schema import evaluations, runs, turns
 from duet_core.vocabulary import ExperimentStatus, RunStatus
 
 
@@ -34,11 +39,18 @@ def submit(
     owner: str,
     concurrency: int | None = None,
     budget_usd: float | None = None,
+    max_runs: int | None = None,
 ) -> ExperimentRecord:
     """Queue every run of ``experiment`` (checked already, or plain data as ``POST /api/batch``
-    sends: checked here, files refused). Workers start them; ``batch run`` works here."""
+    sends: checked here, files refused). Workers start them; ``batch run`` works here.
+    ``max_runs``: the server's ceiling per person (``ExperimentTooLarge`` above it)."""
     if not isinstance(experiment, Experiment):
-        experiment = experiment_from_data(experiment)
+        experiment = experiment_from_data(experiment, max_runs=max_runs)
+    elif max_runs is not None and experiment.runs > max_runs:
+        raise ExperimentTooLarge(
+            f"The experiment has {experiment.runs:,} runs; this server lets one person submit "
+            f"at most {max_runs:,} per experiment (DUET_MAX_EXPERIMENT_RUNS)."
+        )
     return ExperimentQueue(store).create(experiment, owner, concurrency, budget_usd)
 
 
@@ -115,6 +127,8 @@ class CellResult:
     statuses: dict[str, int] = field(default_factory=dict)
     stop_reasons: dict[str, int] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
+    judge_score: float | None = None  # mean of every judge score of its runs, if judged
+    judged: int = 0  # how many scores that mean is of
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +142,7 @@ class CellResult:
             "statuses": self.statuses,
             "stop_reasons": self.stop_reasons,
             "run_ids": self.run_ids,
+            "judge_score": None if self.judge_score is None else round(self.judge_score, 2),
         }
 
 
@@ -135,7 +150,7 @@ def cell_results(
     store: Store, experiment_id: str, user: str | None = None, is_admin: bool = False
 ) -> list[CellResult]:
     """The results table: one row per cell in grid order (runs, turns, tokens, cost, mean
-    turn latency, how the runs ended, their ids)."""
+    turn latency, how the runs ended, their ids, the mean judge score where judged)."""
     get(store, experiment_id, user, is_admin)
     latency = (
         select(turns.c.run_id, func.sum(turns.c.latency_ms), func.count(turns.c.latency_ms))
@@ -154,8 +169,15 @@ def cell_results(
         runs.c.cost_usd,
         runs.c.lease_expires_at,
     ]
+    scores = (
+        select(evaluations.c.run_id, func.sum(evaluations.c.score), func.count())
+        .join(runs, runs.c.id == evaluations.c.run_id)
+        .where(runs.c.experiment_id == experiment_id)
+        .group_by(evaluations.c.run_id)
+    )
     with store._read() as conn:
         lat = {r[0]: (r[1] or 0.0, r[2] or 0) for r in conn.execute(latency).all()}
+        judged = {r[0]: (float(r[1] or 0), int(r[2])) for r in conn.execute(scores).all()}
         found = conn.execute(
             select(*columns)
             .where(runs.c.experiment_id == experiment_id)
@@ -180,7 +202,68 @@ def cell_results(
         total, n = sums.get(key, (0.0, 0))
         more = lat.get(r.id, (0.0, 0))
         sums[key] = (total + more[0], n + more[1])
+        points, count = judged.get(r.id, (0.0, 0))
+        if count:
+            mean = cell.judge_score or 0.0
+            cell.judge_score = (mean * cell.judged + points) / (cell.judged + count)
+            cell.judged += count
     for key, cell in cells.items():
         total, n = sums[key]
         cell.latency_ms = total / n if n else None
     return list(cells.values())
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run of an experiment, as its results list shows it."""
+
+    id: str
+    index: int
+    cell: dict[str, Any]  # its cell's values, with its repeat
+    status: str
+    stop_reason: str | None
+    turns: int
+    tokens: int
+    cost_usd: float | None
+
+
+def run_results(
+    store: Store,
+    experiment_id: str,
+    user: str | None = None,
+    is_admin: bool = False,
+    limit: int = 1_000,
+) -> list[RunResult]:
+    """Its runs in grid order (the first ``limit``), each with where it stands."""
+    get(store, experiment_id, user, is_admin)
+    with store._read() as conn:
+        found = conn.execute(
+            select(
+                runs.c.id,
+                runs.c.experiment_index,
+                runs.c.experiment_cell,
+                runs.c.status,
+                runs.c.stop_reason,
+                runs.c.turn_count,
+                runs.c.input_tokens,
+                runs.c.output_tokens,
+                runs.c.cost_usd,
+                runs.c.lease_expires_at,
+            )
+            .where(runs.c.experiment_id == experiment_id)
+            .order_by(runs.c.experiment_index)
+            .limit(limit)
+        ).all()
+    return [
+        RunResult(
+            id=r.id,
+            index=r.experiment_index,
+            cell=dict(r.experiment_cell or {}),
+            status=effective_status(RunStatus(r.status), r.lease_expires_at).value,
+            stop_reason=r.stop_reason,
+            turns=r.turn_count or 0,
+            tokens=(r.input_tokens or 0) + (r.output_tokens or 0),
+            cost_usd=r.cost_usd,
+        )
+        for r in found
+    ]

@@ -18,20 +18,38 @@ import io
 import itertools
 import json
 import math
-import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from duet_core import catalog, config_text
+from duet_core import config_text
+from duet_core.batch.estimate import Estimate, estimate
+from duet_core.batch.paths import check_path, parse_path, path_text, set_path
 from duet_core.errors import ConfigError
 from duet_core.models import RunConfig, describe_validation_error, validated
 
+__all__ = [
+    "Cell",
+    "Estimate",
+    "Experiment",
+    "ExperimentSpec",
+    "check_path",
+    "estimate",
+    "experiment_from_data",
+    "load_experiment",
+    "parse_path",
+    "path_text",
+]
+
 MAX_RUNS = 100_000  # one experiment; a bigger sweep is several experiments
+
+
+class ExperimentTooLarge(ConfigError):
+    """More runs than the server lets one person submit at once (DUET_MAX_EXPERIMENT_RUNS)."""
+
+
 MAX_TOPICS_BYTES = 50_000_000
 REPEAT = "repeat"  # the cell key that numbers a cell's runs (0, 1, ...)
 TOPIC = "topic"
@@ -94,104 +112,6 @@ class Experiment:
         return len(self.cells)
 
 
-# --- paths -------------------------------------------------------------------------------
-
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
-
-
-def parse_path(path: str) -> list[str | int]:
-    """``bots[1].model`` (or ``bots.1.model``) -> ``["bots", 1, "model"]``; ConfigError for
-    anything else."""
-    parts: list[str | int] = []
-    for piece in path.strip().split("."):
-        if piece.isdigit() and parts:
-            parts.append(int(piece))
-            continue
-        m = _SEGMENT.fullmatch(piece)
-        if m is None:
-            raise ConfigError(f"vary: '{path}' is not a field path (write e.g. bots[1].model).")
-        parts.append(m.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
-    return parts
-
-
-def path_text(parts: list[str | int]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
-    return out
-
-
-def _unwrap(annotation: Any) -> list[Any]:
-    """The plain types an annotation allows (Annotated and Optional taken apart)."""
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
-    return [annotation]
-
-
-def check_path(path: str) -> list[str | int]:
-    """The path's parts when it names a field of ``RunConfig`` (through the bots list and
-    nested settings); ConfigError naming the first part that does not exist."""
-    parts = parse_path(path)
-    current: list[Any] = [RunConfig]
-    for i, part in enumerate(parts):
-        here = path_text(parts[:i]) or "the run config"
-        models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
-        lists = [t for t in current if typing.get_origin(t) is list]
-        if isinstance(part, int):
-            if not lists:
-                raise ConfigError(f"vary: '{path}': {here} is not a list.")
-            if path_text(parts[:i]) == "bots" and part not in (0, 1):
-                raise ConfigError(f"vary: '{path}': there are two bots, bots[0] and bots[1].")
-            current = [t for lst in lists for t in _unwrap(typing.get_args(lst)[0])]
-            continue
-        if not models:
-            raise ConfigError(f"vary: '{path}': {here} has no fields to vary.")
-        fields = {name: f for m in models for name, f in m.model_fields.items()}
-        if part not in fields:
-            known = ", ".join(sorted(fields))
-            raise ConfigError(f"vary: unknown field '{path}': {here} has {known}.")
-        current = _unwrap(fields[part].annotation)
-    if any(typing.get_origin(t) is list for t in current) and parts[-1] == "bots":
-        raise ConfigError(f"vary: '{path}': vary one bot's settings, e.g. bots[1].model.")
-    return parts
-
-
-def set_path(data: dict[str, Any], parts: list[str | int], value: Any) -> None:
-    """Set ``value`` at ``parts`` in plain data, making the missing dicts on the way."""
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        nxt = parts[i + 1]
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                raise ConfigError(
-                    f"vary: '{path_text(parts)}': the run has no {path_text(parts[: i + 1])}."
-                )
-            if node[part] is None:
-                node[part] = {}
-            node = node[part]
-        else:
-            if not isinstance(node, dict):
-                raise ConfigError(
-                    f"vary: '{path_text(parts)}': {path_text(parts[:i])} is not a mapping."
-                )
-            if node.get(part) is None:
-                node[part] = [] if isinstance(nxt, int) else {}
-            node = node[part]
-    last = parts[-1]
-    if isinstance(last, int):
-        if not isinstance(node, list) or last >= len(node):
-            raise ConfigError(f"vary: '{path_text(parts)}': the run has no such item.")
-        node[last] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ConfigError(f"vary: '{path_text(parts)}': {path_text(parts[:-1])} is not a mapping.")
-
-
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -251,13 +171,17 @@ def load_experiment(path: str | Path) -> Experiment:
     return experiment_from_data(data, base_dir=path.parent)
 
 
-def experiment_from_data(data: Any, base_dir: Path | None = None) -> Experiment:
+def experiment_from_data(
+    data: Any, base_dir: Path | None = None, max_runs: int | None = None
+) -> Experiment:
     """Check and expand an experiment given as plain data. Without ``base_dir`` (the HTTP API)
-    ``base`` and ``topics_file`` are refused: the run and topics must be given inline."""
+    ``base`` and ``topics_file`` are refused: the run and topics must be given inline.
+    ``max_runs``: the server's ceiling per person (``DUET_MAX_EXPERIMENT_RUNS``), checked
+    before any cell is built (``ExperimentTooLarge``)."""
     if not isinstance(data, dict):
         raise ConfigError("An experiment is a mapping with name, run (or base), vary ...")
     spec = validated(ExperimentSpec, data, strict=True)
-    return expand(_resolved(spec, base_dir))
+    return expand(_resolved(spec, base_dir), max_runs)
 
 
 def _resolved(spec: ExperimentSpec, base_dir: Path | None) -> ExperimentSpec:
@@ -296,7 +220,7 @@ def _describe_cell(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
 
 
-def expand(spec: ExperimentSpec) -> Experiment:
+def expand(spec: ExperimentSpec, max_runs: int | None = None) -> Experiment:
     """The grid of a resolved spec: topics x each varied path's values x repeats, each cell's
     run config validated (strictly, as a run file is). ConfigError names the first problem."""
     base = copy.deepcopy(spec.run or {})
@@ -320,6 +244,12 @@ def expand(spec: ExperimentSpec) -> Experiment:
         raise ConfigError(
             f"The grid has {total:,} runs ({' x '.join(map(str, sizes))}); at most {MAX_RUNS:,} "
             "per experiment: split it into several."
+        )
+    if max_runs is not None and total > max_runs:
+        raise ExperimentTooLarge(
+            f"The grid has {total:,} runs ({' x '.join(map(str, sizes))}); this server lets "
+            f"one person submit at most {max_runs:,} runs per experiment "
+            "(DUET_MAX_EXPERIMENT_RUNS): make the grid smaller or split it."
         )
     if topics:
         base[TOPIC] = topics[0]  # each cell's config is checked with the first topic
@@ -351,89 +281,3 @@ def expand(spec: ExperimentSpec) -> Experiment:
             for r in range(spec.repeats):
                 cells.append(Cell(len(cells), {**values, REPEAT: r}, config))
     return Experiment(spec, cells)
-
-
-# --- what it will cost -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """At most how much the experiment uses: every reply at its bot's ``max_tokens`` and each
-    run to its ``max_turns`` (capped by the server's turn limit and the run's token budget).
-    ``cost_usd`` counts the priced models only; ``unpriced`` names the others."""
-
-    runs: int
-    turns: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    unpriced: tuple[str, ...] = ()
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def describe(self) -> str:
-        cost = f"${self.cost_usd:,.2f}"
-        if self.unpriced:
-            cost += f" (no price for {', '.join(self.unpriced)})"
-        return (
-            f"{self.runs:,} runs, {self.turns:,} turns; at most {self.tokens:,} tokens "
-            f"({self.input_tokens:,} in, {self.output_tokens:,} out) and {cost}, "
-            "counting every reply at its max_tokens"
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "runs": self.runs,
-            "turns": self.turns,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": round(self.cost_usd, 6),
-            "unpriced": list(self.unpriced),
-        }
-
-
-def _run_estimate(
-    config: RunConfig, max_turns: int, prices: catalog.PriceTable | None
-) -> tuple[int, int, int, float, set[str]]:
-    turns = min(config.max_turns, max_turns)
-    topic = catalog.estimate_tokens(config.topic)
-    said = 0  # tokens written so far: every later turn reads them
-    tokens_in = tokens_out = 0
-    cost, unpriced = 0.0, set()
-    for k in range(turns):
-        bot = config.bots[(config.first_speaker + k) % 2]
-        used_in = catalog.estimate_tokens(bot.system_prompt) + topic + said
-        used_out = bot.max_tokens
-        if config.max_total_tokens and tokens_in + tokens_out + used_in >= config.max_total_tokens:
-            break
-        tokens_in += used_in
-        tokens_out += used_out
-        said += used_out
-        price = catalog.cost_usd(bot.model, used_in, used_out, prices, provider=bot.provider)
-        if price is None:
-            unpriced.add(f"{bot.provider}:{bot.model}")
-        else:
-            cost += price
-        if config.max_cost_usd and cost >= config.max_cost_usd:
-            turns = k + 1
-            break
-    return turns, tokens_in, tokens_out, cost, unpriced
-
-
-def estimate(
-    experiment: Experiment, prices: catalog.PriceTable | None = None, max_turns: int = 1_000
-) -> Estimate:
-    """The experiment's ``Estimate`` (``max_turns``: the server's DUET_MAX_TURNS)."""
-    seen: dict[str, tuple[int, int, int, float, set[str]]] = {}
-    turns = tokens_in = tokens_out = 0
-    cost, unpriced = 0.0, set()
-    for cell in experiment.cells:
-        key = cell.config.model_dump_json()
-        if key not in seen:
-            seen[key] = _run_estimate(cell.config, max_turns, prices)
-        t, i, o, c, u = seen[key]
-        turns, tokens_in, tokens_out, cost = turns + t, tokens_in + i, tokens_out + o, cost + c
-        unpriced |= u
-    return Estimate(experiment.runs, turns, tokens_in, tokens_out, cost, tuple(sorted(unpriced)))

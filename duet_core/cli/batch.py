@@ -25,7 +25,8 @@ import time
 from typing import Any, TextIO
 
 from duet_core.batch import control
-from duet_core.batch.experiment import Estimate, estimate, load_experiment
+from duet_core.batch.estimate import Estimate, estimate
+from duet_core.batch.experiment import load_experiment
 from duet_core.batch.worker import Worker
 from duet_core.errors import ConfigError, NotFound
 from duet_core.exports.dataset import check_dataset_path, write_dataset

@@ -87,6 +87,14 @@ def build_parser() -> Parser:
     run.add_argument("config", help="RunConfig as .json or .yaml")
     run.add_argument("--topic", help="override the topic")
     run.add_argument("--turns", type=positive_int, help="override max_turns")
+    run.add_argument(
+        "--max-seconds", type=float, help="end the run after this many seconds of running"
+    )
+    run.add_argument(
+        "--loop-window",
+        type=int,
+        help="end the run (reason loop) when a reply repeats one of the last N; 0: off",
+    )
     run.add_argument("--db", help="database URL (default DUET_DATABASE_URL)")
     run.add_argument("--export", help=f"write the transcript ({', '.join(EXPORT_FORMATS)})")
     run.add_argument(
@@ -168,6 +176,10 @@ def load_config(args: argparse.Namespace) -> RunConfig:
         changes["topic"] = args.topic
     if args.turns is not None:
         changes["max_turns"] = args.turns
+    if getattr(args, "max_seconds", None) is not None:
+        changes["max_seconds"] = args.max_seconds
+    if getattr(args, "loop_window", None) is not None:
+        changes["loop_window"] = args.loop_window
     if changes:
         config = validated(RunConfig, {**config.model_dump(), **changes})
     return config

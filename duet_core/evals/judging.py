@@ -284,9 +284,8 @@ def judge_experiment(
     def budget() -> str | None:
         if record.budget_usd is None:
             return None
-        spent = queue.progress(experiment_id).cost_usd + store.evaluations.cost_of_experiment(
-            experiment_id
-        )
+        spent = queue.progress(experiment_id).cost_usd  # its runs' cost and its judges'
+
         if spent >= record.budget_usd:
             return (
                 f"The experiment's budget (${record.budget_usd:g}) is spent (${spent:.4f} on "

@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from duet_core.batch.experiment import REPEAT, TOPIC, check_path, path_text
+from duet_core.batch.experiment import REPEAT, TOPIC
+from duet_core.batch.paths import check_path, path_text
 from duet_core.errors import ConfigError
 from duet_core.exports import transcript
 from duet_core.models import Run, RunStatus

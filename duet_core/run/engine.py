@@ -9,7 +9,6 @@ called from any thread.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -33,11 +32,12 @@ from duet_core.run.events import (
 )
 from duet_core.run.persona import pin_version, turn_request
 from duet_core.run.state import RunState
-from duet_core.run.turn_stream import ProviderFor, stream_turn
+from duet_core.run.stop_conditions import WallClock, reason_after_turn, reason_to_finish
+from duet_core.run.turn_stream import ProviderFor, StreamedTurn, stream_turn
+from duet_core.run.viewers import Viewers
 from duet_core.vocabulary import FinishReason, StopReason
 
 MAX_INTERJECTION = 20_000
-SWEEP_EVERY = 2.0  # seconds between checks for abandoned viewers
 
 
 class RunStore(Protocol):
@@ -80,10 +80,10 @@ class LiveRun:
         self._stop_requested = False
         self._stopped_as = (RunStatus.STOPPED, StopReason.USER)  # how a stop ends the run
         self._pause_requested = False
+        self._clock = WallClock()  # max_seconds: time spent running here, pauses not counted
         self._interjections: list[tuple[str, str]] = []
         self._stream: base.ChunkStream | None = None
-        self._subscribers: list[Subscription] = []
-        self._last_sweep = time.monotonic()
+        self._viewers = Viewers()
         self._thread = threading.Thread(target=self._main, name=f"duet-run-{run.id}", daemon=True)
         self.log = run_logger(run.id, run.owner)
 
@@ -121,19 +121,17 @@ class LiveRun:
         with self._lock:
             sub.offer(self.snapshot())
             if self.status.live:
-                self._subscribers.append(sub)
+                self._viewers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
-            if sub in self._subscribers:
-                self._subscribers.remove(sub)
-            sub.dropped = True
+            self._viewers.remove(sub)
 
     @property
     def subscriber_count(self) -> int:
         with self._lock:
-            return len(self._subscribers)
+            return len(self._viewers)
 
     # --- controls ------------------------------------------------------------------------
 
@@ -203,19 +201,7 @@ class LiveRun:
         """Apply ``event`` to the run's state, then offer it to every viewer. Caller holds
         the lock."""
         self._state.apply(event)
-        self._publish(event)
-
-    def _publish(self, event: Event) -> None:
-        """Offer ``event`` to every viewer. Caller holds the lock."""
-        dropped = [s for s in self._subscribers if not s.offer(event)]
-        now = time.monotonic()
-        if now - self._last_sweep > SWEEP_EVERY:
-            self._last_sweep = now
-            dropped += [s for s in self._subscribers if s.abandoned(now)]
-        for sub in dropped:
-            sub.dropped = True
-            if sub in self._subscribers:
-                self._subscribers.remove(sub)
+        self._viewers.publish(event)
 
     def _set_status(
         self, status: RunStatus, stop_reason: str | None = None, error: str | None = None
@@ -232,7 +218,7 @@ class LiveRun:
             if error:
                 self._emit(RunError(error))
             if not status.live:
-                self._subscribers.clear()  # each has its final event; keep no references
+                self._viewers.clear()
         self.log.info("status %s", status.value, extra={"stop_reason": stop_reason})
 
     # --- the thread ----------------------------------------------------------------------
@@ -265,39 +251,33 @@ class LiveRun:
             if stop:
                 break
             if pause:
+                self._clock.hold()
                 if status is RunStatus.RUNNING:
                     self._set_status(RunStatus.PAUSED)
                 with self._lock:
                     if self._pause_requested and not (self._stop_requested or self._interjections):
                         self._wake.wait(timeout=1.0)
                 continue
+            self._clock.run()
             if status is RunStatus.PAUSED:
                 self._set_status(RunStatus.RUNNING)
             with self._lock:
-                done = self._state.bot_turns
-            reason = self._reason_to_finish(config, done)
+                done, tokens, cost = self._state.bot_turns, self._state.tokens, self._state.cost
+            reason = reason_to_finish(config, done, tokens, cost, self._clock.seconds)
             if reason:
                 self._set_status(RunStatus.COMPLETED, reason)
                 return
             turn = self._take_turn(self._next_speaker())
             if turn.finish_reason == FinishReason.STOPPED:
                 break
-            if any(p.lower() in turn.content.lower() for p in config.stop_phrases):
-                self._set_status(RunStatus.COMPLETED, StopReason.STOP_PHRASE)
+            with self._lock:
+                reason = reason_after_turn(config, self._run.turns)
+            if reason:
+                self._set_status(RunStatus.COMPLETED, reason)
                 return
         with self._lock:
             status, reason = self._stopped_as
         self._set_status(status, reason)
-
-    def _reason_to_finish(self, config, done: int) -> StopReason | None:
-        if done >= config.max_turns:
-            return StopReason.MAX_TURNS
-        if config.max_total_tokens and self._state.tokens >= config.max_total_tokens:
-            return StopReason.TOKEN_BUDGET
-        cost = self._state.cost
-        if config.max_cost_usd and cost is not None and cost >= config.max_cost_usd:
-            return StopReason.COST_BUDGET
-        return None
 
     def _next_speaker(self) -> int:
         return self._state.next_speaker
@@ -360,6 +340,32 @@ class LiveRun:
             )
             self._emit(TurnStarted(turn.index, bot_index, bot.name, bot))
 
+        # the wall-clock budget ends the run even in the middle of a turn
+        budget = self._run.config.max_seconds
+        timer = None
+        if budget:
+            timer = threading.Timer(max(self._clock.left(budget), 0.0), self._out_of_time)
+            timer.daemon = True
+            timer.start()
+        try:
+            done = self._stream_turn(system, messages, bot, turn)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if done.failure is not None and not done.stopped:
+            if done.has_output:
+                self._finish_turn(turn)  # keep what arrived before the failure
+            raise done.failure  # the error status that follows ends the partial turn too
+        self._finish_turn(turn)
+        return turn
+
+    def _out_of_time(self) -> None:
+        self.log.info("max_seconds reached")
+        self.stop(RunStatus.COMPLETED, StopReason.TIME_BUDGET)
+
+    def _stream_turn(
+        self, system: str, messages: list[base.Message], bot: BotConfig, turn: Turn
+    ) -> StreamedTurn:
         def on_text(delta: str) -> None:
             with self._lock:
                 self._emit(TextDelta(turn.index, delta))
@@ -368,7 +374,7 @@ class LiveRun:
             with self._lock:
                 self._emit(ThinkingDelta(turn.index, delta))
 
-        done = stream_turn(
+        return stream_turn(
             self._provider_for,
             system,
             messages,
@@ -381,12 +387,6 @@ class LiveRun:
             prices=self._prices,
             log=self.log,
         )
-        if done.failure is not None and not done.stopped:
-            if done.has_output:
-                self._finish_turn(turn)  # keep what arrived before the failure
-            raise done.failure  # the error status that follows ends the partial turn too
-        self._finish_turn(turn)
-        return turn
 
     def _stopping(self) -> bool:
         with self._lock:

@@ -11,12 +11,14 @@ from typing import Any
 import streamlit as st
 
 from duet_core.errors import ConfigError
-from duet_core.models import RunConfig, validated
+from duet_core.models import MAX_RUN_SECONDS, RunConfig, validated
+from duet_core.run.stop_conditions import LOOP_WINDOW
 from duet_core.settings import Settings
 from duet_ui.shared import bot_form
 
 DEFAULT_TOPIC = "Should cities ban private cars from their centres?"
 EXTRA_KEY = "setup_extra"  # RunConfig fields without widgets (budgets), kept from a loaded file
+LOOP_KEY = "setup_loop_window"  # the loop window a loaded file asked for, used when the box is on
 MESSAGE_KEY = "setup_message"
 KEEP: dict[str, Any] = {"persist_state": "session"}
 
@@ -34,9 +36,13 @@ def fill(config: RunConfig, settings: Settings, bots: bool = True) -> None:
     state["max_turns"] = min(config.max_turns, settings.max_turns)
     state["first_speaker"] = config.first_speaker
     state["stop_phrases"] = "\n".join(config.stop_phrases)
+    state["max_seconds"] = float(config.max_seconds or 0.0)
+    state["loop_detection"] = config.loop_window > 0
+    state[LOOP_KEY] = config.loop_window or LOOP_WINDOW
     state[EXTRA_KEY] = {
         "max_total_tokens": config.max_total_tokens,
         "max_cost_usd": config.max_cost_usd,
+        "loop_similarity": config.loop_similarity,
     }
     if bots:
         for i, bot in enumerate(config.bots):
@@ -51,6 +57,8 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
     state.setdefault("max_turns", defaults.max_turns)
     state.setdefault("first_speaker", 0)
     state.setdefault("stop_phrases", "")
+    state.setdefault("max_seconds", 0.0)
+    state.setdefault("loop_detection", False)
     st.text_area(
         "Topic",
         key="topic",
@@ -85,11 +93,33 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
         help="The run ends when a reply contains one of these.",
         **KEEP,
     )
+    time_col, loop_col = st.columns([1, 3], vertical_alignment="bottom")
+    time_col.number_input(
+        "Time limit (s)",
+        0.0,
+        float(MAX_RUN_SECONDS),
+        step=30.0,
+        format="%.0f",
+        key="max_seconds",
+        disabled=disabled,
+        help="The run ends after this many seconds of running (pauses not counted); 0: none.",
+        **KEEP,
+    )
+    loop_col.checkbox(
+        "End when the bots repeat themselves",
+        key="loop_detection",
+        disabled=disabled,
+        help="Ends the run (reason: loop) when a reply is the same as, or nearly the same as, "
+        f"one of the last {state.get(LOOP_KEY, LOOP_WINDOW)} replies.",
+        **KEEP,
+    )
     return {
         "topic": state["topic"],
         "max_turns": int(state["max_turns"]),
         "first_speaker": int(state["first_speaker"]),
         "stop_phrases": state["stop_phrases"],
+        "max_seconds": float(state["max_seconds"]) or None,
+        "loop_window": int(state.get(LOOP_KEY, LOOP_WINDOW)) if state["loop_detection"] else 0,
         **{k: v for k, v in (state.get(EXTRA_KEY) or {}).items() if v is not None},
     }
 

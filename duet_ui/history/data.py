@@ -37,11 +37,14 @@ class Filters:
     model: str | None = None
     dates: tuple[date, ...] = ()  # none, a start, or a start and an end (inclusive)
     search: str | None = None
+    experiment: str | None = None  # one experiment's runs (its id: ``?experiment=``)
 
     @property
     def narrowing(self) -> bool:
         """Some filter is set (an empty list then means no run matches, not no runs)."""
-        return any((self.statuses, self.provider, self.model, self.dates, self.search))
+        return any(
+            (self.statuses, self.provider, self.model, self.dates, self.search, self.experiment)
+        )
 
 
 def zone(name: str | None) -> tzinfo:
@@ -72,6 +75,7 @@ def run_query(
         since=since,
         until=until,
         search=filters.search or None,
+        experiment=filters.experiment or None,
         limit=PAGE_SIZE,
         offset=(max(page, 1) - 1) * PAGE_SIZE,
     )

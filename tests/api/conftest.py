@@ -23,6 +23,7 @@ from duet_api.app import api_mount
 from duet_api.routes.health import health_route
 from duet_core import catalog
 from duet_core.accounts import AccountsFile
+from duet_core.batch.app_worker import stop_worker
 from duet_core.models import BotConfig
 from duet_core.providers import clear_client_cache, make_provider
 from duet_core.providers.scripted import ScriptedProvider
@@ -192,6 +193,7 @@ def api(tmp_path: Path, auth_file: Path, settings_overrides: dict[str, Any]) -> 
         yield served
         for c in served.clients:
             c.close()
+        stop_worker(services)  # the experiments' worker, if a test started one
         manager.stop_all()
         manager.close()
     store.close()

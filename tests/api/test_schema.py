@@ -41,7 +41,12 @@ CHECKS = [
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"max_turns": 2, "max_active_runs": 10_000, "runs_per_minute": 1_000_000}
+    return {
+        "max_turns": 2,
+        "max_active_runs": 10_000,
+        "runs_per_minute": 1_000_000,
+        "max_experiment_runs": 4,  # fuzzed experiments stay small (the server's worker runs them)
+    }
 
 
 def test_the_api_matches_its_schema(api: Api):

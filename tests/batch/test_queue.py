@@ -148,6 +148,33 @@ def test_budget_stops_starting_runs_and_resume_takes_a_new_one(store):
     assert len(queue.claim("w", 30, limit=5)) == 1
 
 
+def test_the_budget_counts_what_judging_the_runs_cost(store):
+    from duet_core.models import Evaluation
+
+    record = control.submit(store, experiment(4, concurrency=1, budget_usd=1.0), "alice")
+    queue = ExperimentQueue(store)
+    [first] = queue.claim("w", 30, limit=5)
+    with store._write() as conn:
+        conn.execute(update(runs).where(runs.c.id == first).values(cost_usd=0.4))
+    store.set_status(first, RunStatus.COMPLETED, lease_owner="w")
+    judged = Evaluation(run_id=first, judge="j", per="run", score=7, cost_usd=0.3)
+    store.evaluations.add([judged])
+    [second] = queue.claim("w", 30, limit=5)  # $0.70 of $1.00 spent: it goes on
+    store.set_status(second, RunStatus.COMPLETED, lease_owner="w")
+    p = control.progress(store, record.id)
+    assert (round(p.cost_usd, 6), round(p.judge_cost_usd, 6)) == (0.7, 0.3)
+    # a second judge's answers alone take it over the budget: no further run starts
+    store.evaluations.add([Evaluation(run_id=second, judge="k", score=5, cost_usd=0.35)])
+    assert queue.claim("w", 30, limit=5) == []
+    p = control.progress(store, record.id)
+    assert p.status is ExperimentStatus.BUDGET and p.queued == 2 and p.done == 2
+    assert p.as_json()["cost_usd"] == 1.05 and p.as_json()["judge_cost_usd"] == 0.65
+    # the results table: each cell's mean judge score, where judged
+    cells = control.cell_results(store, record.id)
+    assert [c.judge_score for c in cells] == [7.0, 5.0, None, None]
+    assert [c.as_json()["run_ids"] for c in cells[:2]] == [[first], [second]]
+
+
 def test_pause_resume_cancel(store):
     record = control.submit(store, experiment(4, concurrency=4), "alice")
     queue = ExperimentQueue(store)

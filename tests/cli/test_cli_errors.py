@@ -300,6 +300,22 @@ def test_turns_option(capsys):
         assert "--turns" in refused(capsys, "run", demo, "--turns", value)
 
 
+def test_stop_condition_options(capsys, tmp_path):
+    demo = str(ROOT / "examples/demo.yaml")
+    assert "max_seconds" in refused(capsys, "run", demo, "--max-seconds", "0")
+    assert "--max-seconds" in refused(capsys, "run", demo, "--max-seconds", "soon")
+    assert "loop_window" in refused(capsys, "run", demo, "--loop-window", "-1")
+    code, out, err = duet(
+        capsys, "run", demo, "--turns", "1", "--max-seconds", "600", "--loop-window", "3"
+    )
+    assert code == 0, err
+    from duet_core.store import Store
+
+    with Store(f"sqlite:///{tmp_path / 'cli.db'}") as store:
+        config = store.get_run(out.split()[1].rstrip(":")).config
+    assert (config.max_seconds, config.loop_window) == (600.0, 3)
+
+
 # --- environment and settings ------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from duet_core.models import BotConfig, Run, RunStatus
 from duet_core.providers.base import Finish, Usage
 from duet_core.providers.base import TextDelta as Text
 from duet_core.providers.scripted import Hold
-from duet_core.run import engine as engine_module
+from duet_core.run import viewers as viewers_module
 from duet_core.run.engine import LiveRun, start_run
 from duet_core.run.events import (
     BotUpdated,
@@ -252,7 +252,7 @@ def test_event_order_for_one_turn(provider, store):
 
 
 def test_an_abandoned_viewer_is_dropped(provider, store, monkeypatch):
-    monkeypatch.setattr(engine_module, "SWEEP_EVERY", 0.0)
+    monkeypatch.setattr(viewers_module, "SWEEP_EVERY", 0.0)
     hold = Hold()
     provider.enqueue(["a", hold, "b"])
     live = launch(provider, store)

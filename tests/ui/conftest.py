@@ -22,6 +22,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaF
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
+from duet_core.batch.app_worker import stop_worker
 from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.services import forget_services
 from duet_core.store import Store
@@ -46,6 +47,7 @@ def _shutdown_services() -> None:
         svc = services()
     except Exception:  # never created, or its database is gone already
         return
+    stop_worker(svc)  # the experiments' worker, if the Experiments page started it
     svc.manager.stop_all(timeout=5)
     svc.store.close()
 

@@ -366,3 +366,34 @@ def test_a_long_topic_is_a_short_heading_with_the_whole_text_on_hover(svc: Servi
     assert len(heading.value) <= TOPIC_HEADING + 10  # (markdown escapes)
     assert "centres" in heading.proto.help and len(heading.proto.help) > len(heading.value)
     svc.manager.get(at.query_params["run"]).stop()
+
+
+def test_time_limit_and_loop_detection_are_set_loaded_and_started(svc: Services) -> None:
+    at = app()
+    assert at.number_input(key="max_seconds").value == 0.0
+    assert at.checkbox(key="loop_detection").value is False
+    config = RunConfig(
+        topic="Tea or coffee?", max_turns=2, bots=[BotConfig(), BotConfig(name="Bo")]
+    ).model_copy(update={"max_seconds": 120.0, "loop_window": 3})
+    at.file_uploader(key="load_setup").set_value(
+        ("setup.json", config.dump_json().encode(), "application/json")
+    ).run()
+    no_traceback(at)
+    assert at.number_input(key="max_seconds").value == 120.0
+    assert at.checkbox(key="loop_detection").value is True
+
+    at.button(key="start").click().run()
+    no_traceback(at)
+    run_id = at.query_params["run"]
+    assert svc.manager.get(run_id).join(timeout=20)
+    saved = svc.store.get_run(run_id).config
+    assert (saved.max_seconds, saved.loop_window) == (120.0, 3)
+
+    at.checkbox(key="loop_detection").uncheck().run()
+    at.number_input(key="max_seconds").set_value(0.0).run()
+    at.button(key="start").click().run()
+    no_traceback(at)
+    again = at.query_params["run"]
+    assert again != run_id and svc.manager.get(again).join(timeout=20)
+    saved = svc.store.get_run(again).config
+    assert (saved.max_seconds, saved.loop_window) == (None, 0)
