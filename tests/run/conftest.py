@@ -37,7 +37,7 @@ def make_config(max_turns: int = 4, **kw) -> RunConfig:
     return RunConfig(topic="Is maths invented?", max_turns=max_turns, bots=bots, **kw)
 
 
-def wait_status(live, *statuses: RunStatus, timeout: float = 5.0) -> RunStatus:
+def wait_status(live, *statuses: RunStatus, timeout: float = 30.0) -> RunStatus:
     """Follow the run's events until it reaches one of ``statuses``."""
     from duet_core.run.events import StatusChanged
 
