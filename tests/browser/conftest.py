@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_DEADLINE = 40.0  # seconds for the server to answer /_stcore/health
-TIMEOUT = 20_000  # ms: Playwright's default wait in these tests
+TIMEOUT = 40_000  # ms: Playwright's default wait in these tests (a bound: a loaded machine is slow)
 DEMO_TOKENS_PER_SECOND = "8"  # a demo turn takes a few seconds: tokens visibly arrive
 USER, PASSWORD = "alice", "correct-horse-42"
 SECRET_ENV = (

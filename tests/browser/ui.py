@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-TIMEOUT = 20_000  # ms
+TIMEOUT = 40_000  # ms (a bound, as in conftest.py)
 expect.set_options(timeout=TIMEOUT)
 
 
