@@ -9,7 +9,7 @@ from duet_ui.shell.services import current_viewer, services
 
 viewer = current_viewer()
 svc = services()
-st.title("👤 Account")
+st.title(":material/account_circle: Account", anchor=False)
 st.write(f"Signed in as **{viewer.username}** ({', '.join(viewer.roles)}).")
 
 st.subheader("API tokens")

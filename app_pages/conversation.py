@@ -28,10 +28,22 @@ page_run = view.begin_page_run() if view is not None else 0
 live_sync.sync_widgets(view, settings)  # before any widget draws
 
 keys = bot_form.pasted_keys()
-with st.sidebar:
+live_now = view is not None and view.is_live
+starting = live_session.start_pressed() and not live_now  # Start is disabled while live
+running = live_now or starting  # a run started by this click is drawn by this script run
+live_draw.style()
+st.title(":material/forum: Duet", anchor=False)
+
+# The setup on the page, folded while a run streams: the topic and turns, then the two bots
+# side by side (stacked on a phone), their less used settings behind each bot's "More".
+with st.expander("Setup", expanded=not running, icon=":material/tune:", key="setup"):
+    # not disabled while starting: a disabled widget drops the value sent with the click
+    setup = setup_file.setup_fields(settings, bot_form.shown_names(), disabled=live_now)
     forms = []
-    for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
-        with st.container(border=True, key=f"bot{i}_section"):
+    for i, (column, defaults) in enumerate(
+        zip(st.columns(2, gap="medium"), bot_form.DEFAULT_BOTS, strict=True)
+    ):
+        with column, st.container(border=True, key=f"bot{i}_section"):
             forms.append(form := bot_form.bot_form(i, defaults, settings, keys))
             problem = live_sync.push_bot_change(view, i, form, page_run)  # from its next turn
             if problem:
@@ -40,18 +52,9 @@ with st.sidebar:
             live_sync.note_shown(view, i, note is not None)
             if note:
                 st.info(note, icon=":material/schedule:")
-    bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
-
-live_now = view is not None and view.is_live
-starting = live_session.start_pressed() and not live_now  # Start is disabled while live
-running = live_now or starting  # a run started by this click is drawn by this script run
-live_draw.style()
-st.title("🎭 Duet")  # the shell's tests read this title: icons app-wide are item 8 of issue 21
-live_controls.setup_hint()
-names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
-with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
-    # not disabled while starting: a disabled widget drops the value sent with the click
-    setup = setup_file.setup_fields(settings, names, disabled=live_now)
+with st.sidebar:  # the provider hints say "paste a key in the sidebar"
+    asked = bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
+live_controls.key_hint(asked)  # on a phone, where the sidebar starts closed
 config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 

@@ -19,7 +19,7 @@ from duet_ui.conversation.session import LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
 
 RUN_BAR_KEY = "run_bar"
-SETUP_HINT_KEY = "setup_hint"  # shown only where the sidebar starts closed (a phone)
+KEY_HINT_KEY = "key_hint"  # shown only where the sidebar starts closed (a phone)
 START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
 STOP_SHORTCUT = "Ctrl+Shift+Enter"
 
@@ -32,8 +32,8 @@ RUN_BAR_STYLE = f"""<style>
   .st-key-{RUN_BAR_KEY} kbd {{ display: none; }}
   .st-key-{RUN_BAR_KEY} .st-key-interject {{ flex-basis: 100%; }}
 }}
-.st-key-{SETUP_HINT_KEY} {{ display: none; }}
-@media (max-width: 768px) {{ .st-key-{SETUP_HINT_KEY} {{ display: block; }} }}
+.st-key-{KEY_HINT_KEY} {{ display: none; }}
+@media (max-width: 768px) {{ .st-key-{KEY_HINT_KEY} {{ display: block; }} }}
 </style>"""
 
 
@@ -44,13 +44,15 @@ def run_bar():
     return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
 
 
-def setup_hint() -> None:
-    """On a phone the sidebar, where the two bots are set up, starts closed: say where it is
+def key_hint(asked: bool) -> None:
+    """The API key fields are in the sidebar, which starts closed on a phone: say where
     (hidden on a wider screen by ``RUN_BAR_STYLE``)."""
-    with st.container(key=SETUP_HINT_KEY):
+    if not asked:
+        return
+    with st.container(key=KEY_HINT_KEY):
         st.caption(
-            ":material/left_panel_open: The two bots are set up in the sidebar: open it with"
-            " » at the top left."
+            ":material/left_panel_open: Paste the API key in the sidebar: open it with » at"
+            " the top left."
         )
 
 

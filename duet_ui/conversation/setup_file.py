@@ -51,22 +51,23 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
     state.setdefault("max_turns", defaults.max_turns)
     state.setdefault("first_speaker", 0)
     state.setdefault("stop_phrases", "")
-    st.text_area(
+    topic_col, turns_col, first_col, stop_col = st.columns(
+        [2.6, 1, 1.1, 1.1], vertical_alignment="bottom"
+    )
+    topic_col.text_area(
         "Topic",
         key="topic",
-        height=80,
+        height=68,
         disabled=disabled,
         placeholder="What should they discuss?",
         **KEEP,
     )
-    turns_col, first_col, stop_col = st.columns([1, 1, 2])
-    turns_col.number_input(
-        "Max turns",
+    turns_col.number_input(  # no help icon: one Tab stop fewer; the field stops at the limit
+        f"Max turns (≤ {settings.max_turns})",
         1,
         settings.max_turns,
         key="max_turns",
         disabled=disabled,
-        help=f"Bot turns in all; this server allows at most {settings.max_turns}.",
         **KEEP,
     )
     first_col.selectbox(
@@ -77,14 +78,21 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
         disabled=disabled,
         **KEEP,
     )
-    stop_col.text_area(
-        "Stop phrases (one per line)",
-        key="stop_phrases",
-        height=68,
-        disabled=disabled,
-        help="The run ends when a reply contains one of these.",
-        **KEEP,
-    )
+    phrases = [p for p in str(state["stop_phrases"]).splitlines() if p.strip()]
+    with stop_col.popover(
+        f"Stop phrases · {len(phrases)}" if phrases else "Stop phrases",
+        icon=":material/front_hand:",
+        key="stop_phrases_popover",
+        width="stretch",
+    ):
+        st.text_area(
+            "Stop phrases (one per line)",
+            key="stop_phrases",
+            height=100,
+            disabled=disabled,
+            help="The run ends when a reply contains one of these.",
+            **KEEP,
+        )
     return {
         "topic": state["topic"],
         "max_turns": int(state["max_turns"]),
@@ -98,7 +106,7 @@ def run_config(values: dict[str, Any], bots: list[bot_form.BotForm]) -> RunConfi
     """The RunConfig the page would start, or a message saying what is wrong."""
     problems = [f"{f.values.get('name') or 'A bot'}: {f.error}" for f in bots if f.error]
     if problems:
-        return "Fix the bot settings in the sidebar first. " + " ".join(problems)
+        return "Fix the bot settings in Setup first. " + " ".join(problems)
     try:
         return validated(RunConfig, {**values, "bots": [f.config for f in bots]})
     except ConfigError as e:

@@ -107,7 +107,7 @@ def render_saved_turn(turn: Turn, run_config: RunConfig | None = None) -> None:
 
 
 def render_transcript(run: Run, show_all: bool) -> None:
-    """The turns with their ⚙ settings notes; only the last ``SHOW_LAST`` unless
+    """The turns with their settings notes; only the last ``SHOW_LAST`` unless
     ``show_all`` (the notes are worked out over the whole run either way)."""
     notes = change_notes(run.turns)
     shown = run.turns if show_all else run.turns[-SHOW_LAST:]

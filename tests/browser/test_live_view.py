@@ -133,7 +133,7 @@ def test_stop_during_a_turn_cuts_it(page: Page, app_server: AppServer, fake_llm:
     page.locator(ui.key("stop")).get_by_role("button").click()
     expect(ui.header(page)).to_contain_text("stopped")
     cut = page.locator(ui.key("t0-bot0-turn"))
-    expect(cut).to_contain_text("⏹ stopped")
+    expect(cut).to_contain_text(" · stopped")
     assert " ".join(SAID[-3:]) not in cut.inner_text()  # ended mid-turn, not after it
     expect(page.locator(ui.live_turn())).to_have_count(0)
 

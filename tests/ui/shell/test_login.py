@@ -73,7 +73,7 @@ def test_right_password_shows_a_page_and_logout_button(accounts, app, login):
     assert any("Alice" in c.value for c in app.sidebar.caption)
 
     app.switch_page("app_pages/history.py").run()
-    assert "📜 History" in [t.value for t in app.title]
+    assert ":material/history: History" in [t.value for t in app.title]
 
 
 def test_wrong_password_shows_an_error_and_no_page(accounts, app, login):
