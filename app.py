@@ -1,6 +1,8 @@
 """Duet: the Streamlit shell. Page config, login gate, navigation by role, the pages' error
 boundary; nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from duet_core.accounts import ADMIN, FACILITATOR
@@ -8,7 +10,9 @@ from duet_ui.shell.errors import page_error_boundary
 from duet_ui.shell.login import login_gate
 from duet_ui.shell.services import services_or_stop
 
-st.set_page_config(page_title="Duet", page_icon=":material/forum:", layout="wide")
+# A local picture: a Material page_icon makes the browser fetch the favicon from Google's fonts
+ICON = Path(__file__).parent / "assets" / "duet-icon.png"
+st.set_page_config(page_title="Duet", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page(

@@ -13,7 +13,7 @@ st.title(":material/account_circle: Account", anchor=False)
 st.write(f"Signed in as **{viewer.username}** ({', '.join(viewer.roles)}).")
 
 st.subheader("API tokens")
-st.caption(
+st.markdown(  # not a caption: its link and code would fade below AA contrast
     "A token lets a program use Duet's HTTP API as you (`Authorization: Bearer <token>`); "
     "see the [API docs](/api/docs). It is shown once, when it is made: only a hash is kept."
 )

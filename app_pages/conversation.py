@@ -13,7 +13,7 @@ from duet_ui.conversation.feed_view import page_feed
 from duet_ui.conversation.panel import live_panel
 from duet_ui.lab.branches import show_family
 from duet_ui.shared import bot_form
-from duet_ui.shared.transcript import escape_markdown
+from duet_ui.shared.topic import topic_heading
 from duet_ui.shell.services import current_viewer, services
 
 svc, viewer = services(), current_viewer()
@@ -86,13 +86,7 @@ with st.bottom:
         live_controls.interject_box(view, viewer)
 
 if view is not None:
-    topic = view.run.config.topic
-    st.subheader(  # a long topic in one or two lines; the whole text on hover
-        escape_markdown(live_controls.short_topic(topic)),
-        divider="gray",
-        anchor=False,
-        help=escape_markdown(topic) if live_controls.short_topic(topic) != topic else None,
-    )
+    topic_heading(view.run.config.topic, "live", divider=True)  # one line; the whole on demand
     show_all = live_controls.show_all_toggle(view)
     panel = st.container()  # header, transcript, the turn being written: filled last
     live_draw.draw_outcome(view.state, other_process=view.live is None)

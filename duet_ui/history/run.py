@@ -15,6 +15,7 @@ from duet_core.vocabulary import can_continue
 from duet_ui.history import data as hd
 from duet_ui.history.charts import render_run_charts
 from duet_ui.shared.bot_form import pasted_keys
+from duet_ui.shared.topic import topic_heading
 from duet_ui.shared.transcript import (
     avatar_for,
     bot_colour,
@@ -129,8 +130,8 @@ def show_run(
     """The run's header, downloads and actions, then its transcript or charts. ``on_close``:
     a Close button beside the topic calls it (the run opened under the History list)."""
     status = RunStatus(run.status)
-    with st.container(horizontal=True, vertical_alignment="top"):
-        st.subheader(escape_markdown(hd.short(run.config.topic, 120)), width="stretch")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        topic_heading(run.config.topic, "history")  # one line; the whole topic on demand
         if on_close is not None:
             st.button(
                 "Close",

@@ -243,6 +243,8 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
         disabled=not k.temperature,
         **keep,
     )
+    if not k.temperature and k.reason:  # why the slider is disabled, beside it
+        st.caption(k.reason)
     if provider == "openai_compatible":
         st.text_input(
             "Server URL",
@@ -283,7 +285,7 @@ def _more(i: int, model: str, k: catalog.ModelProfile, keep: dict[str, Any]) -> 
     )
     if k.top_p:
         st.slider("Top p", 0.05, 1.0, step=0.05, key=key(i, "top_p"), **keep)
-    elif k.reason:
+    elif k.reason and k.temperature:  # else said under the disabled temperature
         st.caption(k.reason)
     efforts = [DEFAULT_EFFORT, *k.effort]
     if st.session_state.get(key(i, "effort")) not in efforts:

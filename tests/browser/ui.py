@@ -21,6 +21,20 @@ def open_app(page: Page, url: str) -> None:
     expect(page.locator(key("start")).get_by_role("button")).to_be_visible()
 
 
+def open_setup(page: Page) -> None:
+    """Unfold the Setup section (folded while a run streams) if it is folded."""
+    details = page.locator(key("setup")).locator("details").first
+    if details.get_attribute("open") is None:
+        details.locator("summary").first.click()
+    expect(details).to_have_attribute("open", "")
+
+
+def open_more(page: Page, bot: int) -> None:
+    """Open bot ``bot``'s "More" popover (avatar, top p, effort, max tokens, thinking)."""
+    page.locator(key(f"bot{bot}_more")).get_by_role("button").first.click()
+    expect(page.locator(key(f"bot{bot}_effort"))).to_be_visible()
+
+
 def run_id(page: Page) -> str | None:
     return (parse_qs(urlparse(page.url).query).get("run") or [None])[0]
 
