@@ -36,7 +36,8 @@ st.title(":material/forum: Duet", anchor=False)
 
 # The setup on the page, folded while a run streams: the topic and turns, then the two bots
 # side by side (stacked on a phone), their less used settings behind each bot's "More".
-with st.expander("Setup", expanded=not running, icon=":material/tune:", key="setup"):
+live_controls.fold_setup(view, starting)
+with st.expander("Setup", icon=":material/tune:", key=live_controls.SETUP_KEY, on_change="rerun"):
     # not disabled while starting: a disabled widget drops the value sent with the click
     setup = setup_file.setup_fields(settings, bot_form.shown_names(), disabled=live_now)
     forms = []

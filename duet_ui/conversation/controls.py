@@ -15,10 +15,12 @@ from duet_core.exports import transcript as exports
 from duet_core.exports.pdf import transcript_pdf
 from duet_core.vocabulary import RunStatus, can_continue
 from duet_ui.conversation.draw import SHOW_LAST
-from duet_ui.conversation.session import LiveView, continue_run
+from duet_ui.conversation.session import START_ERROR_KEY, LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
 
 RUN_BAR_KEY = "run_bar"
+SETUP_KEY = "setup"  # the Setup expander, its open state in st.session_state
+SETUP_FOLDED_KEY = "_setup_folded_for"  # the run the Setup was last folded for
 KEY_HINT_KEY = "key_hint"  # shown only where the sidebar starts closed (a phone)
 START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
 STOP_SHORTCUT = "Ctrl+Shift+Enter"
@@ -44,6 +46,21 @@ def run_bar():
     the rest of the width; on a phone the box wraps onto its own row under the buttons."""
     st.html(RUN_BAR_STYLE)
     return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
+
+
+def fold_setup(view: LiveView | None, starting: bool) -> None:
+    """Before the Setup expander (``SETUP_KEY``) draws: open on a fresh page, folded when a
+    run starts or a page opens a run (the transcript is then what to see); once folded for a
+    run, it stays as the person leaves it (they may open it to steer the run)."""
+    state = st.session_state
+    state.setdefault(SETUP_KEY, True)
+    if START_ERROR_KEY in state:  # Start failed: the setup to fix is open again
+        state[SETUP_KEY] = True
+    elif starting:
+        state[SETUP_KEY] = False
+    elif view is not None and state.get(SETUP_FOLDED_KEY) != view.run_id:
+        state[SETUP_KEY] = False
+        state[SETUP_FOLDED_KEY] = view.run_id
 
 
 def key_hint(asked: bool) -> None:

@@ -60,7 +60,7 @@ def seed(database_url: str) -> list[str]:
 
 def settle(page: Page) -> None:
     """Wait until the page has drawn and no script run is going."""
-    expect(page.locator("h1").first).to_be_visible()  # every page has a title
+    expect(page.locator("h1").first).to_be_visible(timeout=60_000)  # every page has a title
     ui.wait_idle(page)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     page.wait_for_load_state("networkidle")

@@ -238,7 +238,7 @@ def test_setup_of_both_bots_fits_the_first_screen_and_start_is_few_tabs_away(
     try:
         small = phone.new_page()
         ui.open_app(small, app_server.url)
-        expect(small.get_by_test_id("stSidebar")).to_have_attribute("aria-expanded", "false")
+        expect(small.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
         name = small.get_by_test_id("stMain").locator(ui.key("bot1_name")).locator("input")
         name.scroll_into_view_if_needed()
         expect(name).to_be_in_viewport()
