@@ -36,8 +36,8 @@ st.title(":material/forum: Duet", anchor=False)
 
 # The setup on the page, folded while a run streams: the topic and turns, then the two bots
 # side by side (stacked on a phone), their less used settings behind each bot's "More".
-live_controls.fold_setup(view, starting)
-with st.expander("Setup", icon=":material/tune:", key=live_controls.SETUP_KEY, on_change="rerun"):
+setup_key, setup_open = live_controls.setup_phase(view, running)
+with st.expander("Setup", expanded=setup_open, icon=":material/tune:", key=setup_key):
     # not disabled while starting: a disabled widget drops the value sent with the click
     setup = setup_file.setup_fields(settings, bot_form.shown_names(), disabled=live_now)
     forms = []

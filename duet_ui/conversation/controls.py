@@ -15,12 +15,11 @@ from duet_core.exports import transcript as exports
 from duet_core.exports.pdf import transcript_pdf
 from duet_core.vocabulary import RunStatus, can_continue
 from duet_ui.conversation.draw import SHOW_LAST
-from duet_ui.conversation.session import START_ERROR_KEY, LiveView, continue_run
+from duet_ui.conversation.session import LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
 
 RUN_BAR_KEY = "run_bar"
-SETUP_KEY = "setup"  # the Setup expander, its open state in st.session_state
-SETUP_FOLDED_KEY = "_setup_folded_for"  # the run the Setup was last folded for
+SETUP_KEY = "setup"  # the Setup expander's key prefix (setup_phase)
 KEY_HINT_KEY = "key_hint"  # shown only where the sidebar starts closed (a phone)
 START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
 STOP_SHORTCUT = "Ctrl+Shift+Enter"
@@ -48,19 +47,13 @@ def run_bar():
     return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
 
 
-def fold_setup(view: LiveView | None, starting: bool) -> None:
-    """Before the Setup expander (``SETUP_KEY``) draws: open on a fresh page, folded when a
-    run starts or a page opens a run (the transcript is then what to see); once folded for a
-    run, it stays as the person leaves it (they may open it to steer the run)."""
-    state = st.session_state
-    state.setdefault(SETUP_KEY, True)
-    if START_ERROR_KEY in state:  # Start failed: the setup to fix is open again
-        state[SETUP_KEY] = True
-    elif starting:
-        state[SETUP_KEY] = False
-    elif view is not None and state.get(SETUP_FOLDED_KEY) != view.run_id:
-        state[SETUP_KEY] = False
-        state[SETUP_FOLDED_KEY] = view.run_id
+def setup_phase(view: LiveView | None, running: bool) -> tuple[str, bool]:
+    """The Setup expander's key and whether it starts open: open on a fresh page, folded when
+    a run starts or the page shows a run (the transcript is then what to see). A new key
+    draws a new expander (``expanded`` only counts when one is drawn); under one key it
+    stays as the person leaves it (they may open it to steer the run)."""
+    shows_run = running or view is not None
+    return (f"{SETUP_KEY}_run" if shows_run else f"{SETUP_KEY}_idle"), not shows_run
 
 
 def key_hint(asked: bool) -> None:

@@ -21,17 +21,20 @@ def open_app(page: Page, url: str) -> None:
     expect(page.locator(key("start")).get_by_role("button")).to_be_visible()
 
 
+SETUP = '[class*="st-key-setup_"]'  # the Setup expander (setup_idle or setup_run)
+
+
 def open_setup(page: Page) -> None:
     """Unfold the Setup section (folded while a run streams) if it is folded."""
-    details = page.locator(key("setup")).locator("details").first
+    details = page.locator(SETUP).locator("details").first
     if details.get_attribute("open") is None:
         details.locator("summary").first.click()
-    expect(details).to_have_attribute("open", "")
+        expect(details).to_have_attribute("open", "")
 
 
 def reveal(page: Page, widget_key: str) -> None:
     """Unfold the Setup first when the widget is in it (the conversation page's)."""
-    if page.locator(key("setup")).locator(key(widget_key)).count():
+    if page.locator(SETUP).locator(key(widget_key)).count():
         open_setup(page)
 
 
