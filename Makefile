@@ -1,5 +1,5 @@
 # make run: set up .venv and start the app (SQLite, offline demo provider when no keys are set).
-# make test: set up .venv and run every check (ruff, the whole pytest suite).
+# make test: set up .venv (and axe-core, npm) and run every check (ruff, the whole pytest suite).
 # make local: add the optional local model (llama-cpp-python builds from source: minutes).
 PYTHON ?= python3
 VENV := .venv
@@ -44,7 +44,16 @@ $(OIDC_STAMP): tests/browser/oidc/package.json tests/browser/oidc/package-lock.j
 	cd tests/browser/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $(OIDC_STAMP)
 
-test: $(STAMP) $(OIDC_STAMP)
+# axe-core for the accessibility check in the browser tests (tests/browser/test_accessibility.py),
+# at the version package-lock.json pins; node_modules is not committed.
+A11Y := tests/browser/a11y
+A11Y_STAMP := $(A11Y)/node_modules/.installed
+
+$(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
+	cd $(A11Y) && npm ci --no-audit --no-fund
+	touch $(A11Y_STAMP)
+
+test: $(STAMP) $(OIDC_STAMP) $(A11Y_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -10,10 +10,10 @@ from duet_ui.shell.tokens import token_panel
 
 viewer = current_viewer()
 svc = services()
-st.title(":material/account_circle: Account")
+st.title(":material/account_circle: Account", anchor=False)
 if is_identity_key(viewer.username):  # signed in through the organisation's identity provider
     st.write(f"**{escape_markdown(viewer.name)}** ({', '.join(viewer.roles)}).")
-    st.caption(
+    st.markdown(  # not a caption: its code would fade below AA contrast
         "Signed in through your organisation's identity provider: your role comes from your"
         f" groups there. Your runs and tokens belong to `{viewer.username}`."
     )
@@ -21,7 +21,7 @@ else:
     st.write(f"Signed in as **{viewer.username}** ({', '.join(viewer.roles)}).")
 
 st.subheader("API tokens")
-st.caption(
+st.markdown(  # not a caption: its link and code would fade below AA contrast
     "A token lets a program use Duet's HTTP API as you (`Authorization: Bearer <token>`); "
     "see the [API docs](/api/docs). It is shown once, when it is made: only a hash is kept."
 )

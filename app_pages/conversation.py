@@ -13,7 +13,7 @@ from duet_ui.conversation.feed_view import page_feed
 from duet_ui.conversation.panel import live_panel
 from duet_ui.lab.branches import show_family
 from duet_ui.shared import bot_form
-from duet_ui.shared.transcript import escape_markdown
+from duet_ui.shared.topic import topic_heading
 from duet_ui.shell.services import current_viewer, services
 
 svc, viewer = services(), current_viewer()
@@ -28,10 +28,23 @@ page_run, asked = view.begin_page_run() if view is not None else (0, False)
 live_sync.sync_widgets(view, settings, asked)  # before any widget draws
 
 keys = bot_form.pasted_keys()
-with st.sidebar:
+live_now = view is not None and view.is_live
+starting = live_session.start_pressed() and not live_now  # Start is disabled while live
+running = live_now or starting  # a run started by this click is drawn by this script run
+live_draw.style()
+st.title(":material/forum: Duet", anchor=False)
+
+# The setup on the page, folded while a run streams: the topic and turns, then the two bots
+# side by side (stacked on a phone), their less used settings behind each bot's "More".
+setup_key, setup_open = live_controls.setup_phase(view, running)
+with st.expander("Setup", expanded=setup_open, icon=":material/tune:", key=setup_key):
+    # not disabled while starting: a disabled widget drops the value sent with the click
+    setup = setup_file.setup_fields(settings, bot_form.shown_names(), disabled=live_now)
     forms = []
-    for i, defaults in enumerate(bot_form.DEFAULT_BOTS):
-        with st.container(border=True, key=f"bot{i}_section"):
+    for i, (column, defaults) in enumerate(
+        zip(st.columns(2, gap="medium"), bot_form.DEFAULT_BOTS, strict=True)
+    ):
+        with column, st.container(border=True, key=f"bot{i}_section"):
             forms.append(form := bot_form.bot_form(i, defaults, settings, keys))
             problem = live_sync.push_bot_change(view, i, form, page_run)  # from its next turn
             if problem:
@@ -40,18 +53,9 @@ with st.sidebar:
             live_sync.note_shown(view, i, note is not None)
             if note:
                 st.info(note, icon=":material/schedule:")
-    bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
-
-live_now = view is not None and view.is_live
-starting = live_session.start_pressed() and not live_now  # Start is disabled while live
-running = live_now or starting  # a run started by this click is drawn by this script run
-live_draw.style()
-st.title("🎭 Duet")  # the shell's tests read this title: icons app-wide are item 8 of issue 21
-live_controls.setup_hint()
-names = tuple(f.values["name"] or f"Bot {i + 1}" for i, f in enumerate(forms))
-with st.expander("Topic and turns", expanded=not running, icon=":material/tune:"):
-    # not disabled while starting: a disabled widget drops the value sent with the click
-    setup = setup_file.setup_fields(settings, names, disabled=live_now)
+with st.sidebar:  # the provider hints say "paste a key in the sidebar"
+    asked = bot_form.api_key_fields({f.values["provider"] for f in forms}, settings)
+live_controls.key_hint(asked)  # on a phone, where the sidebar starts closed
 config = setup_file.run_config(setup, forms)
 setup_file.show_message()
 
@@ -83,13 +87,7 @@ with st.bottom:
         live_controls.interject_box(view, viewer)
 
 if view is not None:
-    topic = view.run.config.topic
-    st.subheader(  # a long topic in one or two lines; the whole text on hover
-        escape_markdown(live_controls.short_topic(topic)),
-        divider="gray",
-        anchor=False,
-        help=escape_markdown(topic) if live_controls.short_topic(topic) != topic else None,
-    )
+    topic_heading(view.run.config.topic, "live", divider=True)  # one line; the whole on demand
     show_all = live_controls.show_all_toggle(view)
     panel = st.container()  # header, transcript, the turn being written: filled last
     live_draw.draw_outcome(view.state, other_process=view.live is None)

@@ -23,7 +23,9 @@ svc = services()
 store = svc.store
 tz = hd.zone(st.context.timezone)
 
-st.title("📜 History")  # the shell's tests read this title (see app_pages/conversation.py)
+st.title(
+    ":material/history: History", anchor=False
+)  # the shell's tests read this title (see app_pages/conversation.py)
 
 
 def show(run_id: str, safe_csv: bool, on_close=None) -> None:

@@ -19,7 +19,8 @@ from duet_ui.conversation.session import LiveView, continue_run
 from duet_ui.shell.services import Services, Viewer
 
 RUN_BAR_KEY = "run_bar"
-SETUP_HINT_KEY = "setup_hint"  # shown only where the sidebar starts closed (a phone)
+SETUP_KEY = "setup"  # the Setup expander's key prefix (setup_phase)
+KEY_HINT_KEY = "key_hint"  # shown only where the sidebar starts closed (a phone)
 START_SHORTCUT = "Ctrl+Enter"  # works from the topic box too (a modifier key)
 STOP_SHORTCUT = "Ctrl+Shift+Enter"
 
@@ -28,12 +29,14 @@ STOP_SHORTCUT = "Ctrl+Shift+Enter"
 # screen it gets a row of its own under the buttons, which drop their shortcut hints.
 RUN_BAR_STYLE = f"""<style>
 .st-key-{RUN_BAR_KEY} .st-key-interject {{ flex: 1 1 18rem; min-width: 14rem; }}
+/* Start's shortcut hint in white (5.4:1 on the primary colour), not faded white (3:1) */
+.st-key-{RUN_BAR_KEY} .st-key-start kbd {{ color: #ffffff !important; opacity: 1 !important; }}
 @media (max-width: 640px) {{
   .st-key-{RUN_BAR_KEY} kbd {{ display: none; }}
   .st-key-{RUN_BAR_KEY} .st-key-interject {{ flex-basis: 100%; }}
 }}
-.st-key-{SETUP_HINT_KEY} {{ display: none; }}
-@media (max-width: 768px) {{ .st-key-{SETUP_HINT_KEY} {{ display: block; }} }}
+.st-key-{KEY_HINT_KEY} {{ display: none; }}
+@media (max-width: 768px) {{ .st-key-{KEY_HINT_KEY} {{ display: block; }} }}
 </style>"""
 
 
@@ -44,13 +47,24 @@ def run_bar():
     return st.container(horizontal=True, vertical_alignment="center", gap="small", key=RUN_BAR_KEY)
 
 
-def setup_hint() -> None:
-    """On a phone the sidebar, where the two bots are set up, starts closed: say where it is
+def setup_phase(view: LiveView | None, running: bool) -> tuple[str, bool]:
+    """The Setup expander's key and whether it starts open: open on a fresh page, folded when
+    a run starts or the page shows a run (the transcript is then what to see). A new key
+    draws a new expander (``expanded`` only counts when one is drawn); under one key it
+    stays as the person leaves it (they may open it to steer the run)."""
+    shows_run = running or view is not None
+    return (f"{SETUP_KEY}_run" if shows_run else f"{SETUP_KEY}_idle"), not shows_run
+
+
+def key_hint(asked: bool) -> None:
+    """The API key fields are in the sidebar, which starts closed on a phone: say where
     (hidden on a wider screen by ``RUN_BAR_STYLE``)."""
-    with st.container(key=SETUP_HINT_KEY):
+    if not asked:
+        return
+    with st.container(key=KEY_HINT_KEY):
         st.caption(
-            ":material/left_panel_open: The two bots are set up in the sidebar: open it with"
-            " » at the top left."
+            ":material/left_panel_open: Paste the API key in the sidebar: open it with » at"
+            " the top left."
         )
 
 
@@ -82,18 +96,6 @@ def controls(view: LiveView | None, viewer: Viewer, services: Services, keys: di
         shortcut=STOP_SHORTCUT,
         help="Stop the run now (the turn being written is kept, marked stopped).",
     )
-
-
-TOPIC_HEADING = 90  # characters of the topic in the run's heading (two lines at most)
-
-
-def short_topic(topic: str, width: int = TOPIC_HEADING) -> str:
-    """The topic on one line, cut at a word with "…" past ``width`` characters."""
-    text = " ".join(topic.split())
-    if len(text) <= width:
-        return text
-    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
-    return cut.rstrip(" ,;:.") + "…"
 
 
 def show_all_toggle(view: LiveView) -> bool:

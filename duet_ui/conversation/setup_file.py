@@ -59,22 +59,23 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
     state.setdefault("stop_phrases", "")
     state.setdefault("max_seconds", 0.0)
     state.setdefault("loop_detection", False)
-    st.text_area(
+    topic_col, turns_col, first_col, stop_col = st.columns(
+        [2.6, 1, 1.1, 1.1], vertical_alignment="bottom"
+    )
+    topic_col.text_area(
         "Topic",
         key="topic",
-        height=80,
+        height=68,
         disabled=disabled,
         placeholder="What should they discuss?",
         **KEEP,
     )
-    turns_col, first_col, stop_col = st.columns([1, 1, 2])
-    turns_col.number_input(
-        "Max turns",
+    turns_col.number_input(  # no help icon: one Tab stop fewer; the field stops at the limit
+        f"Max turns (≤ {settings.max_turns})",
         1,
         settings.max_turns,
         key="max_turns",
         disabled=disabled,
-        help=f"Bot turns in all; this server allows at most {settings.max_turns}.",
         **KEEP,
     )
     first_col.selectbox(
@@ -85,34 +86,41 @@ def setup_fields(settings: Settings, names: tuple[str, str], disabled: bool) -> 
         disabled=disabled,
         **KEEP,
     )
-    stop_col.text_area(
-        "Stop phrases (one per line)",
-        key="stop_phrases",
-        height=68,
-        disabled=disabled,
-        help="The run ends when a reply contains one of these.",
-        **KEEP,
-    )
-    time_col, loop_col = st.columns([1, 3], vertical_alignment="bottom")
-    time_col.number_input(
-        "Time limit (s)",
-        0.0,
-        float(MAX_RUN_SECONDS),
-        step=30.0,
-        format="%.0f",
-        key="max_seconds",
-        disabled=disabled,
-        help="The run ends after this many seconds of running (pauses not counted); 0: none.",
-        **KEEP,
-    )
-    loop_col.checkbox(
-        "End when the bots repeat themselves",
-        key="loop_detection",
-        disabled=disabled,
-        help="Ends the run (reason: loop) when a reply is the same as, or nearly the same as, "
-        f"one of the last {state.get(LOOP_KEY, LOOP_WINDOW)} replies.",
-        **KEEP,
-    )
+    phrases = [p for p in str(state["stop_phrases"]).splitlines() if p.strip()]
+    conditions = len(phrases) + bool(state["max_seconds"]) + bool(state["loop_detection"])
+    with stop_col.popover(
+        f"Stop conditions · {conditions}" if conditions else "Stop conditions",
+        icon=":material/front_hand:",
+        key="stop_phrases_popover",
+        width="stretch",
+    ):
+        st.text_area(
+            "Stop phrases (one per line)",
+            key="stop_phrases",
+            height=100,
+            disabled=disabled,
+            help="The run ends when a reply contains one of these.",
+            **KEEP,
+        )
+        st.number_input(
+            "Time limit (s)",
+            0.0,
+            float(MAX_RUN_SECONDS),
+            step=30.0,
+            format="%.0f",
+            key="max_seconds",
+            disabled=disabled,
+            help="The run ends after this many seconds of running (pauses not counted); 0: none.",
+            **KEEP,
+        )
+        st.checkbox(
+            "End when the bots repeat themselves",
+            key="loop_detection",
+            disabled=disabled,
+            help="Ends the run (reason: loop) when a reply is the same as, or nearly the same "
+            f"as, one of the last {state.get(LOOP_KEY, LOOP_WINDOW)} replies.",
+            **KEEP,
+        )
     return {
         "topic": state["topic"],
         "max_turns": int(state["max_turns"]),
@@ -128,7 +136,7 @@ def run_config(values: dict[str, Any], bots: list[bot_form.BotForm]) -> RunConfi
     """The RunConfig the page would start, or a message saying what is wrong."""
     problems = [f"{f.values.get('name') or 'A bot'}: {f.error}" for f in bots if f.error]
     if problems:
-        return "Fix the bot settings in the sidebar first. " + " ".join(problems)
+        return "Fix the bot settings in Setup first. " + " ".join(problems)
     try:
         return validated(RunConfig, {**values, "bots": [f.config for f in bots]})
     except ConfigError as e:

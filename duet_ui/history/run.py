@@ -16,6 +16,7 @@ from duet_ui.evals.run_view import Beside, evaluation_panel
 from duet_ui.history import data as hd
 from duet_ui.history.charts import render_run_charts
 from duet_ui.shared.bot_form import pasted_keys
+from duet_ui.shared.topic import topic_heading
 from duet_ui.shared.transcript import (
     avatar_for,
     bot_colour,
@@ -113,7 +114,7 @@ def render_saved_turn(
 
 
 def render_transcript(run: Run, show_all: bool, beside: Beside | None = None) -> None:
-    """The turns with their ⚙ settings notes; only the last ``SHOW_LAST`` unless
+    """The turns with their settings notes; only the last ``SHOW_LAST`` unless
     ``show_all`` (the notes are worked out over the whole run either way)."""
     notes = change_notes(run.turns)
     shown = run.turns if show_all else run.turns[-SHOW_LAST:]
@@ -135,8 +136,8 @@ def show_run(
     """The run's header, downloads and actions, then its transcript or charts. ``on_close``:
     a Close button beside the topic calls it (the run opened under the History list)."""
     status = RunStatus(run.status)
-    with st.container(horizontal=True, vertical_alignment="top"):
-        st.subheader(escape_markdown(hd.short(run.config.topic, 120)), width="stretch")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        topic_heading(run.config.topic, "history")  # one line; the whole topic on demand
         if on_close is not None:
             st.button(
                 "Close",

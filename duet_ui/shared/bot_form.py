@@ -1,4 +1,4 @@
-"""The sidebar settings for one bot, and the session's own API keys.
+"""The settings of one bot (a card on the conversation page), and the session's own API keys.
 
 Widget keys follow docs/design.md (``bot0_temperature`` ...). The pure helpers ``widget_values`` and
 ``config_from_values`` convert between a ``BotConfig`` and the widgets' values, so a page can
@@ -20,7 +20,7 @@ from duet_core.providers import offline_provider, provider_available
 from duet_core.settings import Settings
 from duet_core.vocabulary import bot_colour
 from duet_ui.shared import prompt_picker
-from duet_ui.shared.transcript import escape_markdown
+from duet_ui.shared.transcript import avatar_icon, escape_markdown
 
 FIELDS = (
     "name",
@@ -37,13 +37,27 @@ FIELDS = (
 )
 DEFAULT_EFFORT = "default"  # the effort select's "send nothing" choice
 KEYED_PROVIDERS = ("openai", "anthropic")
+# A bot's avatar: the name of a Material icon (stored in BotConfig.avatar, drawn by
+# transcript.avatar_icon); never an emoji, which draws as an empty box without an emoji font.
+AVATARS = (
+    "smart_toy",
+    "science",
+    "lightbulb",
+    "psychology",
+    "school",
+    "gavel",
+    "theater_comedy",
+    "pets",
+    "face",
+    "sentiment_satisfied",
+)
 
 # The local model when it is installed and no key is set, else the canned demo.
 OFFLINE_PROVIDER = offline_provider()
 DEFAULT_BOTS = (
     BotConfig(
         name="Ada",
-        avatar="🦉",
+        avatar="science",
         provider=OFFLINE_PROVIDER,
         model=catalog.DEFAULT_MODELS[OFFLINE_PROVIDER],
         temperature=0.7,
@@ -51,7 +65,7 @@ DEFAULT_BOTS = (
     ),
     BotConfig(
         name="Bob",
-        avatar="🦊",
+        avatar="lightbulb",
         provider=OFFLINE_PROVIDER,
         model=catalog.DEFAULT_MODELS[OFFLINE_PROVIDER],
         temperature=1.0,
@@ -68,7 +82,7 @@ def widget_values(bot: BotConfig) -> dict[str, Any]:
     """What each widget shows for ``bot`` (knobs left unset show their neutral value)."""
     return {
         "name": bot.name,
-        "avatar": bot.avatar,
+        "avatar": bot.avatar if bot.avatar in AVATARS else AVATARS[0],  # an emoji: the robot
         "provider": bot.provider,
         "model": bot.model,
         "system_prompt": bot.system_prompt,
@@ -93,7 +107,7 @@ def config_from_values(values: Mapping[str, Any], base: BotConfig | None = None)
     data = base.model_dump() if base is not None else {}
     data.update(
         name=values["name"],
-        avatar=values["avatar"] or "🤖",
+        avatar=values["avatar"] or AVATARS[0],
         provider=provider,
         model=model,
         **prompt_picker.persona_fields(values),  # system_prompt, persona, prompt
@@ -179,18 +193,25 @@ class BotForm:
 
 
 def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str, str]) -> BotForm:
-    """Draw bot ``i``'s settings in the current container; return the config they make."""
+    """Draw bot ``i``'s settings in the current container; return the config they make.
+
+    The fields to scan first are in view: name, provider, model, temperature, persona. The
+    rest (avatar, top p, effort, max tokens, thinking budget) sit in the "More" popover
+    (``bot0_more``), one Tab stop, so the two bots side by side fit one screen."""
     for field, value in widget_values(defaults).items():
         st.session_state.setdefault(key(i, field), value)
+    _keep_avatar_valid(i)
     keep: dict[str, Any] = {"persist_state": "session"}
     state = st.session_state
     title = escape_markdown(str(state.get(key(i, "name")) or f"Bot {i + 1}"))
-    st.markdown(f"##### :{bot_colour(i).name}[Bot {i + 1} · {title}]")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        icon = avatar_icon(state.get(key(i, "avatar")))
+        st.markdown(f"**:{bot_colour(i).name}[{icon} Bot {i + 1} · {title}]**", width="stretch")
+        more = st.popover("More", icon=":material/tune:", key=key(i, "more"))
 
-    name_col, avatar_col = st.columns([3, 1], vertical_alignment="bottom")
+    name_col, provider_col = st.columns([1, 1.2], vertical_alignment="bottom")
     name_col.text_input("Name", key=key(i, "name"), max_chars=60, **keep)
-    avatar_col.text_input("Avatar", key=key(i, "avatar"), max_chars=4, **keep)
-    st.selectbox(
+    provider_col.selectbox(
         "Provider",
         catalog.PROVIDERS,
         key=key(i, "provider"),
@@ -202,7 +223,7 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     provider = state[key(i, "provider")]
     ok, hint = provider_available(provider, settings, keys)
     if not ok:
-        st.warning(hint, icon="🔑")
+        st.warning(hint, icon=":material/key:")
     _undo_echo(i, provider)
     if st.session_state.get(_pushed(i)) is True:  # this run pushes the default model
         st.session_state[_pushed(i)] = "drawn"
@@ -212,39 +233,17 @@ def bot_form(i: int, defaults: BotConfig, settings: Settings, keys: Mapping[str,
     current = str(state.get(key(i, "model")) or catalog.DEFAULT_MODELS[provider])
     if current not in models:
         models.insert(0, current)
-    st.selectbox(
+    model_col, temperature_col = st.columns([1.2, 1], vertical_alignment="bottom")
+    model_col.selectbox(  # a known model, or any model id typed in
         "Model",
         models,
         key=key(i, "model"),
         accept_new_options=True,
-        help="Pick a known model or type any model id.",
         **keep,
     )
     model = str(state.get(key(i, "model")) or "")
-    if provider == "openai_compatible":
-        st.text_input(
-            "Server URL",
-            key=key(i, "base_url"),
-            placeholder="http://localhost:11434/v1",
-            **keep,
-        )
-    persona_values = prompt_picker.persona_field(i, keep)
-    _knobs(i, provider, model, keep)
-
-    values = {f: state.get(key(i, f)) for f in FIELDS}
-    values.update(persona_values)
-    try:
-        config = config_from_values(values, defaults)
-    except ConfigError as e:
-        st.error(e.message, icon="⚠️")
-        return BotForm(values, None, e.message)
-    return BotForm(values, config, None)
-
-
-def _knobs(i: int, provider: str, model: str, keep: dict[str, Any]) -> None:
-    """Sampling knobs: the ones the model takes, the others disabled with the reason."""
     k = catalog.knobs(provider, model)
-    st.slider(
+    temperature_col.slider(
         "Temperature",
         0.0,
         2.0,
@@ -253,9 +252,49 @@ def _knobs(i: int, provider: str, model: str, keep: dict[str, Any]) -> None:
         disabled=not k.temperature,
         **keep,
     )
+    if not k.temperature and k.reason:  # why the slider is disabled, beside it
+        st.caption(k.reason)
+    if provider == "openai_compatible":
+        st.text_input(
+            "Server URL",
+            key=key(i, "base_url"),
+            placeholder="http://localhost:11434/v1",
+            **keep,
+        )
+    persona_values = prompt_picker.persona_field(i, keep)
+    with more:
+        _more(i, model, k, keep)
+
+    values = {f: state.get(key(i, f)) for f in FIELDS}
+    values.update(persona_values)
+    try:
+        config = config_from_values(values, defaults)
+    except ConfigError as e:
+        st.error(e.message, icon=":material/error:")
+        return BotForm(values, None, e.message)
+    return BotForm(values, config, None)
+
+
+def _keep_avatar_valid(i: int) -> None:
+    """An avatar the icon choice lacks (an emoji from an older setup) shows as the robot."""
+    if st.session_state.get(key(i, "avatar")) not in AVATARS:
+        st.session_state[key(i, "avatar")] = AVATARS[0]
+
+
+def _more(i: int, model: str, k: catalog.ModelProfile, keep: dict[str, Any]) -> None:
+    """The settings one changes less often, in the "More" popover: avatar, top p, effort,
+    max tokens, thinking budget; knobs the model does not take are disabled with the reason."""
+    st.pills(
+        "Avatar",
+        AVATARS,
+        key=key(i, "avatar"),
+        format_func=lambda name: f":material/{name}:",
+        required=True,
+        **keep,
+    )
     if k.top_p:
         st.slider("Top p", 0.05, 1.0, step=0.05, key=key(i, "top_p"), **keep)
-    elif k.reason:
+    elif k.reason and k.temperature:  # else said under the disabled temperature
         st.caption(k.reason)
     efforts = [DEFAULT_EFFORT, *k.effort]
     if st.session_state.get(key(i, "effort")) not in efforts:
@@ -289,10 +328,21 @@ def pasted_keys() -> dict[str, str]:
     return {p: k for p, k in keys.items() if k}
 
 
-def api_key_fields(providers: set[str], settings: Settings) -> None:
-    """Password fields for the keys the server lacks; a pasted key stays in this session."""
+def shown_names() -> tuple[str, str]:
+    """The two bots' names as their Name fields hold them (read before the forms draw)."""
+    return tuple(  # type: ignore[return-value]
+        str(st.session_state.get(key(i, "name")) or bot.name or f"Bot {i + 1}")
+        for i, bot in enumerate(DEFAULT_BOTS)
+    )
+
+
+def api_key_fields(providers: set[str], settings: Settings) -> bool:
+    """Password fields for the keys the server lacks; a pasted key stays in this session.
+    True when a field was drawn."""
+    asked = False
     for provider in KEYED_PROVIDERS:
         if provider in providers and not provider_available(provider, settings)[0]:
+            asked = True
             st.text_input(
                 f"{catalog.PROVIDER_LABELS[provider]} API key",
                 type="password",
@@ -300,3 +350,4 @@ def api_key_fields(providers: set[str], settings: Settings) -> None:
                 help="Used only for runs you start in this browser session; never saved.",
                 persist_state="session",
             )
+    return asked

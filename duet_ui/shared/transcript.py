@@ -20,16 +20,17 @@ from typing import Any
 
 import streamlit as st
 from markdown_it import MarkdownIt
-from streamlit.string_util import is_emoji
+from streamlit.material_icon_names import ALL_MATERIAL_ICONS
 
 from duet_core import vocabulary
 from duet_core.models import BotConfig, RunConfig, Turn
 from duet_core.redact import redact
 from duet_core.safe_markdown import safe_markdown
 
-PERSON_AVATAR = "🧑"
-BOT_AVATAR = "🤖"
-CHANGE_ICON = "⚙️"
+# Material icons, never emoji: an emoji draws as an empty box where no emoji font is installed
+PERSON_AVATAR = ":material/person:"
+BOT_AVATAR = ":material/smart_toy:"
+CHANGE_ICON = ":material/settings:"
 
 
 FIELD_LABELS = {
@@ -112,14 +113,20 @@ def bot_colour(bot_index: int | None) -> str:
     return vocabulary.bot_colour(bot_index).name
 
 
+def avatar_icon(avatar: str | None) -> str:
+    """A bot's avatar as a Material icon: its own when it names one (``science``), else the
+    robot. An emoji (older runs) or any other string (st.chat_message would load it as an
+    image path or URL) gives the robot."""
+    name = (avatar or "").strip()
+    return f":material/{name}:" if name in ALL_MATERIAL_ICONS else BOT_AVATAR
+
+
 def avatar_for(turn: Turn, run_config: RunConfig | None = None) -> str:
-    """An emoji avatar: the bot's own when it is an emoji, 🧑 for a person."""
+    """A turn's avatar: its bot's icon (``avatar_icon``), a person icon for a person."""
     if turn.by_person:
         return PERSON_AVATAR
     config = _config_of(turn, run_config)
-    avatar = (config.avatar or "").strip() if config is not None else ""
-    # only emoji: any other string would be loaded as an image path or URL by st.chat_message
-    return avatar if is_emoji(avatar) else BOT_AVATAR
+    return avatar_icon(config.avatar if config is not None else None)
 
 
 def _config_of(turn: Turn, run_config: RunConfig | None) -> BotConfig | None:
@@ -178,8 +185,8 @@ def turn_caption(turn: Turn, run_config: RunConfig | None = None) -> str:
         parts.append(f"latency {format_duration_ms(turn.latency_ms)}")
     parts.append(format_cost(turn.cost_usd))
     label = vocabulary.finish_label(turn.finish_reason)
-    if label:
-        parts.append(label)
+    if label:  # the words without the core's symbol (a box where no symbol font is)
+        parts.append(re.sub(r"^\W+", "", label))
     return " · ".join(parts)
 
 
@@ -253,7 +260,7 @@ def render_change_notes(lines: Sequence[str]) -> None:
 
 
 def render_turns(turns: Sequence[Turn], run_config: RunConfig | None = None) -> None:
-    """Every turn in order; a ⚙ note right before a turn whose bot's settings changed."""
+    """Every turn in order; a settings note right before a turn whose bot's settings changed."""
     notes = change_notes(turns)
     for turn in turns:
         if turn.index in notes:

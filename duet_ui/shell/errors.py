@@ -33,11 +33,11 @@ def unexpected_message(error_id: str) -> str:
 def show_failure(e: Exception) -> None:
     """One box for ``e``: its own message when expected, what to report otherwise."""
     if isinstance(e, DuetError):
-        render_error(" ".join(e.message.split()), icon="⚠️")
+        render_error(" ".join(e.message.split()), icon=":material/error:")
         return
     error_id = uuid.uuid4().hex[:8]
     log.error("unexpected error on a page", exc_info=e, extra={"error_id": error_id})
-    render_error(unexpected_message(error_id), icon="⚠️")
+    render_error(unexpected_message(error_id), icon=":material/error:")
 
 
 @contextmanager

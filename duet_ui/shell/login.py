@@ -118,7 +118,7 @@ def _forget_stale_cookie() -> None:
 def login_page() -> Iterator[None]:
     """The login page's narrow column, centred, with the app's name on top."""
     with st.container(horizontal_alignment="center"), st.container(width=LOGIN_WIDTH):
-        st.title("🎭 Duet")
+        st.title(":material/forum: Duet", anchor=False)
         yield
 
 
@@ -223,7 +223,7 @@ def login_gate(settings: Settings, pages: Sequence[st.Page] = ()) -> Viewer:
     ``pages`` out of reach and stops the script. In development mode there is no login,
     only a warning banner."""
     if settings.dev_mode:
-        st.warning(DEV_BANNER, icon="⚠️")
+        st.warning(DEV_BANNER, icon=":material/warning:")
         return DEV_VIEWER
     try:
         accounts = accounts_for(settings)

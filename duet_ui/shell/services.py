@@ -30,7 +30,7 @@ def services_or_stop() -> Services:
         return services()
     except DuetError as e:
         _tell_terminal_once(str(e))
-        st.error(str(e), icon="⚠️")
+        st.error(str(e), icon=":material/error:")
         st.stop()
         raise  # not reached: st.stop() raises
 

@@ -115,6 +115,7 @@ def test_slider_moved_mid_turn_reaches_the_bots_next_request(
     before = len(fake_llm.bodies("/chat/completions"))
     ui.start(page)
     ui.wait_text_grows(page, ui.live_turn(0), 0)  # Ada is speaking: no pause
+    ui.open_setup(page)  # folded while the run streams
     ui.slide_to(page, "bot0_temperature", 0.9)
     expect(page.get_by_text("Changes apply from Ada's next turn.")).to_be_visible()
     expect(page.locator(ui.live_turn(2))).to_have_count(0)  # Ada has not spoken again yet
@@ -133,7 +134,7 @@ def test_stop_during_a_turn_cuts_it(page: Page, app_server: AppServer, fake_llm:
     page.locator(ui.key("stop")).get_by_role("button").click()
     expect(ui.header(page)).to_contain_text("stopped")
     cut = page.locator(ui.key("t0-bot0-turn"))
-    expect(cut).to_contain_text("⏹ stopped")
+    expect(cut).to_contain_text(" · stopped")
     assert " ".join(SAID[-3:]) not in cut.inner_text()  # ended mid-turn, not after it
     expect(page.locator(ui.live_turn())).to_have_count(0)
 

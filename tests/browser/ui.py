@@ -21,6 +21,29 @@ def open_app(page: Page, url: str) -> None:
     expect(page.locator(key("start")).get_by_role("button")).to_be_visible()
 
 
+SETUP = '[class*="st-key-setup_"]'  # the Setup expander (setup_idle or setup_run)
+
+
+def open_setup(page: Page) -> None:
+    """Unfold the Setup section (folded while a run streams) if it is folded."""
+    details = page.locator(SETUP).locator("details").first
+    if details.get_attribute("open") is None:
+        details.locator("summary").first.click()
+        expect(details).to_have_attribute("open", "")
+
+
+def reveal(page: Page, widget_key: str) -> None:
+    """Unfold the Setup first when the widget is in it (the conversation page's)."""
+    if page.locator(SETUP).locator(key(widget_key)).count():
+        open_setup(page)
+
+
+def open_more(page: Page, bot: int) -> None:
+    """Open bot ``bot``'s "More" popover (avatar, top p, effort, max tokens, thinking)."""
+    page.locator(key(f"bot{bot}_more")).get_by_role("button").first.click()
+    expect(page.locator(key(f"bot{bot}_effort"))).to_be_visible()
+
+
 def run_id(page: Page) -> str | None:
     return (parse_qs(urlparse(page.url).query).get("run") or [None])[0]
 
@@ -77,6 +100,7 @@ def wait_stream_moves(page: Page, than: int) -> None:
 
 def select_option(page: Page, widget_key: str, option: str) -> None:
     """Pick ``option`` (exact label) in the selectbox with key ``widget_key``."""
+    reveal(page, widget_key)
     box = combobox(page, widget_key)
     choice = page.get_by_role("option", name=option, exact=True)
     for attempt in range(3):  # a rerun that lands at the click can close the list at once
@@ -102,6 +126,7 @@ def combobox(page: Page, widget_key: str) -> Locator:
 
 
 def set_number(page: Page, widget_key: str, value: int) -> None:
+    reveal(page, widget_key)
     field = page.locator(key(widget_key)).locator("input")
     field.fill(str(value))
     field.press("Enter")
@@ -110,6 +135,7 @@ def set_number(page: Page, widget_key: str, value: int) -> None:
 
 def slide_to(page: Page, widget_key: str, value: float, step: float = 0.05) -> None:
     """Move a slider with the arrow keys to ``value``."""
+    reveal(page, widget_key)
     thumb = page.locator(key(widget_key)).get_by_role("slider")
     now = float(thumb.input_value())
     presses = round((value - now) / step)

@@ -351,7 +351,7 @@ def test_the_run_controls_are_in_the_pinned_bar(svc: Services, env: pytest.Monke
 
 
 def test_a_long_topic_is_a_short_heading_with_the_whole_text_on_hover(svc: Services) -> None:
-    from duet_ui.conversation.controls import TOPIC_HEADING, short_topic
+    from duet_ui.shared.topic import TOPIC_HEADING, short_topic
 
     topic = "Should cities ban private cars from their centres, " * 6
     assert short_topic("Tea or coffee?") == "Tea or coffee?"

@@ -210,7 +210,9 @@ def test_continue_a_stopped_run_goes_to_the_conversation(seed, store, logged_in)
     at.button(key="continue_run").click().run()
     assert not at.exception
     assert at.query_params["run"] == run.id
-    assert "📜 History" not in [t.value for t in at.title]  # on the conversation page now
+    assert ":material/history: History" not in [
+        t.value for t in at.title
+    ]  # on the conversation page now
     live = services().manager.get(run.id)
     assert live is not None
     assert live.join(timeout=10)

@@ -36,7 +36,7 @@ def test_caption_cost_unknown_and_finish_reason():
     turn = bot_turn(0).model_copy(update={"cost_usd": None, "finish_reason": "stopped"})
     caption = turn_caption(turn)
     assert "cost unknown" in caption
-    assert caption.endswith("⏹ stopped")
+    assert caption.endswith("cost unknown · stopped")  # the words, not the core's ⏹ symbol
     assert "length" in turn_caption(turn.model_copy(update={"finish_reason": "length"}))
     assert "error" in turn_caption(turn.model_copy(update={"finish_reason": "error"}))
 

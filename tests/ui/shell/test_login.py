@@ -60,7 +60,7 @@ def test_two_fresh_starts_get_different_cookie_keys(env, app, tmp_path, monkeypa
 
 def test_nothing_of_the_app_before_login(accounts, app):
     app.run()
-    assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert [t.value for t in app.title] == [":material/forum: Duet"]
     assert not app.info  # an accounts file made before: no first-start hint
     assert [b.label for b in app.button] == ["Login"]  # no [auth]: no single sign-on button
     assert [w.label for w in app.text_input] == ["Username", "Password"]
@@ -78,14 +78,14 @@ def test_right_password_shows_a_page_and_logout_button(accounts, app, login):
     assert any("Alice" in c.value for c in app.sidebar.caption)
 
     app.switch_page("app_pages/history.py").run()
-    assert "📜 History" in [t.value for t in app.title]
+    assert ":material/history: History" in [t.value for t in app.title]
 
 
 def test_wrong_password_shows_an_error_and_no_page(accounts, app, login):
     login(app, "alice", "not-her-password")
     assert app.session_state["authentication_status"] is False
     assert [e.value for e in app.error] == ["Wrong username or password."]
-    assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert [t.value for t in app.title] == [":material/forum: Duet"]
     assert not app.sidebar.button
     login(app, "nobody", "whatever-123")
     assert [e.value for e in app.error] == ["Wrong username or password."]
@@ -120,7 +120,7 @@ def test_a_fresh_server_never_runs_a_page_without_the_login_gate(accounts, app, 
     assert not app.exception
     assert PagesManager.uses_pages_directory is False
     assert [w.label for w in app.text_input] == ["Username", "Password"]
-    assert [t.value for t in app.title] == ["🎭 Duet"]
+    assert [t.value for t in app.title] == [":material/forum: Duet"]
 
 
 def test_a_bad_setting_is_one_line_on_the_page(env, app, monkeypatch, capsys):
