@@ -16,8 +16,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from duet_core.batch.experiment import (
     REPEAT,
     Experiment,
@@ -29,7 +27,6 @@ from duet_core.run.manager import RunManager
 from duet_core.store import Store
 from duet_core.store.experiments import ExperimentQueue, ExperimentRecord, Progress
 from duet_core.store.leases import effective_status
-from duet_core.store.schema import evaluations, runs, turns
 from duet_core.vocabulary import ExperimentStatus, RunStatus
 
 
@@ -152,37 +149,7 @@ def cell_results(
     """The results table: one row per cell in grid order (runs, turns, tokens, cost, mean
     turn latency, how the runs ended, their ids, the mean judge score where judged)."""
     get(store, experiment_id, user, is_admin)
-    latency = (
-        select(turns.c.run_id, func.sum(turns.c.latency_ms), func.count(turns.c.latency_ms))
-        .join(runs, runs.c.id == turns.c.run_id)
-        .where(runs.c.experiment_id == experiment_id)
-        .group_by(turns.c.run_id)
-    )
-    columns = [
-        runs.c.id,
-        runs.c.experiment_cell,
-        runs.c.status,
-        runs.c.stop_reason,
-        runs.c.turn_count,
-        runs.c.input_tokens,
-        runs.c.output_tokens,
-        runs.c.cost_usd,
-        runs.c.lease_expires_at,
-    ]
-    scores = (
-        select(evaluations.c.run_id, func.sum(evaluations.c.score), func.count())
-        .join(runs, runs.c.id == evaluations.c.run_id)
-        .where(runs.c.experiment_id == experiment_id)
-        .group_by(evaluations.c.run_id)
-    )
-    with store._read() as conn:
-        lat = {r[0]: (r[1] or 0.0, r[2] or 0) for r in conn.execute(latency).all()}
-        judged = {r[0]: (float(r[1] or 0), int(r[2])) for r in conn.execute(scores).all()}
-        found = conn.execute(
-            select(*columns)
-            .where(runs.c.experiment_id == experiment_id)
-            .order_by(runs.c.experiment_index)
-        ).all()
+    found, lat, judged = ExperimentQueue(store).result_rows(experiment_id)
     cells: dict[str, CellResult] = {}
     sums: dict[str, tuple[float, int]] = {}
     for r in found:
@@ -236,24 +203,7 @@ def run_results(
 ) -> list[RunResult]:
     """Its runs in grid order (the first ``limit``), each with where it stands."""
     get(store, experiment_id, user, is_admin)
-    with store._read() as conn:
-        found = conn.execute(
-            select(
-                runs.c.id,
-                runs.c.experiment_index,
-                runs.c.experiment_cell,
-                runs.c.status,
-                runs.c.stop_reason,
-                runs.c.turn_count,
-                runs.c.input_tokens,
-                runs.c.output_tokens,
-                runs.c.cost_usd,
-                runs.c.lease_expires_at,
-            )
-            .where(runs.c.experiment_id == experiment_id)
-            .order_by(runs.c.experiment_index)
-            .limit(limit)
-        ).all()
+    found = ExperimentQueue(store).run_rows(experiment_id, limit)
     return [
         RunResult(
             id=r.id,

@@ -259,6 +259,56 @@ class ExperimentReads:
                 ).scalars()
             )
 
+    _RESULT_COLUMNS = (
+        runs.c.id,
+        runs.c.experiment_index,
+        runs.c.experiment_cell,
+        runs.c.status,
+        runs.c.stop_reason,
+        runs.c.turn_count,
+        runs.c.input_tokens,
+        runs.c.output_tokens,
+        runs.c.cost_usd,
+        runs.c.lease_expires_at,
+    )
+
+    def run_rows(self, experiment_id: str, limit: int) -> list[Row[Any]]:
+        """Its runs' rows for a results list, in grid order (the first ``limit``)."""
+        with self.store._read() as conn:
+            return conn.execute(
+                select(*self._RESULT_COLUMNS)
+                .where(runs.c.experiment_id == experiment_id)
+                .order_by(runs.c.experiment_index)
+                .limit(limit)
+            ).all()
+
+    def result_rows(
+        self, experiment_id: str
+    ) -> tuple[list[Row[Any]], dict[str, tuple[float, int]], dict[str, tuple[float, int]]]:
+        """For the results per cell, in one read: its runs' rows in grid order; per run the
+        sum and count of its turns' latencies; per run the sum and count of its judge scores."""
+        latency = (
+            select(turns.c.run_id, func.sum(turns.c.latency_ms), func.count(turns.c.latency_ms))
+            .join(runs, runs.c.id == turns.c.run_id)
+            .where(runs.c.experiment_id == experiment_id)
+            .group_by(turns.c.run_id)
+        )
+        scores = (
+            select(evaluations.c.run_id, func.sum(evaluations.c.score), func.count())
+            .join(runs, runs.c.id == evaluations.c.run_id)
+            .where(runs.c.experiment_id == experiment_id)
+            .group_by(evaluations.c.run_id)
+        )
+        with self.store._read() as conn:
+            lat = {r[0]: (r[1] or 0.0, r[2] or 0) for r in conn.execute(latency).all()}
+            judged = {r[0]: (float(r[1] or 0), int(r[2])) for r in conn.execute(scores).all()}
+            found = conn.execute(
+                select(*self._RESULT_COLUMNS)
+                .where(runs.c.experiment_id == experiment_id)
+                .order_by(runs.c.experiment_index)
+            ).all()
+        return found, lat, judged
+
     def rows(
         self, experiment_id: str, *, with_json: bool = True
     ) -> Iterator[tuple[Row[Any], list[Row[Any]]]]:

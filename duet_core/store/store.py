@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
 from duet_core.errors import DuetError
 from duet_core.models import Run, RunStatus, Turn, utcnow
@@ -127,6 +127,15 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def answers(self) -> bool:
+        """Whether the database answers a query now (for a health check)."""
+        try:
+            with self._read() as conn:
+                conn.execute(select(1))
+        except (DuetError, SQLAlchemyError):  # refused, gone, or the pool timed out
+            return False
+        return True
 
     @cached_property
     def prompts(self) -> PromptLibrary:
