@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from duet_core.accounts import ADMIN, FACILITATOR
+from duet_core.vocabulary import ADMIN, FACILITATOR
 from duet_ui.shared.transcript import text_style
 from duet_ui.shell.errors import page_error_boundary
 from duet_ui.shell.login import login_gate

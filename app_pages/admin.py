@@ -3,9 +3,10 @@ make or revoke its API tokens, disable, enable or remove it. Admins only."""
 
 import streamlit as st
 
-from duet_core.accounts import ADMIN, PASSWORD_MIN_LENGTH, ROLES, USER
+from duet_core.accounts import PASSWORD_MIN_LENGTH
 from duet_core.errors import DuetError
 from duet_core.store.tokens import ApiTokens
+from duet_core.vocabulary import ADMIN, ROLES, USER
 from duet_ui.shell import admin
 from duet_ui.shell.login import accounts_for
 from duet_ui.shell.services import require_role, services

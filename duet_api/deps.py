@@ -23,12 +23,13 @@ from fastapi.security import HTTPBasic, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from duet_api.errors import Forbidden, ServiceUnavailable, Unauthorized
-from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, AccountsFile, has_role
+from duet_core.accounts import AccountsFile, has_role
 from duet_core.errors import DuetError, NotFound
 from duet_core.models import Run
 from duet_core.run.engine import LiveRun
 from duet_core.services import Services
 from duet_core.store.tokens import ApiTokens
+from duet_core.vocabulary import ADMIN, FACILITATOR, ROLE_NAMES
 
 ServicesGetter = Callable[[], Services]
 

@@ -37,15 +37,11 @@ import bcrypt
 import yaml
 
 from duet_core.errors import ConfigError
+from duet_core.vocabulary import ADMIN, FACILITATOR, ROLES, USER
 
 if TYPE_CHECKING:
     from duet_core.identity import Identity
 
-ADMIN = "admin"  # everything: every user's runs, user management, the Prompt Lab
-FACILITATOR = "facilitator"  # own runs and the Prompt Lab
-USER = "user"  # own runs only
-ROLES = (USER, FACILITATOR, ADMIN)
-ROLE_NAMES = {USER: "users", FACILITATOR: "facilitators", ADMIN: "administrators"}
 
 COOKIE_NAME = "duet_auth"
 COOKIE_EXPIRY_DAYS = 7

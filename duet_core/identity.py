@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from duet_core.accounts import ADMIN, FACILITATOR, USER
+from duet_core.vocabulary import ADMIN, FACILITATOR, USER
 
 KEY_PREFIX = "oidc:"
 

@@ -1,6 +1,6 @@
-"""Duet's words, each defined once: run statuses, why a run ended (stop reasons), why a turn
-ended (finish reasons), which runs can be continued, an experiment's states, and each bot's
-colour.
+"""Duet's words, each defined once: people's roles, run statuses, why a run ended (stop
+reasons), why a turn ended (finish reasons), which runs can be continued, an experiment's
+states, and each bot's colour.
 
 The engine, the store, the exports, the command line and the pages all read these; nothing
 else spells a status, a reason or a colour by hand. No Streamlit here: the colours are names
@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+# --- people's roles ----------------------------------------------------------------------
+
+ADMIN = "admin"  # everything: every user's runs, user management, the Prompt Lab
+FACILITATOR = "facilitator"  # own runs and the Prompt Lab
+USER = "user"  # own runs only
+ROLES = (USER, FACILITATOR, ADMIN)
+ROLE_NAMES = {USER: "users", FACILITATOR: "facilitators", ADMIN: "administrators"}
 
 # --- run statuses ------------------------------------------------------------------------
 

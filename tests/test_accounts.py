@@ -10,8 +10,9 @@ import streamlit_authenticator as stauth
 import yaml
 
 from duet_core import accounts as acc
-from duet_core.accounts import ADMIN, FACILITATOR, USER, AccountsFile, has_role
+from duet_core.accounts import AccountsFile, has_role
 from duet_core.errors import ConfigError
+from duet_core.vocabulary import ADMIN, FACILITATOR, USER
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from duet_core.accounts import ADMIN, FACILITATOR, USER, AccountsFile
+from duet_core.accounts import AccountsFile
 from duet_core.errors import ConfigError
 from duet_core.identity import (
     RoleMapping,
@@ -22,6 +22,7 @@ from duet_core.identity import (
     subject_key,
 )
 from duet_core.settings import Settings, load_settings
+from duet_core.vocabulary import ADMIN, FACILITATOR, USER
 
 ISS = "https://idp.example.org/realms/duet"
 MAPPING = RoleMapping(

@@ -4,9 +4,9 @@ anything runs; every problem is one ``ConfigError`` line that names it.
 
     experiment = load_experiment("sweep.yaml")
     experiment.cells        # one Cell per run: its values, its repeat, its RunConfig
-    estimate(experiment)    # runs, turns, tokens and cost at most
 
-A path names a run-config field the way people write it: ``max_turns``, ``bots[1].model``,
+Its estimate (runs, turns, tokens and cost at most) is ``batch/estimate.py``. A path names a
+run-config field the way people write it: ``max_turns``, ``bots[1].model``,
 ``bots[0].temperature``, ``bots[0].prompt.version`` (``bots.1.model`` is read the same).
 """
 
@@ -25,23 +25,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from duet_core import config_text
-from duet_core.batch.estimate import Estimate, estimate
-from duet_core.batch.paths import check_path, parse_path, path_text, set_path
+from duet_core.batch.paths import check_path, path_text, set_path
 from duet_core.errors import ConfigError
 from duet_core.models import RunConfig, describe_validation_error, validated
-
-__all__ = [
-    "Cell",
-    "Estimate",
-    "Experiment",
-    "ExperimentSpec",
-    "check_path",
-    "estimate",
-    "experiment_from_data",
-    "load_experiment",
-    "parse_path",
-    "path_text",
-]
 
 MAX_RUNS = 100_000  # one experiment; a bigger sweep is several experiments
 

@@ -22,11 +22,12 @@ import getpass
 import sys
 from typing import Any, TextIO
 
-from duet_core.accounts import ROLES, AccountsFile
+from duet_core.accounts import AccountsFile
 from duet_core.errors import ConfigError
 from duet_core.settings import Settings
 from duet_core.store import Store
 from duet_core.store.tokens import ApiTokens
+from duet_core.vocabulary import ROLES
 
 
 def add_parser(sub: Any) -> None:

@@ -5,7 +5,7 @@ app.py hides the page from everyone else; the page checks again, so a typed URL 
 
 from __future__ import annotations
 
-from duet_core.accounts import FACILITATOR
+from duet_core.vocabulary import FACILITATOR
 from duet_ui.shell.services import Viewer, require_role
 
 LAB_URL_PATH = "prompt_lab"

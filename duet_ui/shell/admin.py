@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from duet_core.accounts import ADMIN, FACILITATOR, ROLES, USER, Account, AccountsFile
+from duet_core.accounts import Account, AccountsFile
 from duet_core.errors import DuetError
 from duet_core.store.tokens import ApiTokens
+from duet_core.vocabulary import ADMIN, FACILITATOR, ROLES, USER
 
 ACCOUNT_KEY = "admin_account"  # the picked account's username
 ROLE_KEY = "role_role"  # "Change a role"'s select

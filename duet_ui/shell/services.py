@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from duet_core.accounts import ADMIN, FACILITATOR, ROLE_NAMES, USER, has_role
+from duet_core.accounts import has_role
 from duet_core.errors import DuetError
 from duet_core.services import Services
 from duet_core.services import built as core_built
 from duet_core.services import services as core_services
+from duet_core.vocabulary import ADMIN, FACILITATOR, ROLE_NAMES, USER
 
 
 def services() -> Services:

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from duet_core.batch.experiment import (
-    estimate,
-    experiment_from_data,
-    load_experiment,
-    parse_path,
-)
+from duet_core.batch.estimate import estimate
+from duet_core.batch.experiment import experiment_from_data, load_experiment
+from duet_core.batch.paths import parse_path
 from duet_core.catalog import load_prices
 from duet_core.errors import ConfigError
 
