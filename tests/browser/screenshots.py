@@ -76,8 +76,10 @@ def every_page(page: Page, url: str, out: Path, seeded: list[str]) -> None:
         "conversation": f"?run={seeded[-1]}",
         "history": f"history?run={seeded[-1]}",
         "compare": f"compare?runs={','.join(seeded)}",
+        "leaderboard": "leaderboard",
         "prompts": "prompts",
         "prompt_lab": "prompt_lab",
+        "experiments": "experiments",
         "admin": "admin",
         "account": "account",
     }

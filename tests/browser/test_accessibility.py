@@ -83,8 +83,10 @@ PAGES = {
     "conversation": "",
     "history": "history",
     "compare": "compare?runs={runs}",
+    "leaderboard": "leaderboard",
     "prompts": "prompts",
     "prompt_lab": "prompt_lab",
+    "experiments": "experiments",
     "admin": "admin",
     "account": "account",
 }
