@@ -14,7 +14,17 @@ export default function (component) {
   if (!token || !holder || window.__duetScrolledFor === token) return;
   window.__duetScrolledFor = token;
   holder.style.scrollMarginTop = "4.5rem";  // clear of the app's header bar
-  requestAnimationFrame(() => holder.scrollIntoView({ block: "start", behavior: "smooth" }));
+  requestAnimationFrame(() => {
+    // room below it to come up to the top even while what follows is still short (results
+    // that are streaming): the page is made at least that tall
+    const main = holder.closest('[data-testid="stMain"]');
+    const block = holder.closest('[data-testid="stMainBlockContainer"]');
+    if (main && block) {
+      const top = holder.getBoundingClientRect().top - block.getBoundingClientRect().top;
+      block.style.minHeight = `${Math.ceil(top + main.clientHeight)}px`;
+    }
+    holder.scrollIntoView({ block: "start", behavior: "smooth" });
+  });
 }
 """
 

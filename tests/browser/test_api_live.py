@@ -51,6 +51,7 @@ def test_a_run_started_over_http_is_watched_and_stopped_on_the_page(
     page.goto(f"{app_server.url}/?run={run_id}")
     expect(ui.header(page)).to_contain_text("running")
     ui.wait_text_grows(page, ui.live_turn(), 0)  # the tokens stream on the page
+    ui.open_setup(page)  # folded while a run streams: the person unfolds it to watch the bots
 
     patched = api.patch(f"/run/{run_id}/bot/0", json={"temperature": 1.3})
     assert patched.status_code == 200 and patched.json()["temperature"] == 1.3
