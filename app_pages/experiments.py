@@ -15,7 +15,7 @@ viewer = current_viewer()
 svc = services()
 ensure_worker(svc)  # this server works on the queue too: started experiments go on
 
-st.title(":material/science: Experiments")
+st.title(":material/grid_view: Experiments")
 
 mine = ExperimentQueue(svc.store).list(None if viewer.is_admin else viewer.username, limit=200)
 ids = [r.id for r in mine]
@@ -26,7 +26,7 @@ with st.expander("New experiment", expanded=not ids, icon=":material/add:"):
     new_experiment(svc, viewer)
 
 if not ids:
-    st.info("No experiments yet: start one above.", icon=":material/science:")
+    st.info("No experiments yet: start one above.", icon=":material/grid_view:")
     st.stop()
 
 

@@ -129,7 +129,7 @@ def new_experiment(svc, viewer) -> None:
         return
     est = estimate(experiment, svc.prices, svc.settings.max_turns)
     st.info(f"{est.describe()}.", icon=":material/calculate:")
-    if st.button("Start experiment", key="exp_start", type="primary", icon=":material/science:"):
+    if st.button("Start experiment", key="exp_start", type="primary", icon=":material/grid_view:"):
         try:
             record = control.submit(
                 svc.store, experiment, viewer.username, max_runs=svc.settings.max_experiment_runs
