@@ -99,7 +99,7 @@ class BotConfig(BaseModel):
     effort: Effort | None = None
     thinking_budget: Annotated[int, Field(ge=0, le=128_000)] = 0
     base_url: str | None = None
-    avatar: Annotated[str, Field(max_length=16)] = "🤖"
+    avatar: Annotated[str, Field(max_length=16)] = "smart_toy"  # a Material icon name (the robot)
     context_tokens: Annotated[int, Field(ge=256)] | None = None  # overrides the catalog window
 
     @field_validator("name", "model")
