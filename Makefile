@@ -1,5 +1,5 @@
 # make run: set up .venv and start the app (SQLite, offline demo provider when no keys are set).
-# make test: set up .venv (and axe-core, npm) and run every check (ruff, the whole pytest suite).
+# make test: set up .venv (Phoenix in .venv/phoenix, the npm tools) and run every check (ruff, pytest).
 # make local: add the optional local model (llama-cpp-python builds from source: minutes).
 PYTHON ?= python3
 VENV := .venv
@@ -53,7 +53,18 @@ $(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
 	cd $(A11Y) && npm ci --no-audit --no-fund
 	touch $(A11Y_STAMP)
 
-test: $(STAMP) $(OIDC_STAMP) $(A11Y_STAMP)
+# Arize Phoenix, the trace collector the telemetry tests read spans back from, in a virtualenv of
+# its own inside .venv (its pins clash with the app's; nothing of Duet imports it).
+PHOENIX_VENV := $(VENV)/phoenix
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
+
+$(PHOENIX_STAMP): requirements-phoenix.txt | $(BIN)/python
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install --quiet --upgrade pip
+	$(PHOENIX_VENV)/bin/pip install --quiet -r requirements-phoenix.txt
+	touch $(PHOENIX_STAMP)
+
+test: $(STAMP) $(OIDC_STAMP) $(A11Y_STAMP) $(PHOENIX_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -126,10 +126,39 @@ def start_provider(args: argparse.Namespace, tmp: Path) -> tuple[subprocess.Pope
 # --- the bare loop -----------------------------------------------------------------------
 
 
-def bare(args: argparse.Namespace, base_url: str) -> dict:
+def bare(args: argparse.Namespace, base_url: str, plain: bool = False) -> dict:
     """The same conversations with openai.AsyncOpenAI, ``concurrency`` at a time, each turn
-    sent with the whole conversation so far; nothing saved."""
+    sent with the whole conversation so far; nothing saved. ``plain``: each chunk as the JSON
+    object it arrived as (``client.post(..., cast_to=object)``, as Duet reads them), not as
+    the SDK's pydantic model."""
     import openai
+
+    async def request(client, messages: list[dict]):
+        body = {
+            "model": MODEL,
+            "messages": messages,
+            "max_tokens": args.tokens * 2,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if not plain:
+            return await client.chat.completions.create(**body)
+        return await client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=object,
+            stream=True,
+            stream_cls=openai.AsyncStream[object],
+        )
+
+    def parts_of(chunk) -> tuple[str, int]:
+        """A chunk's text and completion tokens (0 when it has none)."""
+        if plain:
+            choices, usage = chunk.get("choices"), chunk.get("usage")
+            text = (choices[0].get("delta") or {}).get("content") if choices else None
+            return text or "", usage["completion_tokens"] if usage else 0
+        text = chunk.choices[0].delta.content if chunk.choices else None
+        return text or "", chunk.usage.completion_tokens if chunk.usage else 0
 
     async def conversation(client, i: int, gate: asyncio.Semaphore) -> int:
         async with gate:
@@ -142,19 +171,11 @@ def bare(args: argparse.Namespace, base_url: str) -> dict:
                     messages.append(
                         {"role": "assistant" if j % 2 == me else "user", "content": text}
                     )
-                stream = await client.chat.completions.create(
-                    model=MODEL,
-                    messages=messages,
-                    max_tokens=args.tokens * 2,
-                    stream=True,
-                    stream_options={"include_usage": True},
-                )
                 parts = []
-                async for chunk in stream:
-                    if chunk.choices and chunk.choices[0].delta.content:
-                        parts.append(chunk.choices[0].delta.content)
-                    if chunk.usage:
-                        tokens += chunk.usage.completion_tokens
+                async for chunk in await request(client, messages):
+                    text, used = parts_of(chunk)
+                    parts.append(text)
+                    tokens += used
                 said.append("".join(parts))
             return tokens
 
@@ -167,8 +188,9 @@ def bare(args: argparse.Namespace, base_url: str) -> dict:
         )
         return time.monotonic() - began, sum(done)
 
+    cpu = time.process_time()
     wall, tokens = asyncio.run(main())
-    return {"wall_s": wall, "tokens": tokens}
+    return {"wall_s": wall, "tokens": tokens, "cpu_s": round(time.process_time() - cpu, 1)}
 
 
 # --- Duet --------------------------------------------------------------------------------
@@ -205,11 +227,17 @@ def env_for(base_url: str, db: str, turns: int) -> dict[str, str]:
     return env
 
 
-def wait_rss(proc: subprocess.Popen) -> tuple[int, float]:
-    """Wait for ``proc``; its exit code and peak resident memory in MB."""
+def wait_rss(proc: subprocess.Popen) -> tuple[int, float, float]:
+    """Wait for ``proc``; its exit code, peak resident memory in MB and CPU seconds."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024
+    return proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds ``pid`` has used so far (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def experiment_times(db: str, exp_id: str | None = None) -> dict:
@@ -240,9 +268,9 @@ def duet_batch_run(args: argparse.Namespace, base_url: str, db: str, tmp: Path) 
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    code, rss = wait_rss(proc)
+    code, rss, cpu = wait_rss(proc)
     result = experiment_times(db)
-    result.update(exit=code, peak_rss_mb=rss)
+    result.update(exit=code, peak_rss_mb=rss, cpu_s=round(cpu, 1))
     return result
 
 
@@ -348,29 +376,32 @@ def main() -> None:
         )
         print(f"{name:28} wall {r['wall_s']:7.1f} s, {tps:7.0f} tokens/s{extra}", flush=True)
 
+    def phase(name: str, measure) -> None:
+        """Run one measurement; also note the fake provider's CPU seconds during it."""
+        before = cpu_seconds(provider.pid)
+        r = measure()
+        r["provider_cpu_s"] = round(cpu_seconds(provider.pid) - before, 1)
+        show(name, r)
+
     server = cluster = None
     try:
         if "bare" not in skip:
-            show("bare asyncio openai loop", bare(args, base_url))
+            phase("bare asyncio openai loop", lambda: bare(args, base_url))
+            phase("bare loop, plain chunks", lambda: bare(args, base_url, plain=True))
         if "sqlite" not in skip:
-            show(
-                "duet batch run, SQLite",
-                duet_batch_run(args, base_url, f"sqlite:///{tmp / 'bench.db'}", tmp),
-            )
+            sqlite = f"sqlite:///{tmp / 'bench.db'}"
+            phase("duet batch run, SQLite", lambda: duet_batch_run(args, base_url, sqlite, tmp))
         if not {"pg", "workers"} <= skip:
             server, cluster = postgres(args)
         if "pg" not in skip:
-            name = server.create_database()
-            show(
-                "duet batch run, PostgreSQL",
-                duet_batch_run(args, base_url, server.url_for(name), tmp),
-            )
+            pg = server.url_for(server.create_database())
+            phase("duet batch run, PostgreSQL", lambda: duet_batch_run(args, base_url, pg, tmp))
         if "workers" not in skip:
             for n in (1, 2):
-                name = server.create_database()
-                show(
+                pg = server.url_for(server.create_database())
+                phase(
                     f"duet {n} worker{'s' if n > 1 else ''}, PostgreSQL",
-                    duet_workers(args, base_url, server.url_for(name), tmp, n),
+                    lambda n=n, pg=pg: duet_workers(args, base_url, pg, tmp, n),
                 )
     finally:
         provider.terminate()
@@ -380,11 +411,12 @@ def main() -> None:
         if cluster is not None:
             cluster.stop()
     results = dict(rows)
-    base = results.get("bare asyncio openai loop")
-    if base:
-        for name, r in rows[1:]:
+    for bare_name in ("bare asyncio openai loop", "bare loop, plain chunks"):
+        base = results.get(bare_name)
+        for name, r in rows if base else []:
             if "batch run" in name:
-                print(f"{name}: {r['wall_s'] / base['wall_s']:.2f}x the bare loop's wall time")
+                ratio = r["wall_s"] / base["wall_s"]
+                print(f"{name}: {ratio:.2f}x the wall time of the {bare_name}")
     one, two = results.get("duet 1 worker, PostgreSQL"), results.get("duet 2 workers, PostgreSQL")
     if one and two:
         print(f"two workers: {one['wall_s'] / two['wall_s']:.2f}x the throughput of one")

@@ -343,6 +343,7 @@ class LocalServer:
             stall=self.stall,
         )
         chat.where = dataclasses.replace(chat.where, label="the local model")
+        chat.joins_deltas = False  # local.py counts the tokens by their chunks
         http = httpx2.AsyncClient(timeout=httpx2.Timeout(READ_TIMEOUT, connect=10.0))
         return Running(process, url, self.kind, chat, http, log)
 

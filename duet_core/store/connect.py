@@ -1,11 +1,17 @@
 """Opening the database: URLs, the SQLAlchemy engine, SQLite's pragmas.
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on; writes start with
-``BEGIN IMMEDIATE`` so they queue on the write lock instead of failing.
+``BEGIN IMMEDIATE`` so they queue on the write lock instead of failing. Within one process
+the writers to one SQLite file also take turns on a lock of their own (``write_lock``):
+SQLite lets one write at a time anyway, and a thread waiting on a Python lock is woken the
+moment it is free, where SQLite's busy handler sleeps and retries, and with a hundred runs
+saving turns at once gave up after its timeout ("database is locked").
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,8 @@ from sqlalchemy.pool import StaticPool
 from duet_core.errors import ConfigError
 
 BUSY_TIMEOUT_MS = 5000
+_write_locks: dict[str, threading.RLock] = {}
+_write_locks_guard = threading.Lock()
 
 
 class DatabaseUnavailable(ConfigError):
@@ -54,6 +62,20 @@ def open_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def write_lock(url: URL) -> AbstractContextManager[Any]:
+    """What this process's writers to ``url`` hold around each write transaction: one lock
+    per SQLite file (an in-memory database has one engine: a lock of its own), nothing for a
+    server database. Ask once per engine."""
+    if url.get_backend_name() != "sqlite":
+        return nullcontext()
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        return threading.RLock()
+    key = str(Path(database).expanduser().resolve())
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.RLock())
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

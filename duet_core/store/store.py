@@ -1,8 +1,9 @@
 """``Store``: every run and turn, saved as it happens, on SQLite or PostgreSQL.
 
 Safe to share between threads: each method takes a pooled connection for one short
-transaction. Writes on SQLite start with ``BEGIN IMMEDIATE`` so they queue on the write lock
-(busy timeout 5 s) instead of failing; reads see one consistent snapshot.
+transaction. Writes on SQLite take turns within the process (``connect.write_lock``) and start
+with ``BEGIN IMMEDIATE`` so they queue on the database's write lock (busy timeout 5 s, for
+other processes) instead of failing; reads see one consistent snapshot.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Store:
                 )
         try:
             self.engine = connect.open_engine(self.url)
+            self._write_lock = connect.write_lock(self.url)
         except OSError as e:
             raise DatabaseUnavailable(
                 f"Cannot create the database {shown}: {e.strerror or e}."
@@ -151,7 +153,7 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with _safe_errors(), self.engine.connect() as conn:
+        with self._write_lock, _safe_errors(), self.engine.connect() as conn:
             conn.execution_options(duet_write=True)
             with conn.begin():
                 yield conn

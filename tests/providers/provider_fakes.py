@@ -396,6 +396,20 @@ def thinking_of(chunks: Iterable[Chunk]) -> str:
     return "".join(c.text for c in chunks if isinstance(c, ThinkingDelta))
 
 
+def joined(chunks: Iterable[Chunk]) -> list[Chunk]:
+    """``chunks`` with adjacent deltas of one kind joined: what a stream says, whichever
+    network reads its events arrived in (the SDK providers hand over one read's chunks
+    together, their text joined)."""
+    out: list[Chunk] = []
+    for chunk in chunks:
+        delta = isinstance(chunk, TextDelta | ThinkingDelta)
+        if delta and out and type(out[-1]) is type(chunk):
+            out[-1] = type(chunk)(out[-1].text + chunk.text)
+        else:
+            out.append(chunk)
+    return out
+
+
 class Consumer(threading.Thread):
     """Iterates a ChunkStream on its own thread, as the engine does."""
 

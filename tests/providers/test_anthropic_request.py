@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from duet_core.providers.base import Finish, TextDelta, ThinkingDelta, Usage
-from tests.providers.provider_fakes import API_KEY, anthropic_stream, text_of, thinking_of
+from tests.providers.provider_fakes import (
+    API_KEY,
+    anthropic_stream,
+    joined,
+    text_of,
+    thinking_of,
+)
 
 HISTORY = [
     {"role": "user", "content": "Topic: tea or coffee?"},
@@ -31,7 +37,7 @@ def test_request_has_the_system_parameter_and_no_sampling_knobs(fake, anthropic_
     assert not any(key in body for key in SAMPLING)
     assert "thinking" not in body
     assert "output_config" not in body
-    assert chunks == [TextDelta("Hel"), TextDelta("lo"), Usage(5, 2), Finish("stop")]
+    assert joined(chunks) == [TextDelta("Hello"), Usage(5, 2), Finish("stop")]
 
 
 def test_no_system_parameter_when_the_prompt_is_empty(fake, anthropic_format):

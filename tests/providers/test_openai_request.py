@@ -9,6 +9,7 @@ from duet_core.models import BotConfig
 from duet_core.providers.base import Finish, TextDelta, ThinkingDelta, Usage
 from tests.providers.provider_fakes import (
     API_KEY,
+    joined,
     openai_error,
     openai_stream,
     text_of,
@@ -39,7 +40,7 @@ def test_request_for_a_sampling_model(fake, openai_format):
     assert body["max_completion_tokens"] == 300
     assert "max_tokens" not in body
     assert "reasoning_effort" not in body
-    assert chunks == [TextDelta("Hel"), TextDelta("lo"), Usage(5, 2), Finish("stop")]
+    assert joined(chunks) == [TextDelta("Hello"), Usage(5, 2), Finish("stop")]
 
 
 def test_no_system_message_when_the_prompt_is_empty(fake, openai_format):
