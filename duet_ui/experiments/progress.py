@@ -66,31 +66,21 @@ def _act(action, svc, viewer, experiment_id: str) -> None:
 
 
 def _controls(svc, viewer, p: Progress) -> None:
+    buttons = (  # label, key, icon, action, whether it applies now
+        ("Pause", "exp_pause", "pause", control.pause, p.status in CAN_PAUSE),
+        ("Resume", "exp_resume", "play_arrow", control.resume, p.status in CAN_RESUME),
+        ("Cancel", "exp_cancel", "cancel", control.cancel, p.status not in ENDED),
+    )
     with st.container(horizontal=True):
-        st.button(
-            "Pause",
-            key="exp_pause",
-            icon=":material/pause:",
-            disabled=p.status not in CAN_PAUSE,
-            on_click=_act,
-            args=(control.pause, svc, viewer, p.id),
-        )
-        st.button(
-            "Resume",
-            key="exp_resume",
-            icon=":material/play_arrow:",
-            disabled=p.status not in CAN_RESUME,
-            on_click=_act,
-            args=(control.resume, svc, viewer, p.id),
-        )
-        st.button(
-            "Cancel",
-            key="exp_cancel",
-            icon=":material/cancel:",
-            disabled=p.status in ENDED,
-            on_click=_act,
-            args=(control.cancel, svc, viewer, p.id),
-        )
+        for label, key, icon, action, applies in buttons:
+            st.button(
+                label,
+                key=key,
+                icon=f":material/{icon}:",
+                disabled=not applies,
+                on_click=_act,
+                args=(action, svc, viewer, p.id),
+            )
 
 
 def _redraw_page_when_results_change(p: Progress) -> None:

@@ -22,6 +22,7 @@ from duet_core.lab.summary import summary_rows
 from duet_ui.history.scroll import scroll_here
 from duet_ui.lab.diff import show_diff
 from duet_ui.lab.results import draw_variant
+from duet_ui.lab.slot import Slot
 from duet_ui.lab.view import variant_label
 from duet_ui.shared import stream_panel
 from duet_ui.shared.transcript import escape_markdown, render_markdown
@@ -41,23 +42,8 @@ class ShownMany:
     token: str = field(default_factory=lambda: secrets.token_hex(6))
 
 
-def current(asked: tuple) -> ShownMany | None:
-    shown: ShownMany | None = st.session_state.get(SHOWN_KEY)
-    return shown if shown is not None and shown.asked == asked else None
-
-
-def start(shown: ShownMany) -> None:
-    old: ShownMany | None = st.session_state.get(SHOWN_KEY)
-    if old is not None:
-        old.many.stop()
-    st.session_state[SHOWN_KEY] = shown
-    shown.many.start()
-
-
-def stop_current() -> None:
-    shown: ShownMany | None = st.session_state.get(SHOWN_KEY)
-    if shown is not None:
-        shown.many.stop()
+_shown = Slot[ShownMany](SHOWN_KEY, lambda shown: shown.many)
+current, start, stop_current = _shown.current, _shown.start, _shown.stop_current
 
 
 def show(shown: ShownMany, viewer: Viewer, svc: Services) -> None:

@@ -24,6 +24,7 @@ from duet_core.models import Turn
 from duet_ui.history.scroll import scroll_here
 from duet_ui.lab import evaluate
 from duet_ui.lab.diff import show_diff
+from duet_ui.lab.slot import Slot
 from duet_ui.shared import stream_panel
 from duet_ui.shared.transcript import escape_markdown, render_error, render_markdown, turn_caption
 from duet_ui.shell.errors import guarded
@@ -48,24 +49,8 @@ class Shown:
     blind: evaluate.Blind | None = None  # a blind vote between two variants
 
 
-def current(asked: tuple) -> Shown | None:
-    shown: Shown | None = st.session_state.get(SHOWN_KEY)
-    return shown if shown is not None and shown.asked == asked else None
-
-
-def start(shown: Shown) -> None:
-    """Show ``shown`` from now on, stopping the session's previous experiment if running."""
-    old: Shown | None = st.session_state.get(SHOWN_KEY)
-    if old is not None:
-        old.experiment.stop()
-    st.session_state[SHOWN_KEY] = shown
-    shown.experiment.start()
-
-
-def stop_current() -> None:
-    shown: Shown | None = st.session_state.get(SHOWN_KEY)
-    if shown is not None:
-        shown.experiment.stop()
+_shown = Slot[Shown](SHOWN_KEY, lambda shown: shown.experiment)
+current, start, stop_current = _shown.current, _shown.start, _shown.stop_current
 
 
 def show(shown: Shown, viewer: Viewer, svc: Services, keys: dict[str, str]) -> None:
