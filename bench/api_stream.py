@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx2 as httpx  # noqa: E402
 from token_server import TokenServer  # noqa: E402  (bench/ is on sys.path when run)
+
+TOKEN = re.compile(r"zq\d{3}t\d{4}z")  # a token as token_server.py writes it
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -100,8 +103,8 @@ def watch(
                     continue
                 now = time.time() * 1000
                 event = json.loads(line[5:])
-                if event["type"] == "token":
-                    received.append((event["delta"].strip(), now))
+                if event["type"] == "token":  # one delta may hold several tokens
+                    received.extend((tok, now) for tok in TOKEN.findall(event["delta"]))
                 elif event["type"] == "end":
                     return
     except Exception as e:  # a benchmark reports and carries on

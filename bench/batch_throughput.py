@@ -180,13 +180,15 @@ def bare(args: argparse.Namespace, base_url: str, plain: bool = False) -> dict:
             return tokens
 
     async def main() -> tuple[float, int]:
-        client = openai.AsyncOpenAI(api_key=KEY, base_url=base_url, max_retries=0, timeout=120)
         gate = asyncio.Semaphore(args.concurrency)
-        began = time.monotonic()
-        done = await asyncio.gather(
-            *(conversation(client, i, gate) for i in range(args.conversations))
-        )
-        return time.monotonic() - began, sum(done)
+        async with openai.AsyncOpenAI(
+            api_key=KEY, base_url=base_url, max_retries=0, timeout=120
+        ) as client:  # closed on this loop, not by the garbage collector after it
+            began = time.monotonic()
+            done = await asyncio.gather(
+                *(conversation(client, i, gate) for i in range(args.conversations))
+            )
+            return time.monotonic() - began, sum(done)
 
     cpu = time.process_time()
     wall, tokens = asyncio.run(main())
