@@ -122,7 +122,7 @@ def test_a_failed_write_leaves_memory_as_the_file_is(accounts, monkeypatch):
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(acc, "write_yaml_atomically", fail)
+    monkeypatch.setattr(acc.file, "write_yaml_atomically", fail)  # where it writes
     with pytest.raises(ConfigError, match="Cannot write the auth file"):
         accounts.set_roles("admin", [ADMIN, FACILITATOR])
     assert accounts.account("admin").roles == (ADMIN,)
@@ -183,7 +183,7 @@ def test_a_failed_disable_leaves_memory_as_the_file_is(accounts, monkeypatch):
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(acc, "write_yaml_atomically", fail)
+    monkeypatch.setattr(acc.file, "write_yaml_atomically", fail)  # where it writes
     with pytest.raises(ConfigError, match="Cannot write the auth file"):
         accounts.disable_user("dora")
     assert accounts.account("dora") is not None and not accounts.disabled

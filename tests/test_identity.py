@@ -170,7 +170,7 @@ def test_an_unwritable_file_keeps_memory_as_the_file_is(tmp_path, monkeypatch):
     def full_disk(*_):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("duet_core.accounts.write_yaml_atomically", full_disk)
+    monkeypatch.setattr("duet_core.accounts.file.write_yaml_atomically", full_disk)
     with pytest.raises(ConfigError, match="No space left"):
         accounts.remember_identity(person)
     assert accounts.account(person.key) is None

@@ -121,7 +121,7 @@ def test_unwritable_auth_file_is_an_error_and_changes_nothing(env, logged_in, mo
     def fail(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(duet_core.accounts, "write_yaml_atomically", fail)
+    monkeypatch.setattr(duet_core.accounts.file, "write_yaml_atomically", fail)
     add_user(at, "frank", "frank-pass-1")
     assert not at.exception
     assert any("Cannot write the auth file" in e.value for e in at.error)
