@@ -5,13 +5,15 @@ GenAI attributes, no key and (by default) no content."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from duet_core import telemetry
-from duet_core.models import BotConfig, Run, RunConfig, RunStatus
+from duet_core.models import BotConfig, Run, RunConfig, RunStatus, Turn
 from duet_core.providers import make_provider
 from duet_core.run.engine import LiveRun
 from duet_core.settings import Settings
@@ -49,6 +51,18 @@ def four_turns(fake) -> Run:
     return live.snapshot().run
 
 
+def check_model_call(name: str, a: Mapping[str, Any], turn: Turn) -> None:
+    """A model call's span (its name, its attributes) says what ``turn`` was."""
+    assert name == f"chat {turn.model}"
+    assert a["gen_ai.operation.name"] == "chat"
+    assert a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.request.model"] == turn.model
+    assert a["gen_ai.request.temperature"] == turn.temperature
+    assert a["gen_ai.usage.input_tokens"] == turn.input_tokens
+    assert a["gen_ai.usage.output_tokens"] == turn.output_tokens
+    assert list(a["gen_ai.response.finish_reasons"]) == ["stop"]
+
+
 def test_a_run_of_four_turns_is_one_run_span_over_four_model_calls(fake, spans):
     run = four_turns(fake)
     finished = spans.get_finished_spans()
@@ -58,16 +72,8 @@ def test_a_run_of_four_turns_is_one_run_span_over_four_model_calls(fake, spans):
     assert root.attributes["duet.run.id"] == run.id and root.attributes["enduser.id"] == "alice"
     for span, turn in zip(calls, run.turns, strict=True):
         assert span.parent is not None and span.parent.span_id == root.context.span_id
-        a = span.attributes
-        assert span.name == f"chat {turn.model}"
-        assert a["gen_ai.operation.name"] == "chat"
-        assert a["gen_ai.provider.name"] == "openai"
-        assert a["gen_ai.request.model"] == turn.model
-        assert a["gen_ai.request.temperature"] == turn.temperature
-        assert a["gen_ai.usage.input_tokens"] == turn.input_tokens
-        assert a["gen_ai.usage.output_tokens"] == turn.output_tokens
-        assert list(a["gen_ai.response.finish_reasons"]) == ["stop"]
-        assert a["duet.time_to_first_token_ms"] == turn.ttft_ms
+        check_model_call(span.name, span.attributes, turn)
+        assert span.attributes["duet.time_to_first_token_ms"] == turn.ttft_ms
     everything = json.dumps([dict(s.attributes) for s in finished], default=str)
     assert API_KEY not in everything
     assert "tea" not in everything and "reply 0" not in everything  # no content by default
@@ -94,6 +100,4 @@ def test_off_unless_an_endpoint_is_set():
 
 
 def run_turn():
-    from duet_core.models import Turn
-
     return Turn(index=0, bot_index=0, bot_name="A")

@@ -20,7 +20,7 @@ import pytest
 
 from duet_core import telemetry
 from tests.providers.provider_fakes import API_KEY, DEADLINE
-from tests.providers.test_telemetry import four_turns
+from tests.providers.test_telemetry import check_model_call, four_turns
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,15 +113,7 @@ def test_a_runs_spans_are_read_back_from_phoenix(fake, phoenix, monkeypatch):
     for span, turn in zip(calls, run.turns, strict=True):
         assert span["context"]["trace_id"] == root["context"]["trace_id"]
         assert span["parent_id"] == root["context"]["span_id"]
-        a = span["attributes"]
-        assert span["name"] == f"chat {turn.model}"
-        assert a["gen_ai.operation.name"] == "chat"
-        assert a["gen_ai.provider.name"] == "openai"
-        assert a["gen_ai.request.model"] == turn.model
-        assert a["gen_ai.request.temperature"] == turn.temperature
-        assert a["gen_ai.usage.input_tokens"] == turn.input_tokens
-        assert a["gen_ai.usage.output_tokens"] == turn.output_tokens
-        assert list(a["gen_ai.response.finish_reasons"]) == ["stop"]
+        check_model_call(span["name"], span["attributes"], turn)
     everything = json.dumps(spans)
     assert API_KEY not in everything
     assert "tea" not in everything and "reply 0" not in everything  # no content by default
