@@ -1,6 +1,8 @@
 """Experiments' throughput: Duet's queue and workers against a bare asyncio loop that makes the
 same requests with the openai SDK (same concurrency, nothing saved), on SQLite and PostgreSQL,
-and one worker against two on PostgreSQL.
+and one worker against two on PostgreSQL. A second bare loop reads the chunks as Duet does (the
+plain JSON the SDK parsed, no pydantic model per token): against it the ratio is what Duet's
+queue, engine and saving cost, and nothing else.
 
     .venv/bin/python bench/batch_throughput.py                        # small: 40 x 6 turns
     .venv/bin/python bench/batch_throughput.py --conversations 1000 --concurrency 100
@@ -11,7 +13,8 @@ small groups, as real providers batch their events). Duet runs as the command li
 (``batch run`` in a child process; for two workers, ``batch submit`` then two ``worker``
 processes); its wall time is the experiment's own (first run claimed to last run finished,
 from the database), so process start-up and imports are left out, as they are for the bare
-loop (first request to last reply). Peak memory is the child's maximum resident set.
+loop (first request to last reply). Peak memory is the child's maximum resident set; CPU
+seconds are each process's user and system time (the fake provider's too, measured apart).
 PostgreSQL: ``--pg URL`` or a throwaway cluster (tests/store/conftest.py).
 """
 

@@ -14,8 +14,8 @@ chunks to the engine's thread through a queue:
   *content* stall limit (``stall_timeout``): the HTTP read timeout alone never fires on it.
 - The chunks that one network read brings are handed over together, their text joined
   (``Batch``): the engine's thread wakes once per read, not once per token. With a hundred
-  runs streaming in one process those wake-ups, each a fight for the GIL with the loop that
-  parses every stream, were most of what the engine added to the SDK's own cost.
+  runs streaming in one process each wake-up is a fight for the GIL with the loop that
+  parses every stream.
 """
 
 from __future__ import annotations
