@@ -69,7 +69,8 @@ def test_spreadsheet_safe_csv(api: Api):
 
 def test_patch_pause_resume_interject_stop(api: Api):
     hold = Hold()
-    api.scripted.enqueue(["Let me think", hold, " more."])
+    # Bob's turn streams until Stop closes it: the run cannot complete before the stop
+    api.scripted.enqueue(["Let me think", hold, " more."], ["Bob starts", Hold()])
     run_id = start(api, turns=6)
     assert hold.reached.wait(5)
     c = api.client()
@@ -81,10 +82,12 @@ def test_patch_pause_resume_interject_stop(api: Api):
     assert c.post(f"/run/{run_id}/pause").json()["pause_requested"] is True
     r = c.post(f"/run/{run_id}/interject", json={"text": "Stay on topic."})
     assert r.status_code == 200
-    hold.release()
     with c.stream("GET", f"/stream/{run_id}") as stream:
         events = data_events(stream.iter_lines())
-        seen = []
+        # subscribed (the snapshot) while the turn is held: every later event reaches us
+        seen = [next(events).data]
+        assert seen[0]["type"] == "snapshot"
+        hold.release()
         for e in events:
             seen.append(e.data)
             if e.type == "status" and e.data["status"] == "paused":
