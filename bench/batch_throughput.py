@@ -7,10 +7,10 @@ queue, engine and saving cost, and nothing else.
     .venv/bin/python bench/batch_throughput.py                        # small: 40 x 6 turns
     .venv/bin/python bench/batch_throughput.py --conversations 1000 --concurrency 100
 
-The fake provider (a separate process, asyncio) answers every chat request after ``--ttft``
-seconds with ``--tokens`` tokens at ``--tps`` tokens a second (sent ``--tick`` seconds apart in
-small groups, as real providers batch their events). Duet runs as the command line does
-(``batch run`` in a child process; for two workers, ``batch submit`` then two ``worker``
+The fake provider (bench/fake_provider.py, a separate process) answers every chat request
+after ``--ttft`` seconds with ``--tokens`` tokens at ``--tps`` tokens a second (sent ``--tick``
+seconds apart in small groups, as real providers batch their events). Duet runs as the command
+line does (``batch run`` in a child process; for two workers, ``batch submit`` then two ``worker``
 processes); its wall time is the experiment's own (first run claimed to last run finished,
 from the database), so process start-up and imports are left out, as they are for the bare
 loop (first request to last reply). Peak memory is the child's maximum resident set; CPU
@@ -34,96 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fake_provider import start_provider  # noqa: E402  (bench/ is on sys.path when run)
+
 MODEL = "gpt-4.1-mini"
 KEY = "sk-bench-0123456789"
-
-
-# --- the fake provider (run with --serve) ------------------------------------------------
-
-
-def serve(port_file: Path, ttft: float, tps: float, tokens: int, tick: float) -> None:
-    per_tick = max(1, round(tps * tick))
-
-    def event(data: dict | str) -> bytes:
-        text = data if isinstance(data, str) else json.dumps(data)
-        frame = f"data: {text}\n\n".encode()
-        return b"%x\r\n%s\r\n" % (len(frame), frame)
-
-    async def reply(writer: asyncio.StreamWriter) -> None:
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
-        start = time.monotonic() + ttft
-        sent = 0
-        while sent < tokens:
-            due = start + (sent / tps) - time.monotonic()
-            if due > 0:
-                await asyncio.sleep(due)
-            group = b""
-            for _ in range(min(per_tick, tokens - sent)):
-                last = sent == tokens - 1
-                choice = {"index": 0, "delta": {"content": f"tok{sent} "}}
-                choice["finish_reason"] = "stop" if last else None
-                group += event({"id": "c", "object": "chat.completion.chunk", "choices": [choice]})
-                sent += 1
-            writer.write(group)
-            await writer.drain()
-        usage = {"prompt_tokens": 50, "completion_tokens": tokens, "total_tokens": 50 + tokens}
-        writer.write(
-            event({"id": "c", "object": "chat.completion.chunk", "choices": [], "usage": usage})
-        )
-        writer.write(event("[DONE]") + b"0\r\n\r\n")
-        await writer.drain()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await reader.readline():  # the request line; then headers
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = line.decode().partition(":")
-                    if name.strip().lower() == "content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                await reply(writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_file.write_text(str(server.sockets[0].getsockname()[1]))
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
-
-
-def start_provider(args: argparse.Namespace, tmp: Path) -> tuple[subprocess.Popen, str]:
-    port_file = tmp / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve",
-            str(port_file),
-            "--ttft",
-            str(args.ttft),
-            "--tps",
-            str(args.tps),
-            "--tokens",
-            str(args.tokens),
-            "--tick",
-            str(args.tick),
-        ]
-    )
-    deadline = time.monotonic() + 30
-    while not port_file.exists() or not port_file.read_text():
-        if time.monotonic() > deadline:
-            raise SystemExit("the fake provider did not start")
-        time.sleep(0.05)
-    return proc, f"http://127.0.0.1:{port_file.read_text()}/v1"
 
 
 # --- the bare loop -----------------------------------------------------------------------
@@ -348,11 +262,7 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.1)
     parser.add_argument("--pg", help="a PostgreSQL URL whose user may CREATE DATABASE")
     parser.add_argument("--skip", default="", help="comma list of: bare,sqlite,pg,workers")
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(Path(args.serve), args.ttft, args.tps, args.tokens, args.tick)
-        return
     skip = set(filter(None, args.skip.split(",")))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
     tmp = Path(tempfile.mkdtemp(prefix="duet-batch-bench-"))

@@ -6,7 +6,7 @@
 Each run streams ``turns`` turns of ``tokens`` tokens through the engine: from the scripted
 provider (no network, no sleep: the cheapest tokens there are, so tracing's share is at its
 largest), or with ``--provider openai`` through the OpenAI SDK from the fake provider of
-bench/batch_throughput.py in a process of its own (no wait before or between tokens), as a
+bench/fake_provider.py in a process of its own (no wait before or between tokens), as a
 real run streams. Off and on alternate in blocks of ``--block`` runs in one process; each "on" block
 sets tracing up once, as a process does, and exports every span to an in-memory exporter
 through the SDK's BatchSpanProcessor, as a real exporter is fed (set-up and the final flush are
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # batch_throughput's fake provider
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_provider
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -70,7 +70,7 @@ def main() -> None:
     fake = None
     if args.provider == "openai":
         global SDK_URL
-        from batch_throughput import start_provider
+        from fake_provider import start_provider
 
         fake_args = argparse.Namespace(ttft=0.0, tps=1e6, tokens=args.tokens, tick=0.001)
         fake, SDK_URL = start_provider(fake_args, Path(tempfile.mkdtemp(prefix="duet-trace-")))
